@@ -1,0 +1,1 @@
+//! The clawlet gateway (issue: gateway + CLI).

@@ -1,0 +1,1 @@
+//! The std node runtime over tokio + rustls and the UniFFI surface (issue: node-ffi).
