@@ -5,3 +5,7 @@
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+
+pub mod identity;
+
+pub use identity::{DeviceAuthPayload, DeviceIdentity, IdentityError, PayloadVersion, VerifyError};
