@@ -112,6 +112,23 @@ pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     }
 }
 
+// The prebuilt `core`/`alloc` for x86_64-unknown-linux-gnu are compiled with panic=unwind, so
+// their cleanup landing pads reference the unwinder even in a panic=abort binary. Nothing here
+// ever unwinds (our panic handler exits the process), so these symbols only have to exist; if
+// one were ever called, it aborts. (Bare-metal targets like thumbv7em ship core/alloc built with
+// panic=abort and need none of this.)
+#[unsafe(no_mangle)]
+extern "C" fn rust_eh_personality() {
+    // SAFETY: abort never returns.
+    unsafe { libc::abort() }
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn _Unwind_Resume() -> ! {
+    // SAFETY: abort never returns.
+    unsafe { libc::abort() }
+}
+
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let _ = writeln!(Fd(2), "nostd-host panic: {info}");

@@ -1,14 +1,64 @@
 //! The self-test both embedded proofs run: the no_std host binary (`../nostd-host`) and the
 //! Cortex-M4 firmware under QEMU (`../firmware`). Pure node-core calls, no I/O: each platform
-//! passes a [`Report`] that prints one line.
+//! passes a [`Report`] that prints one line per check.
+//!
+//! 1. identity: `DeviceIdentity` from the RFC 8032 test-vector-1 seed reproduces the device id,
+//!    public key and v3 signature of `shared/protocol/vectors/device-auth.json`;
+//! 2. frames: a captured `connect.challenge` parses as an event;
+//! 3. handshake: a `NodeSession` asks for a transport, answers the replayed challenge with a
+//!    `connect` whose device proof verifies, and reports `Connected` on the replayed `hello-ok`;
+//! 4. invoke: a replayed `node.invoke.request` (`system.which`) surfaces as `NodeEvent::Invoke`,
+//!    `complete_invoke` answers it, and the transmitted `node.invoke.result` is checked.
+//!
+//! The frames live in flash/rodata as `&'static str` (see `frames/regen.py`): the session parses
+//! them in place, so only what it keeps is on the heap.
 #![no_std]
 
 extern crate alloc;
 
+use alloc::borrow::ToOwned;
+use alloc::format;
 use alloc::string::String;
-// Linked even while nothing is called yet, so a std leak in node-core fails the build.
-use clawlet_node_core as _;
+use alloc::vec;
 use core::fmt;
+
+use clawlet_node_core::identity::{DeviceAuthPayload, verify_device_id, verify_device_signature};
+use clawlet_node_core::wire::connect::{ConnectChallenge, ConnectParams};
+use clawlet_node_core::wire::frame::{Frame, decode_payload, parse_frame};
+use clawlet_node_core::session::InvokeDelivery;
+use clawlet_node_core::wire::invoke::InvokeResultParams;
+use clawlet_node_core::{
+    ClientInfo, Credentials, DeviceIdentity, Input, Instant, InvokeOutcome,
+    NodeConfig, NodeEvent, NodeSession, Output, PayloadVersion, StoredCredentials,
+};
+
+/// Captured `connect.challenge` (transcript `a-node-first-connect-pairing`, conn c002).
+pub const CHALLENGE: &str = include_str!("../frames/connect-challenge.json");
+/// Captured node `hello-ok` (14 KB: the gateway lists every method and event it has); its
+/// response id is the session's first request id for [`JITTER_SEED`] (see `frames/regen.py`).
+pub const HELLO_OK: &str = include_str!("../frames/hello-ok.json");
+/// Captured `node.invoke.request` for `system.which`, addressed to this key's device id.
+pub const INVOKE_REQUEST: &str = include_str!("../frames/invoke-request.json");
+
+/// `id` of [`HELLO_OK`]: what the session's seeded id generator yields first for [`JITTER_SEED`].
+pub const HELLO_OK_RESPONSE_ID: &str = "1:bb43d723-3453-4528-ba29-9b2ed359012b";
+/// Seed of the session's jitter/id generator.
+pub const JITTER_SEED: u64 = 7;
+
+/// RFC 8032 test vector 1 secret seed (vectors/device-auth.json `key.privateSeedHex`).
+const SEED: [u8; 32] = [
+    0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+    0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+];
+const DEVICE_ID: &str = "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9";
+const PUBLIC_KEY_B64URL: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+const SHARED_TOKEN: &str = "gw-shared-token-123";
+/// vectors/device-auth.json case "v3 node-host, shared token, linux, no deviceFamily".
+const VECTOR_PAYLOAD: &str = "v3|21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9|node-host|node|node||1737264000000|gw-shared-token-123|4f0c8a5e-3b0a-4a86-9b8f-5f2d3c1a7e11|linux|";
+const VECTOR_SIGNATURE: &str =
+    "ZjKvfslkMCwi7twXHm35sMFFvmjUJJQMmndNBOpAVqSdocT6KdzFPhysOR1cpo1NXXAtzPN_oQ3m2mQRXJT8Aw";
+/// What the node answers `system.which {"bins":["uname","sh"]}` with (the captured answer).
+const WHICH_RESULT: &str = r#"{"bins":{"uname":"/usr/bin/uname","sh":"/usr/bin/sh"}}"#;
 
 /// Where the self-test prints its progress, one line per check.
 pub trait Report {
@@ -25,9 +75,221 @@ impl fmt::Display for Failure {
     }
 }
 
+fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failure> {
+    if ok { Ok(()) } else { Err(Failure(what())) }
+}
+
+fn fail<T>(what: String) -> Result<T, Failure> {
+    Err(Failure(what))
+}
+
 /// Run every check; the first failure stops the run.
 pub fn run(out: &mut dyn Report) -> Result<(), Failure> {
-    // TODO(node-core session): identity vector, frame parse, NodeSession handshake + invoke.
-    out.line(format_args!("check scaffold: node-core linked"));
+    let identity = check_identity(out)?;
+    let challenge = check_frame_parse(out)?;
+    check_session(out, identity, &challenge)
+}
+
+fn check_identity(out: &mut dyn Report) -> Result<DeviceIdentity, Failure> {
+    let identity = DeviceIdentity::from_seed(&SEED);
+    ensure(identity.device_id() == DEVICE_ID, || {
+        format!("device id {} != vector {DEVICE_ID}", identity.device_id())
+    })?;
+    ensure(identity.public_key_b64url() == PUBLIC_KEY_B64URL, || {
+        format!("public key {} != vector", identity.public_key_b64url())
+    })?;
+    let signature = identity.sign(VECTOR_PAYLOAD);
+    ensure(signature == VECTOR_SIGNATURE, || {
+        format!("signature {signature} != vector {VECTOR_SIGNATURE}")
+    })?;
+    out.line(format_args!(
+        "ok identity: device id {}... and v3 signature {}... match vectors/device-auth.json",
+        DEVICE_ID.get(..8).unwrap_or(DEVICE_ID),
+        VECTOR_SIGNATURE.get(..8).unwrap_or(VECTOR_SIGNATURE),
+    ));
+    Ok(identity)
+}
+
+fn check_frame_parse(out: &mut dyn Report) -> Result<ConnectChallenge, Failure> {
+    let frame = parse_frame(CHALLENGE, CHALLENGE.len())
+        .map_err(|e| Failure(format!("connect.challenge did not parse: {e}")))?;
+    let Frame::Event { event, payload, .. } = frame else {
+        return fail(format!("connect.challenge parsed as {frame:?}"));
+    };
+    ensure(event == "connect.challenge", || format!("event {event}"))?;
+    let challenge: ConnectChallenge = decode_payload(payload, "connect.challenge")
+        .map_err(|e| Failure(format!("challenge payload: {e}")))?;
+    out.line(format_args!(
+        "ok frame: parsed captured connect.challenge (nonce {}, ts {})",
+        challenge.nonce, challenge.ts
+    ));
+    Ok(challenge)
+}
+
+/// The one output the session must have queued next.
+fn next_output(s: &mut NodeSession, what: &str) -> Result<Output, Failure> {
+    s.poll_output().ok_or_else(|| Failure(format!("expected {what}, session queued nothing")))
+}
+
+fn expect_drained(s: &mut NodeSession, after: &str) -> Result<(), Failure> {
+    match s.poll_output() {
+        None => Ok(()),
+        Some(o) => fail(format!("unexpected output after {after}: {o:?}")),
+    }
+}
+
+/// Parses a transmitted `req` frame and decodes its params.
+fn transmitted_request<T: serde::de::DeserializeOwned>(
+    text: &str,
+    method: &str,
+) -> Result<(String, T), Failure> {
+    let frame = parse_frame(text, text.len())
+        .map_err(|e| Failure(format!("transmitted {method} did not parse: {e}")))?;
+    let Frame::Request { id, method: m, params } = frame else {
+        return fail(format!("transmitted {method} is not a request: {text}"));
+    };
+    ensure(m == method, || format!("transmitted {m}, expected {method}"))?;
+    let params = decode_payload(params, "params")
+        .map_err(|e| Failure(format!("{method} params: {e}")))?;
+    Ok((id.into_owned(), params))
+}
+
+fn check_session(
+    out: &mut dyn Report,
+    identity: DeviceIdentity,
+    challenge: &ConnectChallenge,
+) -> Result<(), Failure> {
+    let mut config = NodeConfig::new(ClientInfo::node_host("2026.9.6", "linux"));
+    config.commands = vec!["system.which".to_owned()];
+    config.credentials = Credentials { token: Some(SHARED_TOKEN.to_owned()), ..Default::default() };
+    let mut now = Instant::from_millis(1_000);
+    let mut s = NodeSession::new(config, identity, StoredCredentials::default(), JITTER_SEED, now);
+
+    // Handshake: transport, challenge -> connect with a valid device proof.
+    match next_output(&mut s, "Connect")? {
+        Output::Connect { attempt: 1 } => {}
+        other => return fail(format!("expected Connect, got {other:?}")),
+    }
+    expect_drained(&mut s, "Connect")?;
+    s.handle_input(Input::Opened, now);
+    now = now.add_millis(2);
+    s.handle_input(Input::Text(CHALLENGE), now);
+    let Output::Transmit(connect) = next_output(&mut s, "connect")? else {
+        return fail(String::from("expected the connect request"));
+    };
+    expect_drained(&mut s, "connect")?;
+    let (connect_id, params) = transmitted_request::<ConnectParams>(&connect, "connect")?;
+    check_connect(&params, challenge)?;
+    out.line(format_args!(
+        "ok handshake: connect ({} bytes) carries a v3 device proof that verifies",
+        connect.len()
+    ));
+    ensure(connect_id == HELLO_OK_RESPONSE_ID, || {
+        format!(
+            "connect id {connect_id} != {HELLO_OK_RESPONSE_ID} baked into frames/hello-ok.json; \
+             the session's id generator changed: rerun frames/regen.py with the new id"
+        )
+    })?;
+    drop((connect, params));
+
+    // hello-ok -> credentials issued + Connected.
+    now = now.add_millis(35);
+    s.handle_input(Input::Text(HELLO_OK), now);
+    let mut connected = None;
+    let mut issued = false;
+    while let Some(o) = s.poll_output() {
+        match o {
+            Output::Event(NodeEvent::CredentialsIssued(c)) => issued = c.role == "node",
+            Output::Event(NodeEvent::Connected(info)) => connected = Some(info),
+            other => return fail(format!("unexpected output after hello-ok: {other:?}")),
+        }
+    }
+    let info = connected.ok_or_else(|| Failure(String::from("no Connected after hello-ok")))?;
+    ensure(issued, || String::from("hello-ok device token not reported"))?;
+    ensure(info.protocol == 4 && info.server_version == "2026.9.6", || {
+        format!("Connected with {info:?}")
+    })?;
+    ensure(s.is_connected() && s.poll_timeout().is_some(), || {
+        String::from("session not connected or without a watchdog deadline")
+    })?;
+    out.line(format_args!(
+        "ok handshake: hello-ok ({} bytes) -> Connected (protocol {}, gateway {}, tick {} ms)",
+        HELLO_OK.len(),
+        info.protocol,
+        info.server_version,
+        info.policy.tick_interval_ms
+    ));
+    drop(info);
+
+    // Invoke: node.invoke.request -> Invoke event -> complete_invoke -> node.invoke.result.
+    now = now.add_millis(1_000);
+    s.handle_input(Input::Text(INVOKE_REQUEST), now);
+    let Output::Event(NodeEvent::Invoke(req)) = next_output(&mut s, "Invoke")? else {
+        return fail(String::from("expected NodeEvent::Invoke"));
+    };
+    expect_drained(&mut s, "Invoke")?;
+    ensure(
+        req.command == "system.which"
+            && req.params_json.as_deref() == Some(r#"{"bins":["uname","sh"]}"#),
+        || format!("invoke {req:?}"),
+    )?;
+    out.line(format_args!("ok invoke: {} {} received", req.command, req.id));
+    now = now.add_millis(4);
+    let delivery = s
+        .complete_invoke(&req.id, InvokeOutcome::ok_json(WHICH_RESULT), now)
+        .map_err(|e| Failure(format!("complete_invoke: {e}")))?;
+    ensure(delivery == InvokeDelivery::Sent, || format!("delivery {delivery:?}"))?;
+    let Output::Transmit(result) = next_output(&mut s, "node.invoke.result")? else {
+        return fail(String::from("expected the node.invoke.result request"));
+    };
+    expect_drained(&mut s, "node.invoke.result")?;
+    let (_, params) = transmitted_request::<InvokeResultParams>(&result, "node.invoke.result")?;
+    ensure(
+        params.id == req.id
+            && params.node_id == DEVICE_ID
+            && params.ok
+            && params.error.is_none()
+            && params.payload_json.as_ref().and_then(|v| v.as_str()) == Some(WHICH_RESULT),
+        || format!("node.invoke.result params {params:?}"),
+    )?;
+    out.line(format_args!(
+        "ok invoke: node.invoke.result ({} bytes) answers {} with ok + payloadJSON",
+        result.len(),
+        req.id
+    ));
     Ok(())
+}
+
+/// What the gateway checks on `connect` (SPEC §3): role, id, key, nonce, signedAt, signature.
+fn check_connect(p: &ConnectParams, challenge: &ConnectChallenge) -> Result<(), Failure> {
+    let device = p.device.as_ref().ok_or_else(|| Failure(String::from("connect without device")))?;
+    ensure(p.role() == "node" && p.client.id == "node-host" && p.client.mode == "node", || {
+        format!("connect role/client {:?} {:?}", p.role, p.client)
+    })?;
+    ensure(device.id == DEVICE_ID && device.public_key == PUBLIC_KEY_B64URL, || {
+        format!("device {} / {}", device.id, device.public_key)
+    })?;
+    ensure(device.nonce == challenge.nonce && device.signed_at == challenge.ts, || {
+        format!("proof nonce/signedAt {} {} != challenge", device.nonce, device.signed_at)
+    })?;
+    verify_device_id(&device.id, &device.public_key)
+        .map_err(|e| Failure(format!("device id check: {e}")))?;
+    let token = p.auth.as_ref().and_then(|a| a.signed_token());
+    ensure(token == Some(SHARED_TOKEN), || String::from("connect does not carry the shared token"))?;
+    let payload = DeviceAuthPayload {
+        device_id: &device.id,
+        client_id: &p.client.id,
+        client_mode: &p.client.mode,
+        role: p.role(),
+        scopes: p.scopes(),
+        signed_at_ms: device.signed_at,
+        token,
+        nonce: &device.nonce,
+        platform: Some(&p.client.platform),
+        device_family: p.client.device_family.as_deref(),
+    };
+    match verify_device_signature(&device.public_key, &device.signature, &payload) {
+        Ok(PayloadVersion::V3) => Ok(()),
+        other => fail(format!("device signature: {other:?}")),
+    }
 }
