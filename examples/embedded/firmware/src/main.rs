@@ -30,7 +30,10 @@ struct PeakHeap {
 
 impl PeakHeap {
     const fn new() -> Self {
-        Self { heap: LlffHeap::empty(), peak: AtomicUsize::new(0) }
+        Self {
+            heap: LlffHeap::empty(),
+            peak: AtomicUsize::new(0),
+        }
     }
 
     fn peak(&self) -> usize {
@@ -72,7 +75,10 @@ mod stack {
 
     fn bounds() -> (usize, usize) {
         // Only the addresses of the linker symbols are used, never their contents.
-        (&raw const _stack_end as usize, &raw const _stack_start as usize)
+        (
+            &raw const _stack_end as usize,
+            &raw const _stack_start as usize,
+        )
     }
 
     pub fn paint() {
@@ -128,7 +134,11 @@ fn main() -> ! {
             debug::exit(debug::EXIT_SUCCESS);
         }
         Err(e) => {
-            hprintln!("firmware selftest FAILED: {} (heap_peak_bytes={})", e, HEAP.peak());
+            hprintln!(
+                "firmware selftest FAILED: {} (heap_peak_bytes={})",
+                e,
+                HEAP.peak()
+            );
             debug::exit(debug::EXIT_FAILURE);
         }
     }
@@ -148,7 +158,12 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 
 #[exception]
 unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
-    hprintln!("firmware HardFault: {:?}", ef);
+    // Only pc/lr: the derived Debug of the whole frame costs ~1 KB of flash.
+    hprintln!(
+        "firmware HardFault: pc={:#010x} lr={:#010x}",
+        ef.pc(),
+        ef.lr()
+    );
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();

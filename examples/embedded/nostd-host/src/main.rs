@@ -62,7 +62,10 @@ unsafe impl GlobalAlloc for LibcAlloc {
 }
 
 #[global_allocator]
-static ALLOC: LibcAlloc = LibcAlloc { in_use: AtomicUsize::new(0), peak: AtomicUsize::new(0) };
+static ALLOC: LibcAlloc = LibcAlloc {
+    in_use: AtomicUsize::new(0),
+    peak: AtomicUsize::new(0),
+};
 
 /// A file descriptor as a `fmt::Write` sink over write(2).
 struct Fd(c_int);
