@@ -4,6 +4,8 @@
 //!
 //! - [`wire`]: typed frames and payloads (lenient on receive, strict on send).
 //! - [`identity`]: Ed25519 device identity, connect-proof payloads and their verification.
+//! - [`remote`]: client-side remote-access rules: plaintext `ws://`, TLS pins, credential
+//!   precedence, `oc-pair://` setup codes.
 //! - [`session`]: [`NodeSession`], the node's handshake/pairing/invoke/reconnect state machine.
 //! - [`time`]: the caller-supplied clock.
 #![no_std]
@@ -12,6 +14,7 @@
 extern crate alloc;
 
 pub mod identity;
+pub mod remote;
 pub mod session;
 pub mod time;
 pub mod wire;

@@ -1,7 +1,12 @@
 //! Replays real frames captured from OpenClaw 2026.9.6 (../shared/protocol/transcripts) into
 //! `NodeSession` and checks what it sends, what it reports and when it wakes up.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

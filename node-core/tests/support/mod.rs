@@ -1,7 +1,12 @@
 //! Test support: load captured OpenClaw 2026.9.6 transcripts and drive a `NodeSession` with
 //! their gateway→node frames at their captured times.
 #![allow(dead_code)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use clawlet_node_core::{
     ClientInfo, Credentials, DeviceIdentity, Input, Instant, NodeConfig, NodeEvent, NodeSession,

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The single test command: installs what a fresh Debian machine of this kind lacks, then runs
+# every test: formatting, lints, the Rust test suites, the no_std and embedded proofs and a
+# fuzz smoke run. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+started=$(date +%s)
+step() { printf '\n==> %s (+%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
+
+step "toolchain"
+if [ ! -d ../shared/protocol ]; then
+  echo "error: ../shared/protocol is missing: the transcripts and vectors must sit beside the checkout" >&2
+  exit 1
+fi
+for component in rustfmt clippy; do
+  rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+done
+cargo --version
+rustc --version
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace --locked
+
+step "no_std host binary"
+bash scripts/check-nostd.sh
+
+step "embedded firmware under QEMU"
+bash scripts/run-embedded-qemu.sh
+
+step "fuzz smoke"
+bash scripts/fuzz-smoke.sh
+
+step "all tests passed"
