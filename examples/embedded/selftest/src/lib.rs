@@ -23,9 +23,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
-use clawlet_node_core::identity::DeviceAuthPayload;
 #[cfg(feature = "full-verify")]
 use clawlet_node_core::PayloadVersion;
+use clawlet_node_core::identity::DeviceAuthPayload;
 #[cfg(feature = "full-verify")]
 use clawlet_node_core::identity::{verify_device_id, verify_device_signature};
 use clawlet_node_core::session::InvokeDelivery;
@@ -33,11 +33,11 @@ use clawlet_node_core::wire::connect::ConnectChallenge;
 use clawlet_node_core::wire::frame::{
     Frame, FrameError, decode_borrowed, decode_payload, parse_frame,
 };
-use serde::Deserialize;
 use clawlet_node_core::{
-    ClientInfo, Credentials, DeviceIdentity, Input, Instant, InvokeOutcome,
-    NodeConfig, NodeEvent, NodeSession, Output, SessionError, StoredCredentials,
+    ClientInfo, Credentials, DeviceIdentity, Input, Instant, InvokeOutcome, NodeConfig, NodeEvent,
+    NodeSession, Output, SessionError, StoredCredentials,
 };
+use serde::Deserialize;
 
 /// Captured `connect.challenge` (transcript `a-node-first-connect-pairing`, conn c002).
 pub const CHALLENGE: &str = include_str!("../frames/connect-challenge.json");
@@ -118,8 +118,12 @@ fn check_identity(out: &mut dyn Report) -> Result<DeviceIdentity, Failure> {
 }
 
 fn check_frame_parse(out: &mut dyn Report) -> Result<ConnectChallenge, Failure> {
-    let frame = parse_frame(CHALLENGE, CHALLENGE.len())
-        .map_err(|e| Failure(format!("connect.challenge did not parse: {}", frame_error(&e))))?;
+    let frame = parse_frame(CHALLENGE, CHALLENGE.len()).map_err(|e| {
+        Failure(format!(
+            "connect.challenge did not parse: {}",
+            frame_error(&e)
+        ))
+    })?;
     let Frame::Event { event, payload, .. } = frame else {
         return fail(String::from("connect.challenge did not parse as an event"));
     };
@@ -163,7 +167,8 @@ fn output_kind(o: &Output) -> &'static str {
 
 /// The one output the session must have queued next.
 fn next_output(s: &mut NodeSession, what: &str) -> Result<Output, Failure> {
-    s.poll_output().ok_or_else(|| Failure(format!("expected {what}, session queued nothing")))
+    s.poll_output()
+        .ok_or_else(|| Failure(format!("expected {what}, session queued nothing")))
 }
 
 fn expect_drained(s: &mut NodeSession, after: &str) -> Result<(), Failure> {
@@ -235,12 +240,23 @@ fn transmitted_request<'a, T: Deserialize<'a>>(
     text: &'a str,
     method: &str,
 ) -> Result<(String, T), Failure> {
-    let frame = parse_frame(text, text.len())
-        .map_err(|e| Failure(format!("transmitted {method} did not parse: {}", frame_error(&e))))?;
-    let Frame::Request { id, method: m, params } = frame else {
+    let frame = parse_frame(text, text.len()).map_err(|e| {
+        Failure(format!(
+            "transmitted {method} did not parse: {}",
+            frame_error(&e)
+        ))
+    })?;
+    let Frame::Request {
+        id,
+        method: m,
+        params,
+    } = frame
+    else {
         return fail(format!("transmitted {method} is not a request: {text}"));
     };
-    ensure(m == method, || format!("transmitted {m}, expected {method}"))?;
+    ensure(m == method, || {
+        format!("transmitted {m}, expected {method}")
+    })?;
     let params = decode_borrowed(params, "params")
         .map_err(|e| Failure(format!("{method} params: {}", frame_error(&e))))?;
     Ok((id.into_owned(), params))
@@ -253,9 +269,18 @@ fn check_session(
 ) -> Result<(), Failure> {
     let mut config = NodeConfig::new(ClientInfo::node_host("2026.9.6", "linux"));
     config.commands = vec!["system.which".to_owned()];
-    config.credentials = Credentials { token: Some(SHARED_TOKEN.to_owned()), ..Default::default() };
+    config.credentials = Credentials {
+        token: Some(SHARED_TOKEN.to_owned()),
+        ..Default::default()
+    };
     let mut now = Instant::from_millis(1_000);
-    let mut s = NodeSession::new(config, identity, StoredCredentials::default(), JITTER_SEED, now);
+    let mut s = NodeSession::new(
+        config,
+        identity,
+        StoredCredentials::default(),
+        JITTER_SEED,
+        now,
+    );
 
     // Handshake: transport, challenge -> connect with a valid device proof.
     match next_output(&mut s, "Connect")? {
@@ -298,10 +323,18 @@ fn check_session(
         }
     }
     let info = connected.ok_or_else(|| Failure(String::from("no Connected after hello-ok")))?;
-    ensure(issued, || String::from("hello-ok device token not reported"))?;
-    ensure(info.protocol == 4 && info.server_version == "2026.9.6", || {
-        format!("Connected with protocol {} gateway {}", info.protocol, info.server_version)
+    ensure(issued, || {
+        String::from("hello-ok device token not reported")
     })?;
+    ensure(
+        info.protocol == 4 && info.server_version == "2026.9.6",
+        || {
+            format!(
+                "Connected with protocol {} gateway {}",
+                info.protocol, info.server_version
+            )
+        },
+    )?;
     ensure(s.is_connected() && s.poll_timeout().is_some(), || {
         String::from("session not connected or without a watchdog deadline")
     })?;
@@ -324,9 +357,18 @@ fn check_session(
     ensure(
         req.command == "system.which"
             && req.params_json.as_deref() == Some(r#"{"bins":["uname","sh"]}"#),
-        || format!("invoke {} {}", req.command, req.params_json.as_deref().unwrap_or("-")),
+        || {
+            format!(
+                "invoke {} {}",
+                req.command,
+                req.params_json.as_deref().unwrap_or("-")
+            )
+        },
     )?;
-    out.line(format_args!("ok invoke: {} {} received", req.command, req.id));
+    out.line(format_args!(
+        "ok invoke: {} {} received",
+        req.command, req.id
+    ));
     now = now.add_millis(4);
     let delivery = s
         .complete_invoke(&req.id, InvokeOutcome::ok_json(WHICH_RESULT), now)
@@ -337,13 +379,14 @@ fn check_session(
                 _ => "complete_invoke failed",
             }))
         })?;
-    ensure(delivery == InvokeDelivery::Sent, || String::from("result was replaced as too large"))?;
+    ensure(delivery == InvokeDelivery::Sent, || {
+        String::from("result was replaced as too large")
+    })?;
     let Output::Transmit(result) = next_output(&mut s, "node.invoke.result")? else {
         return fail(String::from("expected the node.invoke.result request"));
     };
     expect_drained(&mut s, "node.invoke.result")?;
-    let (_, params) =
-        transmitted_request::<InvokeResultView<'_>>(&result, "node.invoke.result")?;
+    let (_, params) = transmitted_request::<InvokeResultView<'_>>(&result, "node.invoke.result")?;
     ensure(
         params.id == req.id
             && params.node_id == DEVICE_ID
@@ -362,21 +405,45 @@ fn check_session(
 
 /// What the gateway checks on `connect` (SPEC §3): role, id, key, nonce, signedAt, signature.
 /// Returns how the signature was checked, for the report line.
-fn check_connect(p: &ConnectView<'_>, challenge: &ConnectChallenge) -> Result<&'static str, Failure> {
-    let device = p.device.as_ref().ok_or_else(|| Failure(String::from("connect without device")))?;
+fn check_connect(
+    p: &ConnectView<'_>,
+    challenge: &ConnectChallenge,
+) -> Result<&'static str, Failure> {
+    let device = p
+        .device
+        .as_ref()
+        .ok_or_else(|| Failure(String::from("connect without device")))?;
     // The gateway reads an absent role as "operator".
     let role = p.role.unwrap_or("operator");
-    ensure(role == "node" && p.client.id == "node-host" && p.client.mode == "node", || {
-        format!("connect role {role} client {} mode {}", p.client.id, p.client.mode)
+    ensure(
+        role == "node" && p.client.id == "node-host" && p.client.mode == "node",
+        || {
+            format!(
+                "connect role {role} client {} mode {}",
+                p.client.id, p.client.mode
+            )
+        },
+    )?;
+    ensure(
+        device.id == DEVICE_ID && device.public_key == PUBLIC_KEY_B64URL,
+        || format!("device {} / {}", device.id, device.public_key),
+    )?;
+    ensure(
+        device.nonce == challenge.nonce && device.signed_at == challenge.ts,
+        || {
+            format!(
+                "proof nonce/signedAt {} {} != challenge",
+                device.nonce, device.signed_at
+            )
+        },
+    )?;
+    let token = p
+        .auth
+        .as_ref()
+        .and_then(|a| a.token.or(a.device_token).or(a.bootstrap_token));
+    ensure(token == Some(SHARED_TOKEN), || {
+        String::from("connect does not carry the shared token")
     })?;
-    ensure(device.id == DEVICE_ID && device.public_key == PUBLIC_KEY_B64URL, || {
-        format!("device {} / {}", device.id, device.public_key)
-    })?;
-    ensure(device.nonce == challenge.nonce && device.signed_at == challenge.ts, || {
-        format!("proof nonce/signedAt {} {} != challenge", device.nonce, device.signed_at)
-    })?;
-    let token = p.auth.as_ref().and_then(|a| a.token.or(a.device_token).or(a.bootstrap_token));
-    ensure(token == Some(SHARED_TOKEN), || String::from("connect does not carry the shared token"))?;
     // The v3 payload exactly as the gateway rebuilds it from the received params.
     let payload = DeviceAuthPayload {
         device_id: device.id,
@@ -396,12 +463,17 @@ fn check_connect(p: &ConnectView<'_>, challenge: &ConnectChallenge) -> Result<&'
 /// Full gateway-side check with node-core's own verifier (id derivation, permissive key and
 /// signature decoding, strict Ed25519 verification, v3 then v2).
 #[cfg(feature = "full-verify")]
-fn check_signature(device: &DeviceView<'_>, payload: &DeviceAuthPayload<'_>) -> Result<&'static str, Failure> {
+fn check_signature(
+    device: &DeviceView<'_>,
+    payload: &DeviceAuthPayload<'_>,
+) -> Result<&'static str, Failure> {
     verify_device_id(device.id, device.public_key)
         .map_err(|e| Failure(format!("device id check: {e}")))?;
     match verify_device_signature(device.public_key, device.signature, payload) {
         Ok(PayloadVersion::V3) => Ok("verifies (verify_device_signature, strict Ed25519, v3)"),
-        Ok(PayloadVersion::V2) => fail(String::from("device signature matches only the v2 payload")),
+        Ok(PayloadVersion::V2) => {
+            fail(String::from("device signature matches only the v2 payload"))
+        }
         Err(e) => fail(format!("device signature: {e}")),
     }
 }
@@ -409,13 +481,19 @@ fn check_signature(device: &DeviceView<'_>, payload: &DeviceAuthPayload<'_>) -> 
 /// Flash-lean check for the firmware: Ed25519 signing is deterministic, so a correct signature
 /// by this key over the rebuilt payload is exactly `sign(seed, payload)`; equality therefore
 /// proves the proof verifies (the key itself was checked against the RFC 8032 vector). It reuses
-/// the signing code the node links anyway instead of adding the verifier's ~9.7 KB (point
+/// the signing code the node links anyway instead of adding the verifier's ~10 KB (point
 /// decompression, double-scalar multiplication, base64 decoders), which a node never runs.
 #[cfg(not(feature = "full-verify"))]
-fn check_signature(device: &DeviceView<'_>, payload: &DeviceAuthPayload<'_>) -> Result<&'static str, Failure> {
+fn check_signature(
+    device: &DeviceView<'_>,
+    payload: &DeviceAuthPayload<'_>,
+) -> Result<&'static str, Failure> {
     let expected = DeviceIdentity::from_seed(&SEED).sign(&payload.v3());
     ensure(device.signature == expected, || {
-        format!("device signature {} != Ed25519 signature of the rebuilt v3 payload", device.signature)
+        format!(
+            "device signature {} != Ed25519 signature of the rebuilt v3 payload",
+            device.signature
+        )
     })?;
     Ok("equals the Ed25519 signature of the rebuilt v3 payload")
 }
