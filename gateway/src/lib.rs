@@ -1,1 +1,3 @@
 //! The clawlet gateway (issue: gateway + CLI).
+
+pub mod state;

@@ -1,0 +1,187 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! Each entry of [`MIGRATIONS`] runs once, in its own `BEGIN IMMEDIATE` transaction together with
+//! the `user_version` bump, so a crash mid-migration leaves the previous version intact and two
+//! gateways opening the same file cannot both apply it. Never edit a shipped entry; append one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::{StateError, StateResult};
+
+/// Version 1: pairing state. Modelled on OpenClaw's tables (SPEC §5.5) with three differences:
+/// bearer tokens live hashed in their own table instead of plaintext `tokens_json`; node surfaces
+/// (approved, pending, activity) are tables instead of JSON columns of the paired row; and a
+/// device has at most one pending request (`UNIQUE(device_id)`), which is what supersede implies.
+const V1_PAIRING: &str = r#"
+CREATE TABLE gateway_meta (
+    key           TEXT    NOT NULL PRIMARY KEY,
+    value         TEXT    NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE device_pairing_pending (
+    request_id      TEXT    NOT NULL PRIMARY KEY,
+    device_id       TEXT    NOT NULL UNIQUE,
+    public_key      TEXT    NOT NULL,
+    display_name    TEXT,
+    platform        TEXT,
+    device_family   TEXT,
+    client_id       TEXT,
+    client_mode     TEXT,
+    browser_origin  TEXT,
+    role            TEXT    NOT NULL,
+    roles_json      TEXT    NOT NULL,
+    scopes_json     TEXT    NOT NULL,
+    remote_ip       TEXT,
+    silent          INTEGER NOT NULL CHECK (silent IN (0, 1)),
+    is_repair       INTEGER NOT NULL CHECK (is_repair IN (0, 1)),
+    created_at_ms   INTEGER NOT NULL,
+    refreshed_at_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE device_pairing_paired (
+    device_id        TEXT    NOT NULL PRIMARY KEY,
+    public_key       TEXT    NOT NULL,
+    display_name     TEXT,
+    platform         TEXT,
+    device_family    TEXT,
+    client_id        TEXT,
+    client_mode      TEXT,
+    browser_origin   TEXT,
+    role             TEXT    NOT NULL,
+    roles_json       TEXT    NOT NULL,
+    scopes_json      TEXT    NOT NULL,
+    remote_ip        TEXT,
+    approved_via     TEXT,
+    created_at_ms    INTEGER NOT NULL,
+    approved_at_ms   INTEGER NOT NULL,
+    last_seen_at_ms  INTEGER,
+    last_seen_reason TEXT
+) STRICT;
+
+CREATE TABLE device_tokens (
+    device_id       TEXT    NOT NULL
+                    REFERENCES device_pairing_paired (device_id) ON DELETE CASCADE,
+    role            TEXT    NOT NULL,
+    token_sha256    BLOB    NOT NULL CHECK (length(token_sha256) = 32),
+    scopes_json     TEXT    NOT NULL,
+    created_at_ms   INTEGER NOT NULL,
+    rotated_at_ms   INTEGER,
+    revoked_at_ms   INTEGER,
+    last_used_at_ms INTEGER,
+    PRIMARY KEY (device_id, role)
+) STRICT;
+
+CREATE TABLE node_surface_approved (
+    node_id          TEXT    NOT NULL PRIMARY KEY
+                     REFERENCES device_pairing_paired (device_id) ON DELETE CASCADE,
+    client_id        TEXT,
+    client_mode      TEXT,
+    display_name     TEXT,
+    platform         TEXT,
+    version          TEXT,
+    device_family    TEXT,
+    model_identifier TEXT,
+    caps_json        TEXT    NOT NULL,
+    commands_json    TEXT    NOT NULL,
+    permissions_json TEXT,
+    created_at_ms    INTEGER NOT NULL,
+    approved_at_ms   INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE node_surface_pending (
+    request_id                   TEXT    NOT NULL PRIMARY KEY,
+    node_id                      TEXT    NOT NULL UNIQUE
+                                 REFERENCES device_pairing_paired (device_id) ON DELETE CASCADE,
+    client_id                    TEXT,
+    client_mode                  TEXT,
+    display_name                 TEXT,
+    platform                     TEXT,
+    version                      TEXT,
+    device_family                TEXT,
+    model_identifier             TEXT,
+    caps_json                    TEXT    NOT NULL,
+    commands_json                TEXT    NOT NULL,
+    permissions_json             TEXT,
+    required_approve_scopes_json TEXT    NOT NULL,
+    remote_ip                    TEXT,
+    silent                       INTEGER NOT NULL CHECK (silent IN (0, 1)),
+    ts                           INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE node_activity (
+    node_id                 TEXT    NOT NULL PRIMARY KEY
+                            REFERENCES device_pairing_paired (device_id) ON DELETE CASCADE,
+    last_connected_at_ms    INTEGER,
+    last_disconnected_at_ms INTEGER,
+    last_seen_at_ms         INTEGER NOT NULL,
+    last_seen_reason        TEXT    NOT NULL,
+    host_stats_json         TEXT,
+    host_stats_at_ms        INTEGER
+) STRICT;
+"#;
+
+/// Every schema version in order; index `i` upgrades `user_version` `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1_PAIRING];
+
+/// The `user_version` a fully migrated database has.
+pub(crate) fn latest_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Brings the schema up to [`latest_version`], refusing files from a newer build.
+pub(crate) fn migrate(conn: &mut Connection) -> StateResult<()> {
+    let supported = latest_version();
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let target = i64::try_from(index).unwrap_or(i64::MAX).saturating_add(1);
+        // Read the version inside the write lock: another process may have just migrated.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if found > supported {
+            return Err(StateError::SchemaTooNew { found, supported });
+        }
+        if found >= target {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", target)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_every_table_is_strict() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, latest_version());
+        let mut stmt = conn
+            .prepare("SELECT name, strict FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite_%'")
+            .unwrap();
+        let tables: Vec<(String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(tables.len(), 7, "{tables:?}");
+        assert!(tables.iter().all(|(_, strict)| *strict == 1), "{tables:?}");
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StateError::SchemaTooNew { found: 99, .. })
+        ));
+    }
+}

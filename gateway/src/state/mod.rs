@@ -1,0 +1,43 @@
+//! The gateway's persistent pairing state: SQLite (bundled, WAL, STRICT tables).
+//!
+//! Synchronous on purpose: [`StateStore`] wraps one `rusqlite::Connection`; the async server
+//! owns it behind a mutex or calls it from `spawn_blocking`. Every change that touches more than
+//! one row is one `BEGIN IMMEDIATE` transaction, so a crash leaves each pairing fully written or
+//! absent. Bearer tokens are stored only as SHA-256 hashes ([`tokens`] explains what that means
+//! on the wire). Time is passed in as Unix milliseconds (`now_ms`), so tests control it.
+//!
+//! - [`store`]: opening the file (0700 dir, 0600 db), connection settings, integrity checks.
+//! - `migrations`: the schema and its versioning.
+//! - [`devices`]: device pairing requests (TTL, supersede, upgrade reasons) and paired devices.
+//! - [`tokens`]: per-role device tokens: issue, echo, rotate, revoke, verify.
+//! - [`nodes`]: node command-surface approval; [`approval_scopes`]: who may approve what.
+//! - [`node_activity`]: last connect/disconnect and host stats.
+//! - [`meta`]: the `gateway_meta` key/value table.
+
+pub mod approval_scopes;
+mod codec;
+pub mod devices;
+pub mod error;
+pub mod meta;
+mod migrations;
+pub mod node_activity;
+pub mod nodes;
+mod pinning;
+mod request_id;
+mod secret;
+pub mod store;
+pub mod tokens;
+
+pub use approval_scopes::{ADMIN_APPROVAL_COMMANDS, required_approve_scopes};
+pub use devices::{
+    DEVICE_PAIRING_PENDING_TTL_MS, NewDeviceRequest, PairingOutcome, PairingReason, PendingPairing,
+};
+pub use error::{StateError, StateResult};
+pub use meta::GATEWAY_TOKEN_SHA256_KEY;
+pub use node_activity::{MAX_HOST_STATS_BYTES, NodeActivity};
+pub use nodes::{
+    ApprovedSurface, DeclaredSurface, EffectiveSurface, PendingSurface, SurfaceOutcome,
+};
+pub use secret::TOKEN_BYTES;
+pub use store::{BUSY_TIMEOUT, StateStore};
+pub use tokens::{IssueKind, IssuedToken, TokenCheck};

@@ -1,0 +1,14 @@
+//! Integration tests of the gateway's pairing state, through its public API only.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+mod crash;
+mod devices;
+mod nodes;
+mod persistence;
+mod tokens;
