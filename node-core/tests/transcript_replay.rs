@@ -537,6 +537,31 @@ fn d2_restart_waits_for_restart_expected_ms() {
     );
 }
 
+/// A `restartExpectedMs` far beyond any real restart (hours, `u64::MAX`) is capped at the
+/// backoff ceiling instead of parking the node; `0` still waits at least the floor.
+#[test]
+fn restart_hint_is_capped_and_floored() {
+    for (restart, lo, hi) in [
+        (u64::MAX, 30_000, 31_000),
+        (26_214_400, 30_000, 31_000),
+        (0, 250, 1_000),
+    ] {
+        let mut h = connected_harness(&["system.which"]);
+        let shutdown = serde_json::json!({"type": "event", "event": "shutdown",
+            "payload": {"reason": "gateway restarting", "restartExpectedMs": restart}});
+        h.feed_json(&shutdown, None);
+        let out = h.input(Input::Closed {
+            code: Some(1012),
+            reason: "service restart",
+        });
+        let d = reconnect_delay(&out);
+        assert!(
+            (lo..=hi).contains(&d),
+            "restartExpectedMs {restart}: {d} ms"
+        );
+    }
+}
+
 /// Flow e: 95 s of ticks keep the connection; silence for 2× tick closes 4000 and reconnects.
 #[test]
 fn e_ticks_keep_the_connection_and_silence_trips_the_watchdog() {

@@ -45,6 +45,8 @@ const MAX_TRACKED_REQUESTS: usize = 64;
 const STARTUP_RETRY_MIN_MS: u64 = 100;
 const STARTUP_RETRY_MAX_MS: u64 = 2_000;
 const STARTUP_RETRY_DEFAULT_MS: u64 = 500;
+/// Spread added to a `shutdown.restartExpectedMs` wait so restarted gateways are not stormed.
+const RESTART_JITTER_MS: u64 = 1_000;
 /// Longest wait honoured from a rate-limit `retryAfterMs`.
 const RATE_LIMIT_MAX_WAIT_MS: u64 = 15 * 60_000;
 /// Tick intervals outside this range are clamped, so a hostile `hello-ok` cannot disable or
@@ -894,8 +896,15 @@ impl NodeSession {
             self.backoff.reset();
         }
         if let Some(restart) = self.restart_expected_ms.take() {
-            let jitter = uniform(&mut self.rng, 0, 1_000);
-            self.retry_after(restart.saturating_add(jitter), now);
+            // The hint comes from the gateway: cap it at the backoff ceiling so a bogus value
+            // (hours, u64::MAX) cannot park the node, and never retry sooner than the floor.
+            let policy = &self.config.backoff;
+            let jitter = uniform(&mut self.rng, 0, RESTART_JITTER_MS);
+            let delay = restart
+                .min(policy.max_ms)
+                .saturating_add(jitter)
+                .max(policy.min_delay_ms);
+            self.retry_after(delay, now);
         } else {
             self.schedule_reconnect(now);
         }
