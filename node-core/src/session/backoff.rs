@@ -11,9 +11,13 @@ pub(crate) fn uniform(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
     if hi <= lo {
         return lo;
     }
-    let span = hi - lo + 1;
-    // Modulo bias is below 2^-40 for spans this small; irrelevant for jitter.
-    lo + rng.next_u64() % span
+    let draw = rng.next_u64();
+    match (hi - lo).checked_add(1) {
+        // Modulo bias is below 2^-40 for spans this small; irrelevant for jitter.
+        Some(span) => lo + draw % span,
+        // The band is all of u64 (a caller's policy can say so): every draw is in it.
+        None => draw,
+    }
 }
 
 /// Reconnect state: attempts since the last reset and when the outage began.
@@ -106,6 +110,16 @@ mod tests {
         b.reset();
         let d = b.next_delay(&p, later, &mut rng);
         assert!(d <= 1000, "{d}");
+    }
+
+    #[test]
+    fn uniform_takes_any_band_including_all_of_u64() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        assert_eq!(uniform(&mut rng, 7, 7), 7);
+        assert_eq!(uniform(&mut rng, 9, 3), 9);
+        let _ = uniform(&mut rng, 0, u64::MAX);
+        let d = uniform(&mut rng, u64::MAX - 1, u64::MAX);
+        assert!(d >= u64::MAX - 1);
     }
 
     #[test]
