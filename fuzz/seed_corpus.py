@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seed corpus from the captured OpenClaw transcripts.
+
+    python3 fuzz/seed_corpus.py [path/to/shared/protocol/transcripts]
+
+corpus/parse_frame/: real gateway->node frames as sent (compact JSON text).
+corpus/session/:     scripts in the byte format of node-core/tests/session_model/mod.rs
+                     (`decode`): a setup, then ops, each a tag byte and its fields. Captured
+                     frames travel as CAPTURED ops, which re-address a `res` to the session's
+                     pending connect id and swap the captured node id for ours. If the decoder
+                     changes, these files are still valid inputs, only less pointed: re-run this.
+"""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT = os.path.join(HERE, "..", "..", "shared", "protocol", "transcripts")
+
+# Op tags and constants of session_model::decode.
+OPENED, CLOSED, CAPTURED, ADVANCE, RUN_TIMERS, COMPLETE_SEEN, SEND_EVENT, RESUME = 0, 1, 3, 6, 7, 8, 10, 11
+CLOSE_CODES = [1000, 1005, 1006, 1008, 1009, 1011, 1012, 1013, 4000, 4001]
+WORD_NODE_HOST_STATS, WORD_OBJECT = 4, 18
+
+
+def frames(transcripts, name, conn=None):
+    with open(os.path.join(transcripts, name)) as f:
+        for line in f:
+            r = json.loads(line)
+            if r.get("dir") == "s2c" and r.get("op") == "text" and "json" in r:
+                if conn is None or r["conn"] == conn:
+                    yield r["json"]
+
+
+def pick(transcripts, name, pred, conn=None):
+    for j in frames(transcripts, name, conn):
+        if pred(j):
+            return json.dumps(j, separators=(",", ":"), ensure_ascii=False)
+    raise SystemExit(f"no matching frame in {name}")
+
+
+def event(name):
+    return lambda j: j.get("type") == "event" and j.get("event") == name
+
+
+def detail(code):
+    return lambda j: j.get("type") == "res" and ((j.get("error") or {}).get("details") or {}).get("code") == code
+
+
+def hello(j):
+    return j.get("type") == "res" and j.get("ok") and (j.get("payload") or {}).get("type") == "hello-ok"
+
+
+def setup(flags=0x41, seed=1, identity=1, max_invokes=2):
+    # flags: bit0 shared token, bit3 stored device token, bit6 epoch start, bit7 wild policy.
+    return bytes([flags, seed, identity, max_invokes])
+
+
+def captured(text):
+    data = text.encode()
+    assert len(data) < 65536
+    return bytes([CAPTURED]) + len(data).to_bytes(2, "big") + data
+
+
+def raw_number(n):
+    return bytes([3]) + n.to_bytes(8, "big")
+
+
+def closed(code):
+    return bytes([CLOSED, 1, 1, CLOSE_CODES.index(code), 1, 0])
+
+
+def main():
+    t = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
+    a = "a-node-first-connect-pairing.jsonl"
+    f = {
+        "challenge": pick(t, a, event("connect.challenge"), "c002"),
+        "pairing-required": pick(t, a, detail("PAIRING_REQUIRED"), "c002"),
+        "challenge-c008": pick(t, a, event("connect.challenge"), "c008"),
+        "hello-ok": pick(t, a, hello, "c008"),
+        "tick": pick(t, a, event("tick"), "c008"),
+        "node-pair-resolved": pick(t, a, event("node.pair.resolved"), "c008"),
+        "invoke-request": pick(t, "b-operator-invoke-node.jsonl", event("node.invoke.request"), "c008"),
+        "invoke-cancel": pick(t, "b2-invoke-timeout.jsonl", event("node.invoke.cancel")),
+        "invoke-request-b2": pick(t, "b2-invoke-timeout.jsonl", event("node.invoke.request")),
+        "shutdown-stop": pick(t, "d1-gateway-stop-start-node-reconnect.jsonl", event("shutdown")),
+        "shutdown-restart": pick(
+            t,
+            "d2-gateway-rpc-restart-node-reconnect.jsonl",
+            lambda j: event("shutdown")(j) and "restartExpectedMs" in (j.get("payload") or {}),
+        ),
+        "token-mismatch": pick(t, "f-node-wrong-token.jsonl", detail("AUTH_TOKEN_MISMATCH")),
+        "token-missing": pick(t, "f-node-no-token.jsonl", detail("AUTH_TOKEN_MISSING")),
+        "protocol-mismatch": pick(t, "f-raw-protocol-mismatch.jsonl", detail("PROTOCOL_MISMATCH")),
+        "node-event-result": pick(
+            t, "a2-node-stop-then-reconnect-with-device-token.jsonl", lambda j: "handled" in (j.get("payload") or {})
+        ),
+    }
+
+    out = os.path.join(HERE, "corpus", "parse_frame")
+    os.makedirs(out, exist_ok=True)
+    for name, text in f.items():
+        with open(os.path.join(out, name + ".json"), "w") as fh:
+            fh.write(text)
+
+    connect = bytes([OPENED]) + captured(f["challenge-c008"]) + captured(f["hello-ok"])
+    scripts = {
+        # First connect → PAIRING_REQUIRED → slow re-check → approved → hello-ok.
+        "pairing-then-approved": setup()
+        + bytes([OPENED])
+        + captured(f["challenge"])
+        + captured(f["pairing-required"])
+        + bytes([RUN_TIMERS])
+        + raw_number(10_000)
+        + connect
+        + captured(f["node-pair-resolved"]),
+        # Connected → invoke → result → node.event → tick → restart shutdown → 1012 → reconnect.
+        "invoke-then-restart": setup()
+        + connect
+        + captured(f["invoke-request"])
+        + bytes([COMPLETE_SEEN, 0, 1, 0])
+        + bytes([SEND_EVENT, 1, WORD_NODE_HOST_STATS, 2, 1, WORD_OBJECT])
+        + captured(f["tick"])
+        + captured(f["shutdown-restart"])
+        + closed(1012)
+        + bytes([RUN_TIMERS])
+        + raw_number(5_000)
+        + connect,
+        # An invoke the gateway cancels after its timeout, then answered late.
+        "invoke-cancelled": setup()
+        + connect
+        + captured(f["invoke-request-b2"])
+        + bytes([ADVANCE])
+        + raw_number(1_000)
+        + captured(f["invoke-cancel"])
+        + bytes([COMPLETE_SEEN, 0, 1, 0]),
+        # Shared token rejected with a device token stored, then a protocol mismatch after resume.
+        "auth-failures": setup(flags=0x49)
+        + bytes([OPENED])
+        + captured(f["challenge"])
+        + captured(f["token-mismatch"])
+        + bytes([RUN_TIMERS])
+        + raw_number(1_000)
+        + bytes([OPENED])
+        + captured(f["challenge"])
+        + captured(f["protocol-mismatch"])
+        + bytes([RESUME, OPENED])
+        + captured(f["challenge"])
+        + captured(f["token-missing"]),
+        # Silence after hello-ok trips the tick watchdog; the gateway stops for good.
+        "watchdog-and-stop": setup()
+        + connect
+        + bytes([ADVANCE])
+        + raw_number(61_000)
+        + bytes([RUN_TIMERS])
+        + raw_number(2_000)
+        + connect
+        + captured(f["shutdown-stop"])
+        + closed(1012)
+        + bytes([RUN_TIMERS])
+        + raw_number(60_000),
+    }
+    out = os.path.join(HERE, "corpus", "session")
+    os.makedirs(out, exist_ok=True)
+    for name, data in scripts.items():
+        with open(os.path.join(out, name), "wb") as fh:
+            fh.write(data)
+    print(f"wrote {len(f)} parse_frame seeds and {len(scripts)} session seeds")
+
+
+if __name__ == "__main__":
+    main()
