@@ -712,14 +712,13 @@ fn scripts_reach_connected_invokes_and_pairing() {
         "of {total} scripts: connected {connected}, invoke delivered {invoked}, invoke \
          completed {completed}, pairing required {pairing}, stopped {stopped}"
     );
-    assert!(
-        connected * 5 > total * 2,
-        "connected in {connected}/{total}"
-    );
-    assert!(invoked * 7 > total, "invoked in {invoked}/{total}");
-    assert!(completed * 20 > total, "completed in {completed}/{total}");
-    assert!(pairing * 20 > total, "pairing in {pairing}/{total}");
-    assert!(stopped * 10 > total, "stopped in {stopped}/{total}");
+    // Observed with this fixed seed: 119, 47, 20, 18, 30. The floors sit at about half of that:
+    // retuning weights does not trip them, a generator that stops reaching a state does.
+    assert!(connected >= 60, "connected in {connected}/{total}");
+    assert!(invoked >= 20, "invoked in {invoked}/{total}");
+    assert!(completed >= 8, "completed in {completed}/{total}");
+    assert!(pairing >= 8, "pairing in {pairing}/{total}");
+    assert!(stopped >= 12, "stopped in {stopped}/{total}");
 }
 
 /// The committed fuzz seeds replay cleanly under `cargo test`, so a seed that starts failing
