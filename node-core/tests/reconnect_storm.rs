@@ -37,6 +37,21 @@ fn connect(session: &mut NodeSession, now: Instant) {
     assert!(session.is_connected());
 }
 
+fn connected_node(i: u64, t0: Instant) -> NodeSession {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&i.to_le_bytes());
+    let mut s = NodeSession::new(
+        node_config(&["system.which"]),
+        DeviceIdentity::from_seed(&seed),
+        Default::default(),
+        i,
+        t0,
+    );
+    while s.poll_output().is_some() {}
+    connect(&mut s, t0);
+    s
+}
+
 fn first_retry_delay(session: &mut NodeSession) -> u64 {
     let mut delay = None;
     while let Some(o) = session.poll_output() {
@@ -50,22 +65,7 @@ fn first_retry_delay(session: &mut NodeSession) -> u64 {
 #[test]
 fn a_gateway_restart_spreads_reconnects_across_the_jitter_window() {
     let t0 = Instant::from_millis(1_000_000);
-    let mut sessions: Vec<NodeSession> = (0..NODES)
-        .map(|i| {
-            let mut seed = [0u8; 32];
-            seed[..8].copy_from_slice(&i.to_le_bytes());
-            let mut s = NodeSession::new(
-                node_config(&["system.which"]),
-                DeviceIdentity::from_seed(&seed),
-                Default::default(),
-                i,
-                t0,
-            );
-            while s.poll_output().is_some() {}
-            connect(&mut s, t0);
-            s
-        })
-        .collect();
+    let mut sessions: Vec<NodeSession> = (0..NODES).map(|i| connected_node(i, t0)).collect();
 
     // 20 s later the gateway drops every socket at once (no restart hint).
     let down = t0.add_millis(20_000);
@@ -113,17 +113,7 @@ fn a_gateway_restart_spreads_reconnects_across_the_jitter_window() {
     // Same seeds, same delays: the storm is replayable.
     let again: Vec<u64> = (0..NODES)
         .map(|i| {
-            let mut seed = [0u8; 32];
-            seed[..8].copy_from_slice(&i.to_le_bytes());
-            let mut s = NodeSession::new(
-                node_config(&["system.which"]),
-                DeviceIdentity::from_seed(&seed),
-                Default::default(),
-                i,
-                t0,
-            );
-            while s.poll_output().is_some() {}
-            connect(&mut s, t0);
+            let mut s = connected_node(i, t0);
             s.handle_input(
                 Input::Closed {
                     code: Some(1012),
