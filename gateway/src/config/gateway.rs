@@ -1,0 +1,432 @@
+//! The typed `gateway` section: OpenClaw's keys, clawlet's defaults (loopback, token auth).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use clawlet_node_core::remote::{ConfigCredentials, DEFAULT_GATEWAY_PORT, GatewayMode};
+
+/// Where the gateway listens (`gateway.bind`, `--bind`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BindMode {
+    /// 127.0.0.1 and ::1 only (the default).
+    #[default]
+    Loopback,
+    /// Every interface (0.0.0.0).
+    Lan,
+    /// The host's Tailscale (100.64.0.0/10) address, plus loopback.
+    Tailnet,
+    /// `gateway.customBindHost`, plus loopback.
+    Custom,
+    /// Loopback unless running in a container.
+    Auto,
+}
+
+impl BindMode {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindMode::Loopback => "loopback",
+            BindMode::Lan => "lan",
+            BindMode::Tailnet => "tailnet",
+            BindMode::Custom => "custom",
+            BindMode::Auto => "auto",
+        }
+    }
+}
+
+/// How clients prove they may use the gateway (`gateway.auth.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum AuthMode {
+    /// No shared secret (private ingress only; nodes still pair).
+    #[serde(rename = "none")]
+    None,
+    /// A shared token (the default).
+    #[serde(rename = "token")]
+    Token,
+    /// A shared password.
+    #[serde(rename = "password")]
+    Password,
+    /// Identity headers from a trusted reverse proxy (not supported by clawlet's gateway yet).
+    #[serde(rename = "trusted-proxy")]
+    TrustedProxy,
+}
+
+/// `gateway.auth.rateLimit`: failed-auth lockout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RateLimitConfig {
+    /// Failed attempts allowed per window.
+    pub max_attempts: u32,
+    /// The counting window.
+    pub window_ms: u64,
+    /// How long a bucket stays locked.
+    pub lockout_ms: u64,
+    /// Whether loopback clients are exempt.
+    pub exempt_loopback: bool,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            max_attempts: 10,
+            window_ms: 60_000,
+            lockout_ms: 300_000,
+            exempt_loopback: true,
+        }
+    }
+}
+
+/// `gateway.auth`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AuthConfig {
+    /// The mode; unset means password if only a password is set, else token.
+    pub mode: Option<AuthMode>,
+    /// The shared token.
+    #[serde(deserialize_with = "secret")]
+    pub token: Option<String>,
+    /// The shared password.
+    #[serde(deserialize_with = "secret")]
+    pub password: Option<String>,
+    /// Failed-auth rate limiting.
+    pub rate_limit: RateLimitConfig,
+}
+
+impl AuthConfig {
+    /// The effective mode (OpenClaw's rule when `mode` is unset).
+    pub fn effective_mode(&self) -> AuthMode {
+        match self.mode {
+            Some(mode) => mode,
+            None if self.password.is_some() && self.token.is_none() => AuthMode::Password,
+            None => AuthMode::Token,
+        }
+    }
+}
+
+/// `gateway.remote`: where and how the CLI reaches a gateway on another host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RemoteConfig {
+    /// `ws://` or `wss://` URL.
+    pub url: Option<String>,
+    /// Token for that gateway.
+    #[serde(deserialize_with = "secret")]
+    pub token: Option<String>,
+    /// Password for that gateway.
+    #[serde(deserialize_with = "secret")]
+    pub password: Option<String>,
+    /// SHA-256 pin of its TLS certificate.
+    pub tls_fingerprint: Option<String>,
+}
+
+/// `gateway.tls`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TlsConfig {
+    /// Serve `wss://`.
+    pub enabled: bool,
+    /// Generate a self-signed pair into the state dir when no paths are set.
+    pub auto_generate: bool,
+    /// PEM certificate chain.
+    pub cert_path: Option<String>,
+    /// PEM private key.
+    pub key_path: Option<String>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            enabled: false,
+            auto_generate: true,
+            cert_path: None,
+            key_path: None,
+        }
+    }
+}
+
+/// `gateway.nodes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodesConfig {
+    /// `pairing.autoApproveLocal`: silently approve direct loopback devices.
+    pub auto_approve_local: bool,
+    /// `commands.allow`: extra commands admitted beyond the platform defaults.
+    pub commands_allow: Vec<String>,
+    /// `commands.deny`: commands never admitted (wins over allow).
+    pub commands_deny: Vec<String>,
+}
+
+impl Default for NodesConfig {
+    fn default() -> Self {
+        NodesConfig {
+            auto_approve_local: true,
+            commands_allow: Vec::new(),
+            commands_deny: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct RawNodes {
+    pairing: RawPairing,
+    commands: RawCommands,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct RawPairing {
+    auto_approve_local: bool,
+}
+
+impl Default for RawPairing {
+    fn default() -> Self {
+        RawPairing {
+            auto_approve_local: true,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawCommands {
+    allow: Vec<String>,
+    deny: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawMode {
+    #[default]
+    Local,
+    Remote,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct RawGateway {
+    mode: RawMode,
+    port: Option<u16>,
+    bind: Option<BindMode>,
+    custom_bind_host: Option<String>,
+    auth: AuthConfig,
+    remote: RemoteConfig,
+    tls: TlsConfig,
+    nodes: RawNodes,
+}
+
+/// The `gateway` section with defaults applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// `local` (this host runs the gateway) or `remote` (the CLI talks to `gateway.remote`).
+    pub mode: GatewayMode,
+    /// `gateway.port`, if set.
+    pub port: Option<u16>,
+    /// `gateway.bind`, if set.
+    pub bind: Option<BindMode>,
+    /// `gateway.customBindHost`.
+    pub custom_bind_host: Option<String>,
+    /// `gateway.auth`.
+    pub auth: AuthConfig,
+    /// `gateway.remote`.
+    pub remote: RemoteConfig,
+    /// `gateway.tls`.
+    pub tls: TlsConfig,
+    /// `gateway.nodes`.
+    pub nodes: NodesConfig,
+}
+
+impl GatewayConfig {
+    /// Reads `root.gateway`; on error returns the dotted key and what is wrong with it.
+    pub fn from_root(root: &Value) -> Result<GatewayConfig, (String, String)> {
+        let Some(section) = root.get("gateway") else {
+            return Ok(GatewayConfig::default());
+        };
+        let raw: RawGateway = serde_path_to_error::deserialize(section).map_err(|e| {
+            let path = e.path().to_string();
+            let key = if path == "." {
+                "gateway".to_string()
+            } else {
+                format!("gateway.{path}")
+            };
+            (key, e.into_inner().to_string())
+        })?;
+        let config = GatewayConfig {
+            mode: match raw.mode {
+                RawMode::Local => GatewayMode::Local,
+                RawMode::Remote => GatewayMode::Remote,
+            },
+            port: raw.port,
+            bind: raw.bind,
+            custom_bind_host: raw.custom_bind_host,
+            auth: raw.auth,
+            remote: raw.remote,
+            tls: raw.tls,
+            nodes: NodesConfig {
+                auto_approve_local: raw.nodes.pairing.auto_approve_local,
+                commands_allow: raw.nodes.commands.allow,
+                commands_deny: raw.nodes.commands.deny,
+            },
+        };
+        if config.port == Some(0) {
+            return Err(("gateway.port".into(), "must be between 1 and 65535".into()));
+        }
+        if config.auth.mode.is_none() && config.auth.token.is_some() && config.auth.password.is_some()
+        {
+            return Err((
+                "gateway.auth.mode".into(),
+                "both gateway.auth.token and gateway.auth.password are set; set gateway.auth.mode \
+                 to \"token\" or \"password\""
+                    .into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The config half of the CLI's credential resolution (node-core's `resolve_target`).
+    pub fn credentials(&self) -> ConfigCredentials<'_> {
+        ConfigCredentials {
+            mode: self.mode,
+            port: self.port,
+            tls_enabled: self.tls.enabled,
+            auth_token: self.auth.token.as_deref(),
+            auth_password: self.auth.password.as_deref(),
+            remote_url: self.remote.url.as_deref(),
+            remote_token: self.remote.token.as_deref(),
+            remote_password: self.remote.password.as_deref(),
+            remote_tls_fingerprint: self.remote.tls_fingerprint.as_deref(),
+        }
+    }
+
+    /// The port the local gateway uses: `--port`, then `OPENCLAW_GATEWAY_PORT`, then config.
+    pub fn effective_port(&self, flag: Option<u16>, env: Option<&str>) -> Result<u16, String> {
+        if let Some(port) = flag {
+            return Ok(port);
+        }
+        if let Some(raw) = env.map(str::trim).filter(|s| !s.is_empty()) {
+            return match raw.parse::<u16>() {
+                Ok(port) if port > 0 => Ok(port),
+                _ => Err(format!(
+                    "OPENCLAW_GATEWAY_PORT={raw} is not a port number (1-65535)"
+                )),
+            };
+        }
+        Ok(self.port.unwrap_or(DEFAULT_GATEWAY_PORT))
+    }
+}
+
+/// A configured secret: a string, or an env reference `{source:"env", id:"VAR"}` resolved now.
+/// Blank strings are "unset"; an env reference that does not resolve fails closed.
+fn secret<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Plain(String),
+        Ref { source: String, id: String },
+    }
+    let Some(raw) = Option::<Raw>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    match raw {
+        Raw::Plain(s) => {
+            let s = s.trim();
+            Ok((!s.is_empty()).then(|| s.to_string()))
+        }
+        Raw::Ref { source, id } if source == "env" => match std::env::var(&id) {
+            Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
+            _ => Err(D::Error::custom(format!(
+                "secret reference to environment variable {id} is unset; set it or put the value \
+                 in the config"
+            ))),
+        },
+        Raw::Ref { source, .. } => Err(D::Error::custom(format!(
+            "secret source \"{source}\" is not supported (use a string or {{\"source\":\"env\",\"id\":\"VAR\"}})"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_are_local_loopback_token() {
+        let c = GatewayConfig::from_root(&json!({})).unwrap();
+        assert_eq!(c.mode, GatewayMode::Local);
+        assert_eq!(c.bind, None);
+        assert_eq!(c.auth.effective_mode(), AuthMode::Token);
+        assert!(c.nodes.auto_approve_local);
+        assert!(c.tls.auto_generate && !c.tls.enabled);
+        assert_eq!(c.effective_port(None, None).unwrap(), 18789);
+    }
+
+    #[test]
+    fn reads_openclaw_keys() {
+        let c = GatewayConfig::from_root(&json!({"gateway": {
+            "mode": "remote", "port": 19001, "bind": "custom", "customBindHost": "10.0.0.5",
+            "auth": {"mode": "password", "password": " pw ", "rateLimit": {"maxAttempts": 3}},
+            "remote": {"url": "wss://gw.example:18789", "token": "t", "tlsFingerprint": "AB:CD"},
+            "tls": {"enabled": true, "certPath": "c.pem", "keyPath": "k.pem"},
+            "nodes": {"pairing": {"autoApproveLocal": false},
+                      "commands": {"allow": ["camera.snap"], "deny": ["system.run"]}},
+            "controlUi": {"ignored": true}
+        }, "agents": {}}))
+        .unwrap();
+        assert_eq!(c.mode, GatewayMode::Remote);
+        assert_eq!(c.bind, Some(BindMode::Custom));
+        assert_eq!(c.auth.password.as_deref(), Some("pw"));
+        assert_eq!(c.auth.effective_mode(), AuthMode::Password);
+        assert_eq!(c.auth.rate_limit.max_attempts, 3);
+        assert_eq!(c.auth.rate_limit.window_ms, 60_000);
+        assert!(!c.nodes.auto_approve_local);
+        assert_eq!(c.nodes.commands_deny, vec!["system.run".to_string()]);
+        assert_eq!(c.effective_port(None, Some("19500")).unwrap(), 19500);
+        assert_eq!(c.effective_port(Some(1), Some("19500")).unwrap(), 1);
+        assert_eq!(c.effective_port(None, None).unwrap(), 19001);
+        assert!(c.effective_port(None, Some("x")).is_err());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let (key, msg) =
+            GatewayConfig::from_root(&json!({"gateway": {"bind": "everywhere"}})).unwrap_err();
+        assert_eq!(key, "gateway.bind");
+        assert!(msg.contains("everywhere"), "{msg}");
+        let (key, _) =
+            GatewayConfig::from_root(&json!({"gateway": {"auth": {"rateLimit": {"windowMs": -1}}}}))
+                .unwrap_err();
+        assert_eq!(key, "gateway.auth.rateLimit.windowMs");
+        let (key, _) = GatewayConfig::from_root(&json!({"gateway": {"port": 0}})).unwrap_err();
+        assert_eq!(key, "gateway.port");
+    }
+
+    #[test]
+    fn ambiguous_auth_needs_a_mode() {
+        let err = GatewayConfig::from_root(
+            &json!({"gateway": {"auth": {"token": "a", "password": "b"}}}),
+        )
+        .unwrap_err();
+        assert_eq!(err.0, "gateway.auth.mode");
+    }
+
+    #[test]
+    fn blank_secrets_are_unset_and_unknown_refs_fail_closed() {
+        let c = GatewayConfig::from_root(&json!({"gateway": {"auth": {"token": "  "}}})).unwrap();
+        assert_eq!(c.auth.token, None);
+        let err = GatewayConfig::from_root(
+            &json!({"gateway": {"auth": {"token": {"source": "file", "id": "x"}}}}),
+        )
+        .unwrap_err();
+        assert_eq!(err.0, "gateway.auth.token");
+        let err = GatewayConfig::from_root(&json!({"gateway": {"auth": {"token":
+            {"source": "env", "id": "CLAWLET_TEST_SURELY_UNSET_VAR"}}}}))
+        .unwrap_err();
+        assert!(err.1.contains("CLAWLET_TEST_SURELY_UNSET_VAR"), "{}", err.1);
+    }
+}
