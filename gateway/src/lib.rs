@@ -1,4 +1,8 @@
-//! The clawlet gateway (issue: gateway + CLI).
+//! The clawlet gateway, its SQLite state, its config and the `clawlet` command line.
 
+pub mod cli;
 pub mod config;
 pub mod state;
+
+/// This build's version, sent as `client.version` / `server.version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

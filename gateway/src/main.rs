@@ -1,5 +1,36 @@
-//! The `clawlet` binary. The gateway and operator CLI land with their own issue.
+//! The `clawlet` binary: parses the command line, sets up logging, runs the command.
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use clawlet_gateway::cli::{Cli, run};
+
 fn main() {
-    eprintln!("clawlet: the gateway and operator CLI are not built yet");
-    std::process::exit(2);
+    let cli = Cli::parse();
+    let default_level = match cli.verbose {
+        0 => "warn,clawlet_gateway=info,clawlet_node=info",
+        1 => "info,clawlet_gateway=debug,clawlet_node=debug",
+        _ => "debug",
+    };
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(run(cli));
+    // Don't wait for stray blocking tasks (a stdin read, a DNS lookup) on the way out.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    std::process::exit(code);
 }

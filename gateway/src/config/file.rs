@@ -192,7 +192,7 @@ impl ConfigFile {
             let Value::Object(map) = node else {
                 return Err(ConfigError::NotAnObjectAt {
                     key: key.to_string(),
-                    parent: segments[..i].join("."),
+                    parent: segments.get(..i).unwrap_or_default().join("."),
                 });
             };
             if i == last {
@@ -368,7 +368,8 @@ mod tests {
         let path = dir.path().join("sub").join("clawlet.json");
         let mut f = ConfigFile::load(&path).unwrap();
         assert!(!f.existed());
-        f.set("gateway.auth.token", json!("s3cret-token-value")).unwrap();
+        f.set("gateway.auth.token", json!("s3cret-token-value"))
+            .unwrap();
         f.set("other.kept", json!(true)).unwrap();
         f.save().unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;

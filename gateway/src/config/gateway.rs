@@ -271,7 +271,9 @@ impl GatewayConfig {
         if config.port == Some(0) {
             return Err(("gateway.port".into(), "must be between 1 and 65535".into()));
         }
-        if config.auth.mode.is_none() && config.auth.token.is_some() && config.auth.password.is_some()
+        if config.auth.mode.is_none()
+            && config.auth.token.is_some()
+            && config.auth.password.is_some()
         {
             return Err((
                 "gateway.auth.mode".into(),
@@ -398,9 +400,10 @@ mod tests {
             GatewayConfig::from_root(&json!({"gateway": {"bind": "everywhere"}})).unwrap_err();
         assert_eq!(key, "gateway.bind");
         assert!(msg.contains("everywhere"), "{msg}");
-        let (key, _) =
-            GatewayConfig::from_root(&json!({"gateway": {"auth": {"rateLimit": {"windowMs": -1}}}}))
-                .unwrap_err();
+        let (key, _) = GatewayConfig::from_root(
+            &json!({"gateway": {"auth": {"rateLimit": {"windowMs": -1}}}}),
+        )
+        .unwrap_err();
         assert_eq!(key, "gateway.auth.rateLimit.windowMs");
         let (key, _) = GatewayConfig::from_root(&json!({"gateway": {"port": 0}})).unwrap_err();
         assert_eq!(key, "gateway.port");

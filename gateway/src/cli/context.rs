@@ -1,0 +1,227 @@
+//! What every command needs: paths, env, config, and a connected operator client.
+
+use std::time::Duration;
+
+use clawlet_node::transport::{ConnectOptions, GatewayStream, TransportError, connect_gateway};
+use clawlet_node_core::remote::{
+    CredentialPurpose, Host, PlaintextPolicy, ResolvedTarget, UrlSource,
+};
+
+use super::operator_client::{ClientError, OperatorClient, OperatorConnect};
+use super::target::{self, ConnectArgs, GatewayEnv, TargetError};
+use crate::config::{ClawletPaths, ConfigError, ConfigFile, GatewayConfig};
+
+/// A connected operator client over a real gateway socket.
+pub type Operator = OperatorClient<GatewayStream>;
+
+/// A CLI failure: what failed, and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The config file is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No target/credentials could be chosen (e.g. `--url` without `--token`).
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The socket could not be opened.
+    #[error("{source}")]
+    Transport {
+        /// The URL tried.
+        url: String,
+        /// Why.
+        source: Box<TransportError>,
+    },
+    /// The gateway refused or a request failed (boxed: the error shape is large).
+    #[error(transparent)]
+    Client(Box<ClientError>),
+    /// Bad input on the command line.
+    #[error("{message}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
+    /// Anything else, with context.
+    #[error("{0:#}")]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<ClientError> for CliError {
+    fn from(e: ClientError) -> Self {
+        CliError::Client(Box::new(e))
+    }
+}
+
+impl CliError {
+    /// A usage error with a hint.
+    pub fn usage(message: impl Into<String>, hint: Option<&str>) -> CliError {
+        CliError::Usage {
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        }
+    }
+
+    /// The next step for the user, printed under the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CliError::Target(e) => e.hint(),
+            CliError::Usage { hint, .. } => hint.clone(),
+            CliError::Transport { url, source } => match **source {
+                TransportError::Connect { .. } | TransportError::ConnectTimeout { .. } => {
+                    Some(format!(
+                        "Is the gateway running and reachable at {url}? Start one with `clawlet gateway run`, or pass --url."
+                    ))
+                }
+                _ => None,
+            },
+            CliError::Client(e) => client_hint(e),
+            _ => None,
+        }
+    }
+
+    /// The process exit status for this failure (2 for usage errors, 1 otherwise).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn client_hint(e: &ClientError) -> Option<String> {
+    let error = e.error_shape()?;
+    let hint = match error.detail_code()? {
+        "AUTH_TOKEN_MISSING" => {
+            "Pass --token, set OPENCLAW_GATEWAY_TOKEN, or set gateway.auth.token (see `clawlet gateway auth-token` on the gateway host)."
+        }
+        "AUTH_TOKEN_MISMATCH" | "AUTH_PASSWORD_MISMATCH" => {
+            "The token/password does not match the gateway's; check --token / OPENCLAW_GATEWAY_TOKEN / gateway.auth.token (`clawlet gateway auth-token` on the gateway host prints it)."
+        }
+        "AUTH_RATE_LIMITED" => "Too many failed attempts from this address; wait and retry.",
+        "PAIRING_REQUIRED" => {
+            "This client's device must be approved first: on the gateway host run `clawlet devices list` and `clawlet devices approve <requestId>`."
+        }
+        "MISSING_SCOPE" => {
+            "The connection lacks the operator scope this needs. Device-less CLI connections keep their scopes only on loopback; use an SSH tunnel or a paired device."
+        }
+        _ => return None,
+    };
+    Some(hint.to_string())
+}
+
+/// Paths, env and the (lazily loaded) config of one CLI invocation.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Where files live.
+    pub paths: ClawletPaths,
+    /// `OPENCLAW_GATEWAY_*`.
+    pub env: GatewayEnv,
+}
+
+impl Context {
+    /// From the process environment.
+    pub fn from_process() -> Context {
+        Context {
+            paths: ClawletPaths::from_env(),
+            env: GatewayEnv::from_process(),
+        }
+    }
+
+    /// The config file (a missing file is an empty config).
+    pub fn config_file(&self) -> Result<ConfigFile, CliError> {
+        Ok(ConfigFile::load(&self.paths.config_file)?)
+    }
+
+    /// The typed gateway config.
+    pub fn gateway_config(&self) -> Result<GatewayConfig, CliError> {
+        Ok(self.config_file()?.gateway()?)
+    }
+
+    /// Resolves the target for an operator command (no socket yet).
+    pub fn resolve_target(
+        &self,
+        args: &ConnectArgs,
+        purpose: CredentialPurpose,
+    ) -> Result<ResolvedTarget, CliError> {
+        let config = self.gateway_config()?;
+        Ok(target::resolve(
+            args,
+            &self.env,
+            &config,
+            &self.paths,
+            purpose,
+        )?)
+    }
+
+    /// Opens an operator connection asking for `scopes` (`mode` is `cli` or `probe`).
+    pub async fn connect(
+        &self,
+        args: &ConnectArgs,
+        scopes: &[&str],
+        mode: &str,
+    ) -> Result<(Operator, ResolvedTarget), CliError> {
+        let purpose = if mode == "probe" {
+            CredentialPurpose::Probe
+        } else {
+            CredentialPurpose::Cli
+        };
+        let target = self.resolve_target(args, purpose)?;
+        let client = self.connect_to(&target, args, scopes, mode).await?;
+        Ok((client, target))
+    }
+
+    /// Opens an operator connection to an already resolved target.
+    pub async fn connect_to(
+        &self,
+        target: &ResolvedTarget,
+        args: &ConnectArgs,
+        scopes: &[&str],
+        mode: &str,
+    ) -> Result<Operator, CliError> {
+        let timeout = Duration::from_millis(args.wait_ms());
+        let options = ConnectOptions {
+            plaintext: PlaintextPolicy::from_env(self.env.allow_insecure_private_ws.as_deref()),
+            tcp_timeout: timeout,
+            handshake_timeout: timeout,
+            ..ConnectOptions::default()
+        };
+        let url = target.url.to_string();
+        tracing::debug!(%url, source = %target.url_source, "connecting");
+        let ws = connect_gateway(&target.url, target.tls_pin.as_ref(), &options)
+            .await
+            .map_err(|source| CliError::Transport {
+                url: url.clone(),
+                source: Box::new(source),
+            })?;
+        let mut request = OperatorConnect::cli(scopes);
+        request.client_mode = mode.to_string();
+        if mode == "probe" {
+            request.min_protocol = 3;
+        }
+        request.token = target.token.clone();
+        request.password = target.password.clone();
+        let client = OperatorClient::handshake(ws, &request, None, timeout).await?;
+        Ok(client)
+    }
+}
+
+/// Whether a target is this machine (loopback), where device-less operator scopes are kept.
+pub fn is_loopback_target(target: &ResolvedTarget) -> bool {
+    match target.url.host() {
+        Host::Ipv4(a) => a.is_loopback(),
+        Host::Ipv6(a) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// A one-line description of where a target came from, for human output.
+pub fn describe_target(target: &ResolvedTarget) -> String {
+    let source = match target.url_source {
+        UrlSource::Explicit => "--url",
+        UrlSource::Env => "OPENCLAW_GATEWAY_URL",
+        UrlSource::ConfigRemote => "gateway.remote.url",
+        UrlSource::LocalDefault => "local gateway",
+    };
+    format!("{} ({source})", target.url)
+}

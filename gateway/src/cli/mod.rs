@@ -1,0 +1,229 @@
+//! The `clawlet` command line: the gateway, the headless node and the operator commands.
+//!
+//! Operator commands speak the same WS protocol as every other client ([`operator_client`]); the
+//! target and credentials are chosen by [`target`] exactly as the remote-access rules say.
+
+pub mod commands;
+pub mod context;
+pub mod operator_client;
+pub mod output;
+pub mod target;
+
+use clap::{Parser, Subcommand};
+
+pub use context::{CliError, Context};
+use target::ConnectArgs;
+
+/// clawlet: an OpenClaw-compatible gateway, node and operator CLI.
+#[derive(Debug, Parser)]
+#[command(name = "clawlet", version = crate::VERSION, propagate_version = true)]
+#[command(
+    about = "An OpenClaw-compatible gateway, headless node and operator CLI",
+    long_about = "clawlet runs an OpenClaw-compatible gateway (`clawlet gateway run`), a headless \
+node that pairs with any OpenClaw or clawlet gateway (`clawlet node run`), and the operator \
+commands that manage them.\n\n\
+Files: config ~/.clawlet/clawlet.json (CLAWLET_CONFIG), gateway state ~/.clawlet/state \
+(CLAWLET_STATE_DIR), node credentials ~/.clawlet/node (CLAWLET_NODE_DIR).\n\n\
+Operator commands reach the local gateway by default. Use gateway.mode \"remote\" with \
+gateway.remote.url, OPENCLAW_GATEWAY_URL (+ OPENCLAW_GATEWAY_TOKEN), or --url with --token, \
+for a gateway elsewhere (for example through `ssh -N -L 18789:127.0.0.1:18789 user@host`)."
+)]
+pub struct Cli {
+    /// More log output (repeat for more); RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run or inspect the gateway.
+    #[command(subcommand)]
+    Gateway(GatewayCommand),
+    /// Run a headless node.
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Show the gateway's health (RPC `health`).
+    Health(HealthArgs),
+    /// Show the gateway's status (RPC `status`; --deep adds health, presence and nodes).
+    Status(StatusArgs),
+    /// Manage device pairing (who may connect).
+    #[command(subcommand)]
+    Devices(DevicesCommand),
+    /// Manage nodes: approve their commands, describe them, invoke a command.
+    #[command(subcommand)]
+    Nodes(NodesCommand),
+    /// Read and edit the config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `clawlet gateway …`
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Run the gateway in the foreground (loopback 127.0.0.1 + ::1, port 18789, token auth).
+    Run(commands::gateway_run::RunArgs),
+    /// Print the shared gateway token clients need (generated on first run if none is set).
+    AuthToken,
+    /// Print the SHA-256 fingerprint of the gateway's TLS certificate, for --tls-fingerprint.
+    TlsFingerprint,
+    /// Check that a gateway answers: connect, report version, auth and granted scopes.
+    Status(ConnectArgs),
+    /// The gateway's health (RPC `health`).
+    Health(HealthArgs),
+    /// Probe a gateway: connect and run the read RPCs (health, status, presence, config).
+    Probe(ConnectArgs),
+    /// Call any gateway method and print its JSON answer.
+    Call(CallArgs),
+}
+
+/// `clawlet node …`
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Connect to a gateway as a node and serve commands until stopped.
+    Run(commands::node_run::NodeRunArgs),
+}
+
+/// `clawlet health`
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// Connection flags.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `clawlet status`
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Also fetch health, presence and the node list.
+    #[arg(long)]
+    pub deep: bool,
+    /// Connection flags.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `clawlet gateway call`
+#[derive(Debug, clap::Args)]
+pub struct CallArgs {
+    /// The method, e.g. `health` or `node.list`.
+    pub method: String,
+    /// Params as JSON.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<String>,
+    /// Connection flags.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `clawlet devices …`
+#[derive(Debug, Subcommand)]
+pub enum DevicesCommand {
+    /// List pending pairing requests and paired devices.
+    List(ConnectArgs),
+    /// Approve a pending device pairing request.
+    Approve(RequestIdArgs),
+    /// Reject a pending device pairing request.
+    Reject(RequestIdArgs),
+    /// Remove a paired device (its live connections are closed).
+    Remove(DeviceIdArgs),
+}
+
+/// A positional pairing request id.
+#[derive(Debug, clap::Args)]
+pub struct RequestIdArgs {
+    /// The request id (from `list` / `pending`).
+    pub request_id: String,
+    /// Connection flags.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// A positional device id.
+#[derive(Debug, clap::Args)]
+pub struct DeviceIdArgs {
+    /// The device id (64 hex characters, from `devices list`).
+    pub device_id: String,
+    /// Connection flags.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `clawlet nodes …`
+#[derive(Debug, Subcommand)]
+pub enum NodesCommand {
+    /// List known nodes (connected first).
+    List(ConnectArgs),
+    /// List node command surfaces waiting for approval.
+    Pending(ConnectArgs),
+    /// Approve a node's declared commands.
+    Approve(RequestIdArgs),
+    /// Reject a node's declared commands.
+    Reject(RequestIdArgs),
+    /// Show one node.
+    Describe(NodeSelectArgs),
+    /// Invoke a command on a node and print its answer.
+    Invoke(commands::nodes::InvokeArgs),
+}
+
+/// `--node` selection.
+#[derive(Debug, clap::Args)]
+pub struct NodeSelectArgs {
+    /// Node id, display name or IP address.
+    #[arg(long, value_name = "NODE")]
+    pub node: String,
+    /// Connection flags.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `clawlet config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the value at a dotted key, e.g. `gateway.port`.
+    Get {
+        /// The dotted key.
+        key: String,
+        /// Print JSON even for strings.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a dotted key. The value is JSON5 if it parses (19000, false, ['a']), else a string.
+    Set {
+        /// The dotted key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Remove a dotted key.
+    Unset {
+        /// The dotted key.
+        key: String,
+    },
+    /// Print the config file's path.
+    File,
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let ctx = Context::from_process();
+    let result = match cli.command {
+        Command::Gateway(cmd) => commands::gateway::run(&ctx, cmd).await,
+        Command::Node(NodeCommand::Run(args)) => commands::node_run::run(&ctx, args).await,
+        Command::Health(args) => commands::health::run(&ctx, &args.connect).await,
+        Command::Status(args) => commands::status::run(&ctx, &args).await,
+        Command::Devices(cmd) => commands::devices::run(&ctx, cmd).await,
+        Command::Nodes(cmd) => commands::nodes::run(&ctx, cmd).await,
+        Command::Config(cmd) => commands::config::run(&ctx, cmd),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            output::print_error(&e);
+            e.exit_code()
+        }
+    }
+}

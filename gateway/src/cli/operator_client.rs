@@ -1,0 +1,439 @@
+//! The operator side of the WS protocol: challenge → connect → requests, as the CLI needs it.
+//!
+//! It speaks exactly what a node speaks on the wire (node-core's frames and identity), with
+//! `role:"operator"`. Events that arrive while a request is pending (ticks, presence, health) are
+//! skipped; responses are matched by id because the gateway may answer out of order.
+
+use std::time::Duration;
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{self, Message, protocol::CloseFrame};
+
+use clawlet_node_core::wire::connect::ConnectChallenge;
+use clawlet_node_core::wire::frame::{
+    ErrorShape, Frame, decode_payload, parse_frame, request_text,
+};
+use clawlet_node_core::{DeviceAuthPayload, DeviceIdentity};
+
+/// Largest frame the CLI accepts (the gateway's advertised `maxPayload`).
+pub const MAX_FRAME_BYTES: usize = 26_214_400;
+
+/// What an operator connect asks for.
+#[derive(Debug, Clone)]
+pub struct OperatorConnect {
+    /// `client.id` (`cli` for the CLI, like OpenClaw's own).
+    pub client_id: String,
+    /// `client.mode`: `cli`, or `probe` for `gateway status`/`probe`.
+    pub client_mode: String,
+    /// `client.version`.
+    pub version: String,
+    /// `client.platform`.
+    pub platform: String,
+    /// Requested operator scopes.
+    pub scopes: Vec<String>,
+    /// Shared token (or a device token).
+    pub token: Option<String>,
+    /// Shared password.
+    pub password: Option<String>,
+    /// `auth.deviceToken`.
+    pub device_token: Option<String>,
+    /// The protocol window offered.
+    pub min_protocol: u32,
+    /// The protocol window offered.
+    pub max_protocol: u32,
+}
+
+impl OperatorConnect {
+    /// A CLI connect asking for `scopes`.
+    pub fn cli(scopes: &[&str]) -> OperatorConnect {
+        OperatorConnect {
+            client_id: "cli".into(),
+            client_mode: "cli".into(),
+            version: crate::VERSION.into(),
+            platform: std::env::consts::OS.to_string(),
+            scopes: scopes.iter().map(|s| (*s).to_string()).collect(),
+            token: None,
+            password: None,
+            device_token: None,
+            min_protocol: 4,
+            max_protocol: 4,
+        }
+    }
+}
+
+/// Why an operator call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The WebSocket failed.
+    #[error("connection to the gateway failed: {0}")]
+    Socket(String),
+    /// The gateway closed the socket.
+    #[error("the gateway closed the connection ({code}{})", reason_suffix(reason))]
+    Closed {
+        /// Close code (1005 when the frame had none).
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// No answer in time.
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, &'static str),
+    /// The gateway refused the connect.
+    #[error("the gateway refused the connection: {} ({})", .error.message, .error.code)]
+    ConnectRejected {
+        /// The error it sent.
+        error: ErrorShape,
+    },
+    /// A request failed.
+    #[error("{method} failed: {} ({}{})", .error.message, .error.code, detail_suffix(.error))]
+    Rpc {
+        /// The method.
+        method: String,
+        /// The error it sent.
+        error: ErrorShape,
+    },
+    /// The gateway sent something that is not the protocol.
+    #[error("the gateway broke the protocol: {0}")]
+    Protocol(String),
+}
+
+fn reason_suffix(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    }
+}
+
+fn detail_suffix(error: &ErrorShape) -> String {
+    match error.detail_code() {
+        Some(code) => format!(", {code}"),
+        None => String::new(),
+    }
+}
+
+impl ClientError {
+    /// The gateway's error, when it sent one.
+    pub fn error_shape(&self) -> Option<&ErrorShape> {
+        match self {
+            ClientError::ConnectRejected { error } | ClientError::Rpc { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// A connected, authenticated operator socket.
+#[derive(Debug)]
+pub struct OperatorClient<S> {
+    ws: S,
+    next_id: u64,
+    instance_id: String,
+    hello: Value,
+    timeout: Duration,
+}
+
+impl<S> OperatorClient<S>
+where
+    S: Stream<Item = Result<Message, tungstenite::Error>>
+        + Sink<Message, Error = tungstenite::Error>
+        + Unpin,
+{
+    /// Runs the handshake on an open socket: waits for the challenge, sends `connect` (signed
+    /// when `identity` is given), and returns once `hello-ok` arrives.
+    pub async fn handshake(
+        mut ws: S,
+        request: &OperatorConnect,
+        identity: Option<&DeviceIdentity>,
+        timeout: Duration,
+    ) -> Result<OperatorClient<S>, ClientError> {
+        let challenge = tokio::time::timeout(timeout, wait_for_challenge(&mut ws))
+            .await
+            .map_err(|_| ClientError::Timeout(timeout, "connect.challenge"))??;
+        let instance_id = uuid_v4();
+        let params = connect_params(request, identity, &challenge, &instance_id);
+        let mut client = OperatorClient {
+            ws,
+            next_id: 0,
+            instance_id,
+            hello: Value::Null,
+            timeout,
+        };
+        let hello = match client.request_inner("connect", Some(params)).await {
+            Ok(hello) => hello,
+            Err(ClientError::Rpc { error, .. }) => {
+                return Err(ClientError::ConnectRejected { error });
+            }
+            Err(other) => return Err(other),
+        };
+        if hello.get("type").and_then(Value::as_str) != Some("hello-ok") {
+            return Err(ClientError::Protocol(
+                "connect answer is not hello-ok".into(),
+            ));
+        }
+        client.hello = hello;
+        Ok(client)
+    }
+
+    /// The `hello-ok` payload.
+    pub fn hello(&self) -> &Value {
+        &self.hello
+    }
+
+    /// The role and scopes the gateway granted.
+    pub fn granted_scopes(&self) -> Vec<String> {
+        self.hello
+            .pointer("/auth/scopes")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The per-socket instance id sent as `client.instanceId`.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// Sets the per-request timeout.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// Calls `method` and returns its payload (`null` when absent).
+    pub async fn request(
+        &mut self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, ClientError> {
+        self.request_inner(method, params).await
+    }
+
+    /// Closes the socket politely (normal closure).
+    pub async fn close(mut self) {
+        let frame = CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: "".into(),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let _ = self.ws.send(Message::Close(Some(frame))).await;
+            while let Some(Ok(msg)) = self.ws.next().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+
+    async fn request_inner(
+        &mut self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, ClientError> {
+        self.next_id += 1;
+        let id = format!("{}:{}", self.next_id, uuid_v4());
+        let text = request_text(&id, method, params.as_ref())
+            .map_err(|e| ClientError::Protocol(format!("cannot encode {method}: {e}")))?;
+        self.ws
+            .send(Message::text(text))
+            .await
+            .map_err(|e| ClientError::Socket(e.to_string()))?;
+        let timeout = self.timeout;
+        let wait = async {
+            loop {
+                let text = next_text(&mut self.ws).await?;
+                let frame = parse_frame(&text, MAX_FRAME_BYTES)
+                    .map_err(|e| ClientError::Protocol(format!("bad frame: {e}")))?;
+                if let Frame::Response {
+                    id: rid,
+                    ok,
+                    payload,
+                    error,
+                } = frame
+                {
+                    if rid != id {
+                        continue;
+                    }
+                    if ok {
+                        return decode_payload::<Value>(payload, "response")
+                            .map_err(|e| ClientError::Protocol(e.to_string()));
+                    }
+                    let error =
+                        error.unwrap_or_else(|| ErrorShape::new("UNKNOWN", "request failed"));
+                    return Err(ClientError::Rpc {
+                        method: method.to_string(),
+                        error,
+                    });
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| ClientError::Timeout(timeout, "the gateway's answer"))?
+    }
+}
+
+async fn wait_for_challenge<S>(ws: &mut S) -> Result<ConnectChallenge, ClientError>
+where
+    S: Stream<Item = Result<Message, tungstenite::Error>>
+        + Sink<Message, Error = tungstenite::Error>
+        + Unpin,
+{
+    loop {
+        let text = next_text(ws).await?;
+        let frame = parse_frame(&text, MAX_FRAME_BYTES)
+            .map_err(|e| ClientError::Protocol(format!("bad frame before connect: {e}")))?;
+        if let Frame::Event { event, payload, .. } = frame
+            && event == "connect.challenge"
+        {
+            let challenge: ConnectChallenge = decode_payload(payload, "connect.challenge")
+                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            if challenge.nonce.trim().is_empty() {
+                return Err(ClientError::Protocol(
+                    "connect.challenge without a nonce".into(),
+                ));
+            }
+            return Ok(challenge);
+        }
+    }
+}
+
+/// The next text frame; pings are answered by tungstenite, closes become errors.
+async fn next_text<S>(ws: &mut S) -> Result<String, ClientError>
+where
+    S: Stream<Item = Result<Message, tungstenite::Error>>
+        + Sink<Message, Error = tungstenite::Error>
+        + Unpin,
+{
+    loop {
+        match ws.next().await {
+            None => {
+                return Err(ClientError::Closed {
+                    code: 1006,
+                    reason: String::new(),
+                });
+            }
+            Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)) => {
+                return Err(ClientError::Closed {
+                    code: 1006,
+                    reason: String::new(),
+                });
+            }
+            Some(Err(e)) => return Err(ClientError::Socket(e.to_string())),
+            Some(Ok(Message::Text(text))) => return Ok(text.as_str().to_string()),
+            Some(Ok(Message::Close(frame))) => {
+                let (code, reason) = match frame {
+                    Some(f) => (u16::from(f.code), f.reason.as_str().to_string()),
+                    None => (1005, String::new()),
+                };
+                // Flush our close reply so the gateway sees a clean closing handshake.
+                let _ = ws.flush().await;
+                return Err(ClientError::Closed { code, reason });
+            }
+            Some(Ok(_)) => {
+                // Pings are queued for a pong by tungstenite; flushing sends it.
+                let _ = ws.flush().await;
+            }
+        }
+    }
+}
+
+fn connect_params(
+    request: &OperatorConnect,
+    identity: Option<&DeviceIdentity>,
+    challenge: &ConnectChallenge,
+    instance_id: &str,
+) -> Value {
+    let mut client = json!({
+        "id": request.client_id,
+        "version": request.version,
+        "platform": request.platform,
+        "mode": request.client_mode,
+        "instanceId": instance_id,
+    });
+    let device_family = device_family_for(&request.platform);
+    if let (Some(family), Some(map)) = (device_family, client.as_object_mut()) {
+        map.insert("deviceFamily".into(), Value::String(family.into()));
+    }
+    let mut auth = serde_json::Map::new();
+    if let Some(token) = &request.token {
+        auth.insert("token".into(), Value::String(token.clone()));
+    }
+    if let Some(device_token) = &request.device_token {
+        auth.insert("deviceToken".into(), Value::String(device_token.clone()));
+    }
+    if let Some(password) = &request.password {
+        auth.insert("password".into(), Value::String(password.clone()));
+    }
+    let mut params = json!({
+        "minProtocol": request.min_protocol,
+        "maxProtocol": request.max_protocol,
+        "client": client,
+        "caps": [],
+        "role": "operator",
+        "scopes": request.scopes,
+    });
+    let Some(map) = params.as_object_mut() else {
+        return params;
+    };
+    if !auth.is_empty() {
+        map.insert("auth".into(), Value::Object(auth));
+    }
+    if let Some(identity) = identity {
+        let signed_token = request.token.as_deref().or(request.device_token.as_deref());
+        let payload = DeviceAuthPayload {
+            device_id: identity.device_id(),
+            client_id: &request.client_id,
+            client_mode: &request.client_mode,
+            role: "operator",
+            scopes: &request.scopes,
+            signed_at_ms: challenge.ts,
+            token: signed_token,
+            nonce: &challenge.nonce,
+            platform: Some(&request.platform),
+            device_family,
+        };
+        map.insert(
+            "device".into(),
+            json!({
+                "id": identity.device_id(),
+                "publicKey": identity.public_key_b64url(),
+                "signature": identity.sign(&payload.v3()),
+                "signedAt": challenge.ts,
+                "nonce": challenge.nonce,
+            }),
+        );
+    }
+    params
+}
+
+fn device_family_for(platform: &str) -> Option<&'static str> {
+    match platform {
+        "linux" => Some("Linux"),
+        "macos" => Some("Mac"),
+        "windows" => Some("Windows"),
+        _ => None,
+    }
+}
+
+/// A random UUID v4 string from the OS RNG.
+pub fn uuid_v4() -> String {
+    let mut bytes = [0u8; 16];
+    // The OS RNG failing is not recoverable; fall back to the clock so an id is still unique
+    // enough for a request id (it is never a secret).
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes = nanos.to_le_bytes();
+    }
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}

@@ -1,0 +1,164 @@
+//! Which gateway a CLI command talks to, and with which credentials.
+//!
+//! The rules are node-core's `resolve_target` (SPEC §8.2 with clawlet's local-mode order), plus
+//! two local conveniences that never apply to an override URL: the token the local gateway
+//! generated into its state dir, and the pin of the local gateway's own TLS certificate.
+
+use std::path::Path;
+
+use clawlet_node_core::remote::{
+    CredentialError, CredentialPurpose, EnvCredentials, ExplicitTarget, ResolvedTarget, TlsPin,
+    UrlSource, resolve_target,
+};
+
+use crate::config::{ClawletPaths, GatewayConfig};
+
+/// The connection flags every networked command takes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConnectArgs {
+    /// Gateway WebSocket URL (ws:// or wss://). Needs --token or --password with it: config and
+    /// env credentials are never sent to a URL given on the command line.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Shared gateway token (or a device token).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Shared gateway password.
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// SHA-256 fingerprint of the gateway's TLS certificate (wss:// only); the connection fails
+    /// unless the certificate matches exactly.
+    #[arg(long, value_name = "SHA256")]
+    pub tls_fingerprint: Option<String>,
+    /// How long to wait for the gateway, in milliseconds [default: 10000]. For `nodes invoke`
+    /// it is the node's time budget instead.
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ConnectArgs {
+    /// The wait for connecting and for each answer.
+    pub fn wait_ms(&self) -> u64 {
+        self.timeout.unwrap_or(10_000).max(1)
+    }
+}
+
+/// The process environment the resolution reads (only `OPENCLAW_GATEWAY_*`).
+#[derive(Debug, Clone, Default)]
+pub struct GatewayEnv {
+    /// `OPENCLAW_GATEWAY_URL`.
+    pub url: Option<String>,
+    /// `OPENCLAW_GATEWAY_TOKEN`.
+    pub token: Option<String>,
+    /// `OPENCLAW_GATEWAY_PASSWORD`.
+    pub password: Option<String>,
+    /// `OPENCLAW_GATEWAY_PORT`.
+    pub port: Option<String>,
+    /// `OPENCLAW_ALLOW_INSECURE_PRIVATE_WS`.
+    pub allow_insecure_private_ws: Option<String>,
+}
+
+impl GatewayEnv {
+    /// Reads the variables from the process environment.
+    pub fn from_process() -> GatewayEnv {
+        let var = |k: &str| std::env::var(k).ok();
+        GatewayEnv {
+            url: var("OPENCLAW_GATEWAY_URL"),
+            token: var("OPENCLAW_GATEWAY_TOKEN"),
+            password: var("OPENCLAW_GATEWAY_PASSWORD"),
+            port: var("OPENCLAW_GATEWAY_PORT"),
+            allow_insecure_private_ws: var("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS"),
+        }
+    }
+}
+
+/// Why a target could not be chosen.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// node-core's resolution refused (e.g. `--url` without explicit credentials).
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    /// `OPENCLAW_GATEWAY_PORT` is not a port.
+    #[error("{0}")]
+    Port(String),
+}
+
+impl TargetError {
+    /// The next step for the user.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            TargetError::Credentials(e) => Some(match e.fix() {
+                Some(fix) => format!("{}\nFix: {fix}", e.hint()),
+                None => e.hint().to_string(),
+            }),
+            TargetError::Port(_) => None,
+        }
+    }
+}
+
+/// Resolves the target for a CLI command.
+pub fn resolve(
+    args: &ConnectArgs,
+    env: &GatewayEnv,
+    config: &GatewayConfig,
+    paths: &ClawletPaths,
+    purpose: CredentialPurpose,
+) -> Result<ResolvedTarget, TargetError> {
+    let port = config
+        .effective_port(None, env.port.as_deref())
+        .map_err(TargetError::Port)?;
+    let mut credentials = config.credentials();
+    credentials.port = Some(port);
+    let explicit = ExplicitTarget {
+        url: args.url.as_deref(),
+        token: args.token.as_deref(),
+        password: args.password.as_deref(),
+        tls_fingerprint: args.tls_fingerprint.as_deref(),
+    };
+    let env_credentials = EnvCredentials {
+        url: env.url.as_deref(),
+        token: env.token.as_deref(),
+        password: env.password.as_deref(),
+    };
+    let mut target = resolve_target(&explicit, &env_credentials, &credentials, purpose)?;
+    if target.url_source == UrlSource::LocalDefault {
+        if target.token.is_none() && target.password.is_none() {
+            target.token = read_generated_token(&paths.gateway_token_file());
+        }
+        if target.tls_pin.is_none() && target.url.is_secure() {
+            target.tls_pin = local_certificate_pin(config, paths);
+        }
+    }
+    Ok(target)
+}
+
+/// The token `clawlet gateway run` generated on first start, if this user can read it.
+pub fn read_generated_token(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let token = text.trim();
+    (!token.is_empty() && token.len() <= 512).then(|| token.to_string())
+}
+
+/// The pin of the local gateway's certificate (configured path or the generated one).
+fn local_certificate_pin(config: &GatewayConfig, paths: &ClawletPaths) -> Option<TlsPin> {
+    let cert_path = match &config.tls.cert_path {
+        Some(p) => paths.relative_to_config(Path::new(p)),
+        None => paths.tls_dir().join(GENERATED_CERT_FILE),
+    };
+    let pem = std::fs::read(&cert_path).ok()?;
+    let der = first_certificate_der(&pem)?;
+    Some(TlsPin::from_certificate_der(&der))
+}
+
+/// File name of the generated self-signed certificate inside the state dir's `tls/`.
+pub const GENERATED_CERT_FILE: &str = "gateway-cert.pem";
+
+/// The DER of the first certificate in a PEM bundle (the leaf, by convention).
+pub fn first_certificate_der(pem: &[u8]) -> Option<Vec<u8>> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let first = CertificateDer::pem_slice_iter(pem).next()?.ok()?;
+    Some(first.as_ref().to_vec())
+}
