@@ -2,6 +2,8 @@
 //!
 //! - [`transport`]: open a gateway WebSocket (plaintext rule, TLS with CA roots or a pin).
 //! - [`credential_store`]: identity seed, device tokens and pins, behind a small trait.
+//! - [`runtime`]: `NodeRuntime`, the tokio driver of the sans-IO `NodeSession`.
 
 pub mod credential_store;
+pub mod runtime;
 pub mod transport;
