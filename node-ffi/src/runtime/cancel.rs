@@ -9,11 +9,24 @@ pub struct CancelSignal {
     rx: watch::Receiver<bool>,
 }
 
+/// Fires the [`CancelSignal`]s made with it.
+#[derive(Debug)]
+pub struct CancelTrigger {
+    tx: watch::Sender<bool>,
+}
+
+impl CancelTrigger {
+    /// Requests cancellation; idempotent.
+    pub fn cancel(&self) {
+        self.tx.send_replace(true);
+    }
+}
+
 impl CancelSignal {
-    /// A signal and the sender that fires it.
-    pub(crate) fn new() -> (watch::Sender<bool>, Self) {
+    /// A signal and the trigger that fires it, for driving handlers outside a runtime.
+    pub fn pair() -> (CancelTrigger, Self) {
         let (tx, rx) = watch::channel(false);
-        (tx, Self { rx })
+        (CancelTrigger { tx }, Self { rx })
     }
 
     /// A signal that never fires, for calling a handler outside a runtime (tests, tools).

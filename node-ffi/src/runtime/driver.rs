@@ -16,10 +16,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::cancel::CancelSignal;
+use super::cancel::{CancelSignal, CancelTrigger};
 use super::clock::Clock;
 use super::handle::Control;
-use super::handler::{BoxFuture, CommandHandler, InvokeContext};
+use super::handler::{BoxFuture, CommandHandler, InvokeContext, InvokeEvent};
 use super::listener::NodeListener;
 use crate::credential_store::{CredentialStore, StoredDeviceToken, TokenKey};
 use crate::transport::{ConnectOptions, GatewayStream, TransportError, connect_gateway};
@@ -38,10 +38,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub(crate) enum TaskMessage {
     /// A `node.event` from a handler.
-    Event {
-        name: String,
-        payload_json: Option<String>,
-    },
+    Event(InvokeEvent),
     /// A handler finished.
     Done { id: String, outcome: InvokeOutcome },
 }
@@ -61,7 +58,7 @@ pub(crate) struct Driver {
     pub(crate) token_key: TokenKey,
     pub(crate) conn: Option<GatewayStream>,
     pub(crate) connecting: Option<Connecting>,
-    pub(crate) invokes: HashMap<String, watch::Sender<bool>>,
+    pub(crate) invokes: HashMap<String, CancelTrigger>,
     pub(crate) task_tx: mpsc::Sender<TaskMessage>,
     pub(crate) task_rx: mpsc::Receiver<TaskMessage>,
     pub(crate) control_rx: mpsc::Receiver<Control>,
@@ -211,7 +208,7 @@ impl Driver {
             NodeEvent::InvokeCancelled { id, reason } => {
                 if let Some(cancel) = self.invokes.remove(id) {
                     tracing::debug!(id, ?reason, "invoke cancelled");
-                    let _ = cancel.send(true);
+                    cancel.cancel();
                 }
             }
             NodeEvent::CredentialsIssued(issued) => {
@@ -253,7 +250,7 @@ impl Driver {
     }
 
     fn spawn_invoke(&mut self, request: InvokeRequest) {
-        let (cancel_tx, cancel) = CancelSignal::new();
+        let (cancel_tx, cancel) = CancelSignal::pair();
         let id = request.id.clone();
         self.invokes.insert(id.clone(), cancel_tx);
         let context = InvokeContext::new(cancel.clone(), self.task_tx.clone());
@@ -312,7 +309,7 @@ impl Driver {
     fn on_task(&mut self, message: TaskMessage) {
         let now = self.clock.now();
         match message {
-            TaskMessage::Event { name, payload_json } => {
+            TaskMessage::Event(InvokeEvent { name, payload_json }) => {
                 if let Err(e) = self.session.send_event(&name, payload_json.as_deref(), now) {
                     tracing::debug!(event = %name, error = %e, "node.event not sent");
                 }
@@ -424,7 +421,7 @@ impl Driver {
     /// Cancels what is still running and waits (bounded) for sockets to close.
     async fn finish(mut self) {
         for (_, cancel) in self.invokes.drain() {
-            let _ = cancel.send(true);
+            cancel.cancel();
         }
         self.connecting = None;
         if let Some(ws) = self.conn.take() {

@@ -45,6 +45,19 @@ impl InvokeContext {
         }
     }
 
+    /// A context outside a runtime whose events can be read from the returned queue (tests,
+    /// tools, binding shims).
+    pub fn standalone(cancel: CancelSignal, capacity: usize) -> (Self, InvokeEvents) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (
+            Self {
+                cancel,
+                events: Some(tx),
+            },
+            InvokeEvents { rx },
+        )
+    }
+
     /// Queues a `node.event`; it is sent before this invoke's result.
     pub async fn send_event(
         &self,
@@ -56,11 +69,48 @@ impl InvokeContext {
             return Ok(());
         };
         events
-            .send(TaskMessage::Event {
+            .send(TaskMessage::Event(InvokeEvent {
                 name: event.to_string(),
                 payload_json,
-            })
+            }))
             .await
             .map_err(|_| RuntimeError::Stopped)
+    }
+}
+
+/// A `node.event` a handler asked to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeEvent {
+    /// Event name (`exec.finished`, ...).
+    pub name: String,
+    /// Its JSON payload.
+    pub payload_json: Option<String>,
+}
+
+/// The events of a [`InvokeContext::standalone`] context, in the order they were sent.
+#[derive(Debug)]
+pub struct InvokeEvents {
+    rx: mpsc::Receiver<TaskMessage>,
+}
+
+impl InvokeEvents {
+    /// The next event, or `None` once every context clone is gone.
+    pub async fn recv(&mut self) -> Option<InvokeEvent> {
+        while let Some(message) = self.rx.recv().await {
+            if let TaskMessage::Event(event) = message {
+                return Some(event);
+            }
+        }
+        None
+    }
+
+    /// The next event if one is queued already.
+    pub fn try_recv(&mut self) -> Option<InvokeEvent> {
+        while let Ok(message) = self.rx.try_recv() {
+            if let TaskMessage::Event(event) = message {
+                return Some(event);
+            }
+        }
+        None
     }
 }

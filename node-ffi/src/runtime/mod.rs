@@ -15,10 +15,10 @@ mod handler;
 mod listener;
 mod start;
 
-pub use cancel::CancelSignal;
+pub use cancel::{CancelSignal, CancelTrigger};
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
 pub use handle::NodeHandle;
-pub use handler::{BoxFuture, CommandHandler, InvokeContext};
+pub use handler::{BoxFuture, CommandHandler, InvokeContext, InvokeEvent, InvokeEvents};
 pub use listener::NodeListener;
 pub use start::NodeRuntime;
