@@ -162,10 +162,10 @@ pub(crate) async fn system_run(
         "exitCode": output.exit_code, "timedOut": output.timed_out, "success": success,
         "stdout": output.stdout.text(), "stderr": output.stderr.text(), "error": output.error,
     });
-    if output.stdout.truncated || output.stderr.truncated {
-        if let Some(fields) = result.as_object_mut() {
-            fields.insert("truncated".into(), Value::Bool(true));
-        }
+    if (output.stdout.truncated || output.stderr.truncated)
+        && let Some(fields) = result.as_object_mut()
+    {
+        fields.insert("truncated".into(), Value::Bool(true));
     }
     ok(&result)
 }
