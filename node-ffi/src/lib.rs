@@ -2,6 +2,17 @@
 //!
 //! - [`transport`]: open a gateway WebSocket (plaintext rule, TLS with CA roots or a pin).
 //! - [`credential_store`]: identity seed, device tokens and pins, behind a small trait.
+//! - [`runtime`]: `NodeRuntime`, the tokio driver of the sans-IO `NodeSession`.
+//! - [`host`]: the built-in commands of a headless Linux node and its host stats.
+//! - [`headless`]: `run_headless`, what `clawlet node run` calls.
 
 pub mod credential_store;
+pub mod headless;
+pub mod host;
+pub mod runtime;
 pub mod transport;
+
+pub use credential_store::{CredentialStore, FileCredentialStore};
+pub use headless::{HeadlessError, HeadlessExit, HeadlessOptions, run_headless};
+pub use runtime::{NodeHandle, NodeRuntime};
+pub use transport::{ConnectOptions, GatewayStream, TransportError, connect_gateway};

@@ -1,0 +1,172 @@
+//! `run_headless`: resolve credentials, start the runtime with the host commands, report
+//! progress, send host stats, and end on shutdown or on a failure retrying will not fix.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use clawlet_node_core::remote::{GatewayUrl, PlaintextPolicy, TlsPin, check_transport};
+use clawlet_node_core::{ClientInfo, Credentials, DeviceIdentity, NodeConfig, SessionStatus};
+
+use super::error::HeadlessError;
+use super::options::{HeadlessExit, HeadlessOptions};
+use super::progress::HeadlessListener;
+use crate::credential_store::{
+    CredentialStore, FileCredentialStore, gateway_origin, load_or_create_identity_seed,
+};
+use crate::host::{
+    HOST_COMMANDS, HOST_STATS_EVENT, HOST_STATS_INTERVAL, HostCommands, HostConfig, HostStats,
+};
+use crate::runtime::{NodeHandle, NodeRuntime, RuntimeConfig, RuntimeError};
+use crate::transport::ConnectOptions;
+
+/// `OPENCLAW_GATEWAY_TOKEN` and friends (SPEC §8.2: the node host reads env credentials).
+const ENV_TOKEN: &str = "OPENCLAW_GATEWAY_TOKEN";
+const ENV_PASSWORD: &str = "OPENCLAW_GATEWAY_PASSWORD";
+const ENV_BREAK_GLASS: &str = "OPENCLAW_ALLOW_INSECURE_PRIVATE_WS";
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn env(name: &str, read: bool) -> Option<String> {
+    if read {
+        non_empty(std::env::var(name).ok())
+    } else {
+        None
+    }
+}
+
+fn host_name() -> Option<String> {
+    non_empty(std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+}
+
+/// Runs a headless node until `shutdown` completes (→ `Ok`) or the gateway refuses it in a way
+/// reconnecting cannot fix (→ `Err`, exit status 1 for a supervisor). Pairing waits are not
+/// failures: the node keeps checking until an operator approves it.
+pub async fn run_headless(
+    options: HeadlessOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<HeadlessExit, HeadlessError> {
+    let url = GatewayUrl::parse(&options.url)?;
+    let dir = options
+        .node_dir
+        .clone()
+        .or_else(FileCredentialStore::default_dir)
+        .ok_or(HeadlessError::NoNodeDir)?;
+    let store = Arc::new(FileCredentialStore::open(&dir)?);
+    let origin = gateway_origin(&url);
+
+    let pin = match options.tls_fingerprint.as_deref() {
+        Some(fp) => Some(TlsPin::parse(fp)?),
+        None if url.is_secure() => match store.load_tls_pin(&origin)? {
+            Some(stored) => Some(TlsPin::parse(&stored)?),
+            None => None,
+        },
+        None => None,
+    };
+    let plaintext = PlaintextPolicy::from_env(env(ENV_BREAK_GLASS, options.read_env).as_deref());
+    check_transport(&url, pin.as_ref(), &plaintext)?;
+    if let (Some(pin), Some(_)) = (&pin, &options.tls_fingerprint) {
+        store.save_tls_pin(&origin, &pin.to_hex())?;
+    }
+
+    let token = non_empty(options.token.clone()).or_else(|| env(ENV_TOKEN, options.read_env));
+    let password =
+        non_empty(options.password.clone()).or_else(|| env(ENV_PASSWORD, options.read_env));
+    let source = match (&options.token, &token, &password) {
+        (Some(_), _, _) => "the --token flag",
+        (None, Some(_), _) => ENV_TOKEN,
+        (_, None, Some(_)) => "the gateway password",
+        (_, None, None) => "the stored device token (if any)",
+    };
+
+    let seed = load_or_create_identity_seed(store.as_ref())?;
+    let device_id = DeviceIdentity::from_seed(&seed).device_id().to_string();
+    let display_name = non_empty(options.display_name.clone()).or_else(host_name);
+    let path_env = non_empty(options.path_env.clone())
+        .or_else(|| non_empty(std::env::var("PATH").ok()))
+        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+
+    let mut client = ClientInfo::node_host(&options.version, "linux");
+    client.device_family = Some("Linux".into());
+    client.display_name = display_name.clone();
+    client.instance_id = Some(device_id.clone());
+    let mut node = NodeConfig::new(client);
+    node.caps = vec!["system".into()];
+    node.commands = HOST_COMMANDS.iter().map(|c| c.to_string()).collect();
+    node.path_env = Some(path_env.clone());
+    node.credentials = Credentials {
+        token,
+        password,
+        bootstrap_token: None,
+    };
+    node.backoff = options.backoff;
+
+    let mut host = HostConfig::new(options.version.clone());
+    host.allow_exec = options.allow_exec;
+    host.path_env = path_env;
+    host.display_name = display_name;
+
+    tracing::info!(
+        url = %url,
+        node_id = %device_id,
+        node_dir = %dir.display(),
+        exec = if options.allow_exec { "allowed" } else { "disabled" },
+        "starting node; authenticating with {source}"
+    );
+    let listener = Arc::new(HeadlessListener::default());
+    let runtime = NodeRuntime::start(
+        RuntimeConfig {
+            url,
+            tls_pin: pin,
+            connect: ConnectOptions {
+                plaintext,
+                ..ConnectOptions::default()
+            },
+            node,
+        },
+        store,
+        Arc::new(HostCommands::new(host)),
+        listener.clone(),
+    )?;
+    let stats = tokio::spawn(host_stats_loop(runtime.handle(), listener.clone(), dir));
+
+    let result = tokio::select! {
+        () = shutdown => {
+            tracing::info!("shutting down");
+            Ok(HeadlessExit::Shutdown)
+        }
+        error = listener.terminal() => Err(error),
+    };
+    stats.abort();
+    runtime.shutdown().await;
+    result
+}
+
+/// Sends `node.host.stats` on every connect (and node approval) and every 60 s while connected.
+async fn host_stats_loop(
+    handle: NodeHandle,
+    listener: Arc<HeadlessListener>,
+    disk_path: std::path::PathBuf,
+) {
+    loop {
+        tokio::select! {
+            () = listener.stats_wake.notified() => {}
+            () = tokio::time::sleep(HOST_STATS_INTERVAL) => {}
+        }
+        if handle.status() != SessionStatus::Connected {
+            continue;
+        }
+        let stats = HostStats::collect(&disk_path);
+        match handle
+            .send_event(HOST_STATS_EVENT, Some(stats.to_json()))
+            .await
+        {
+            Ok(()) => {}
+            Err(RuntimeError::Stopped) => return,
+            Err(e) => tracing::debug!(error = %e, "host stats not sent"),
+        }
+    }
+}
