@@ -1,3 +1,4 @@
 //! The clawlet gateway (issue: gateway + CLI).
 
+pub mod server;
 pub mod state;
