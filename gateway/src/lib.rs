@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod server;
 pub mod state;
 
 /// This build's version, sent as `client.version` / `server.version`.

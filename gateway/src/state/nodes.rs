@@ -264,6 +264,24 @@ impl StateStore {
         Ok(NodePairList { pending, paired })
     }
 
+    /// `node.rename`: the operator's label for a node, on its approved surface and its device.
+    pub fn rename_node(&mut self, node_id: &str, display_name: &str) -> StateResult<()> {
+        let tx = self.write_tx()?;
+        let surfaces = tx.execute(
+            "UPDATE node_surface_approved SET display_name = ?1 WHERE node_id = ?2",
+            params![display_name, node_id],
+        )?;
+        let devices = tx.execute(
+            "UPDATE device_pairing_paired SET display_name = ?1 WHERE device_id = ?2",
+            params![display_name, node_id],
+        )?;
+        if surfaces == 0 && devices == 0 {
+            return Err(StateError::UnknownNodeId(node_id.to_owned()));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The node's approved surface, for routing invokes and `node.describe`.
     pub fn approved_surface(&self, node_id: &str) -> StateResult<Option<ApprovedSurface>> {
         load_approved(&self.conn, node_id)

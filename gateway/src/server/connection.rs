@@ -1,0 +1,423 @@
+//! One WebSocket from open to close: challenge, handshake (with its timeout, frame caps and
+//! pre-hello queue), then concurrent request handling, keepalive and teardown.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clawlet_node_core::wire::codes::{close_code, error_code};
+use clawlet_node_core::wire::frame::{ErrorShape, Frame, MAX_PREAUTH_FRAME_BYTES, ResponseFrame, parse_frame};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::clock::now_ms;
+use super::context::{MAX_BUFFERED_BYTES, MAX_PAYLOAD_BYTES, Peer, Shared};
+use super::handshake::{Accepted, admit};
+use super::methods::{EVENTS, advertised_methods, dispatch};
+use super::outbound::{OutFrame, Outbound};
+use super::preauth::PreauthSlot;
+use super::scopes::{ADMIN, READ};
+use super::session::{NodeState, Role, Session};
+use super::snapshot::{broadcast_presence, health_snapshot, presence_list};
+
+/// Frames allowed to queue while `connect` is being decided; one more closes the socket.
+const MAX_PENDING_HANDSHAKE_FRAMES: usize = 15;
+/// Requests of one socket handled at the same time; more wait (the socket stops being read).
+const MAX_CONCURRENT_REQUESTS: usize = 64;
+/// How long to wait for the peer's close echo after we closed.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+type WsSink<S> = SplitSink<WebSocketStream<S>, Message>;
+type WsStream<S> = SplitStream<WebSocketStream<S>>;
+
+/// Drains the outbound queue onto the socket; ends after a close frame or a write error.
+async fn write_loop<S>(mut sink: WsSink<S>, mut rx: mpsc::UnboundedReceiver<OutFrame>, queued: Arc<AtomicUsize>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    while let Some(frame) = rx.recv().await {
+        let result = match frame {
+            OutFrame::Text(text) => {
+                let len = text.len();
+                let r = sink.send(Message::text(text)).await;
+                queued.fetch_sub(len, Ordering::AcqRel);
+                r
+            }
+            OutFrame::Ping => sink.send(Message::Ping(Vec::new().into())).await,
+            OutFrame::Close(code, reason) => {
+                let frame = CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                break;
+            }
+        };
+        if result.is_err() {
+            break;
+        }
+    }
+    let _ = sink.flush().await;
+}
+
+/// What the reader saw while waiting.
+enum Read {
+    Text(String),
+    Pong,
+    Closed,
+    Other,
+}
+
+fn classify(msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Read {
+    match msg {
+        Some(Ok(Message::Text(t))) => Read::Text(t.as_str().to_owned()),
+        Some(Ok(Message::Binary(b))) => Read::Text(String::from_utf8_lossy(&b).into_owned()),
+        Some(Ok(Message::Pong(_))) => Read::Pong,
+        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Read::Closed,
+        Some(Ok(_)) => Read::Other,
+    }
+}
+
+/// Serves one upgraded socket until it closes.
+pub(crate) async fn serve<S>(shared: Arc<Shared>, ws: WebSocketStream<S>, peer: Peer, slot: PreauthSlot)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let _task = shared.tasks.clone();
+    let (sink, mut stream) = ws.split();
+    let (out, rx, queued) = Outbound::new(MAX_BUFFERED_BYTES);
+    let mut writer = tokio::spawn(write_loop(sink, rx, queued));
+    let mut shutdown = shared.shutdown.clone();
+    let nonce = crate::server::clock::new_uuid();
+    let challenge = json!({
+        "type": "event",
+        "event": "connect.challenge",
+        "payload": {"nonce": nonce, "ts": now_ms()},
+    });
+    out.send_text(challenge.to_string());
+    let deadline = Instant::now() + shared.settings.handshake_timeout;
+
+    // Pre-auth: the first frame.
+    let first = loop {
+        tokio::select! {
+            _ = sleep_until(deadline) => {
+                out.close(close_code::NORMAL, "");
+                return finish(writer, stream).await;
+            }
+            _ = super::context::stopping(&mut shutdown) => {
+                out.close(close_code::SERVICE_RESTART, "service restart");
+                return finish(writer, stream).await;
+            }
+            msg = stream.next() => match classify(msg) {
+                Read::Text(t) => break t,
+                Read::Closed => return finish(writer, stream).await,
+                Read::Pong | Read::Other => {}
+            },
+        }
+    };
+    if first.len() > MAX_PREAUTH_FRAME_BYTES {
+        out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
+        return finish(writer, stream).await;
+    }
+
+    // The connect decision, while later frames queue up (bounded).
+    let mut pending_frames: VecDeque<String> = VecDeque::new();
+    let admission = {
+        let decide = admit(&shared, &first, &nonce, peer);
+        tokio::pin!(decide);
+        loop {
+            tokio::select! {
+                result = &mut decide => break result,
+                _ = sleep_until(deadline) => {
+                    out.close(close_code::NORMAL, "");
+                    return finish(writer, stream).await;
+                }
+                msg = stream.next() => match classify(msg) {
+                    Read::Text(t) => {
+                        if t.len() > MAX_PREAUTH_FRAME_BYTES {
+                            out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
+                            return finish(writer, stream).await;
+                        }
+                        if pending_frames.len() >= MAX_PENDING_HANDSHAKE_FRAMES {
+                            out.close(close_code::POLICY_VIOLATION, "too many pending handshake frames");
+                            return finish(writer, stream).await;
+                        }
+                        pending_frames.push_back(t);
+                    }
+                    Read::Closed => return finish(writer, stream).await,
+                    Read::Pong | Read::Other => {}
+                },
+            }
+        }
+    };
+    let accepted = match admission {
+        Ok(accepted) => accepted,
+        Err(rejection) => {
+            if rejection.delay && !shared.settings.failed_auth_delay.is_zero() {
+                sleep(shared.settings.failed_auth_delay).await;
+            }
+            if let Some((id, error)) = &rejection.response {
+                out.send_text(response_err(id, error));
+            }
+            out.close(rejection.close_code, &rejection.close_reason);
+            return finish(writer, stream).await;
+        }
+    };
+
+    // Authenticated.
+    let session = Arc::new(build_session(&accepted, &out, peer));
+    out.send_text(hello_ok(&shared, &accepted, &session));
+    shared.hub.insert(session.clone());
+    drop(slot);
+    tracing::info!(conn = %session.conn_id, role = session.role.as_str(), device = ?session.device_id, "client connected");
+    if session.role == Role::Node {
+        on_node_connected(&shared, &session).await;
+    }
+
+    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS));
+    for text in pending_frames.drain(..) {
+        handle_text(&shared, &session, &permits, text).await;
+    }
+    let ping_every = shared.settings.ping_interval;
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    let mut pong_deadline: Option<Instant> = None;
+    let mut writer_done = false;
+    let mut terminate = false;
+    loop {
+        let pong_wait = pong_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+        tokio::select! {
+            _ = super::context::stopping(&mut shutdown) => {
+                out.close(close_code::SERVICE_RESTART, "service restart");
+                break;
+            }
+            _ = &mut writer => { writer_done = true; break; }
+            _ = ping.tick() => {
+                if pong_deadline.is_none() {
+                    out.ping();
+                    pong_deadline = Some(Instant::now() + shared.settings.pong_timeout);
+                }
+            }
+            _ = sleep_until(pong_wait), if pong_deadline.is_some() => {
+                tracing::info!(conn = %session.conn_id, "no pong: terminating socket");
+                terminate = true;
+                break;
+            }
+            msg = stream.next() => match classify(msg) {
+                Read::Text(t) => handle_text(&shared, &session, &permits, t).await,
+                Read::Pong => pong_deadline = None,
+                Read::Closed => break,
+                Read::Other => {}
+            },
+        }
+    }
+    on_disconnect(&shared, &session).await;
+    if terminate {
+        writer.abort();
+        return;
+    }
+    if !writer_done {
+        let _ = timeout(CLOSE_LINGER, &mut writer).await;
+    }
+    let _ = timeout(CLOSE_LINGER, async { while stream.next().await.is_some() {} }).await;
+}
+
+/// Pre-auth teardown: let the close frame go out, then wait briefly for the peer's echo.
+async fn finish<S>(mut writer: tokio::task::JoinHandle<()>, mut stream: WsStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if timeout(CLOSE_LINGER, &mut writer).await.is_err() {
+        writer.abort();
+    }
+    let _ = timeout(CLOSE_LINGER, async { while stream.next().await.is_some() {} }).await;
+}
+
+fn response_err(id: &str, error: &ErrorShape) -> String {
+    serde_json::to_string(&ResponseFrame::err(id, error)).unwrap_or_default()
+}
+
+fn response_ok(id: &str, payload: &Value) -> String {
+    serde_json::to_string(&ResponseFrame::ok(id, payload)).unwrap_or_default()
+}
+
+fn build_session(a: &Accepted, out: &Outbound, peer: Peer) -> Session {
+    let node = a.node.as_ref().map(|n| NodeState {
+        caps: n.caps.clone(),
+        commands: n.commands.clone(),
+        effective: Mutex::new(n.effective.clone()),
+        pending_request_id: Mutex::new(n.pending_request_id.clone()),
+        path_env: a.params.path_env.clone(),
+        permissions: a.params.permissions.clone(),
+        plugin_tools: Mutex::new(Value::Null),
+        skills: Mutex::new(Value::Null),
+    });
+    Session {
+        conn_id: crate::server::clock::new_uuid(),
+        role: a.role,
+        scopes: a.scopes.clone(),
+        device_id: a.device_id.clone(),
+        client: a.params.client.clone(),
+        via_device_token: a.via_device_token,
+        remote_ip: peer.ip,
+        local: peer.local,
+        connected_at_ms: now_ms(),
+        out: out.clone(),
+        node,
+        unauthorized_streak: AtomicU32::new(0),
+    }
+}
+
+/// The `hello-ok` response (SPEC §2.3).
+fn hello_ok(shared: &Shared, a: &Accepted, session: &Session) -> String {
+    let s = &shared.settings;
+    let presence = if session.has_scope(READ) {
+        presence_list(shared)
+    } else {
+        Vec::new()
+    };
+    let mut snapshot = json!({
+        "presence": presence,
+        "health": health_snapshot(shared),
+        "stateVersion": shared.hub.state_version(),
+        "uptimeMs": shared.uptime_ms(),
+    });
+    if session.has_scope(ADMIN)
+        && let Some(obj) = snapshot.as_object_mut()
+    {
+        if let Some(p) = &s.config_path {
+            obj.insert("configPath".into(), json!(p));
+        }
+        if let Some(d) = &s.state_dir {
+            obj.insert("stateDir".into(), json!(d));
+        }
+        obj.insert("authMode".into(), json!(s.auth.mode_name()));
+    }
+    let mut auth = json!({
+        "method": a.method,
+        "role": a.role.as_str(),
+        "scopes": a.scopes,
+    });
+    if let (Some(obj), Some(token)) = (auth.as_object_mut(), &a.token) {
+        obj.insert("deviceToken".into(), json!(token.token));
+        obj.insert("issuedAtMs".into(), json!(token.issued_at_ms));
+    }
+    let payload = json!({
+        "type": "hello-ok",
+        "protocol": 4,
+        "server": {
+            "version": s.server_version,
+            "connId": session.conn_id,
+            "bootId": shared.boot_id,
+        },
+        "features": {
+            "methods": advertised_methods(),
+            "events": EVENTS,
+            "capabilities": [],
+        },
+        "snapshot": snapshot,
+        "auth": auth,
+        "policy": {
+            "maxPayload": MAX_PAYLOAD_BYTES,
+            "maxBufferedBytes": MAX_BUFFERED_BYTES,
+            "tickIntervalMs": u64::try_from(s.tick_interval.as_millis()).unwrap_or(u64::MAX),
+        },
+    });
+    response_ok(&a.request_id, &payload)
+}
+
+async fn on_node_connected(shared: &Arc<Shared>, session: &Arc<Session>) {
+    if let Some(id) = session.device_id.clone() {
+        let now = now_ms();
+        let result = shared
+            .state
+            .call(move |store| {
+                store.record_node_connection(&id, true, now)?;
+                store.touch_device(&id, now, "connect")
+            })
+            .await;
+        if !matches!(result, Ok(Ok(()))) {
+            tracing::warn!("could not record node connect");
+        }
+    }
+    broadcast_presence(shared);
+}
+
+async fn on_disconnect(shared: &Arc<Shared>, session: &Arc<Session>) {
+    shared.hub.remove(&session.conn_id);
+    tracing::info!(conn = %session.conn_id, "client disconnected");
+    if session.role != Role::Node {
+        return;
+    }
+    shared.invokes.connection_closed(&session.conn_id);
+    if let Some(id) = session.device_id.clone() {
+        let now = now_ms();
+        let _ = shared
+            .state
+            .call(move |store| {
+                store.record_node_connection(&id, false, now)?;
+                store.touch_device(&id, now, "disconnect")
+            })
+            .await;
+    }
+    broadcast_presence(shared);
+}
+
+/// One frame after hello: a request runs as its own task so a slow one (a `node.invoke`)
+/// never holds up the socket's other requests.
+async fn handle_text(shared: &Arc<Shared>, session: &Arc<Session>, permits: &Arc<Semaphore>, text: String) {
+    let request = match parse_frame(&text, MAX_PAYLOAD_BYTES) {
+        Ok(Frame::Request { id, method, params }) => {
+            Some((id.into_owned(), method.into_owned(), params.map(|p| p.get().to_owned())))
+        }
+        Ok(_) => {
+            let error = ErrorShape::new(error_code::INVALID_REQUEST, "invalid request frame: expected a req frame");
+            session.out.send_text(response_err(&frame_id(&text), &error));
+            None
+        }
+        Err(e) => {
+            let error = ErrorShape::new(error_code::INVALID_REQUEST, format!("invalid request frame: {e}"));
+            session.out.send_text(response_err(&frame_id(&text), &error));
+            None
+        }
+    };
+    let Some((id, method, params)) = request else {
+        return;
+    };
+    let Ok(permit) = permits.clone().acquire_owned().await else {
+        return;
+    };
+    let shared = shared.clone();
+    let session = session.clone();
+    tokio::spawn(async move {
+        let _permit = permit;
+        let result = dispatch(&shared, &session, &method, params.as_deref()).await;
+        let frame = match result {
+            Ok(payload) => response_ok(&id, &payload),
+            Err(error) => response_err(&id, &error),
+        };
+        session.out.send_text(frame);
+        if session.unauthorized_flood() {
+            session
+                .out
+                .close(close_code::POLICY_VIOLATION, "repeated unauthorized calls");
+        }
+    });
+}
+
+/// The id of a malformed frame when it has one, else `"invalid"`.
+fn frame_id(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| "invalid".to_owned())
+}

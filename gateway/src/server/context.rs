@@ -1,0 +1,75 @@
+//! What every connection task shares: options, state, live sessions, invokes, limits.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use super::hub::Hub;
+use super::invoke::InvokeRouter;
+use super::options::AuthConfig;
+use super::policy::CommandPolicy;
+use super::preauth::PreauthBudget;
+use super::rate_limit::AuthRateLimiter;
+use super::state_worker::StateHandle;
+
+/// Frame cap after `hello-ok` (`policy.maxPayload`).
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 26_214_400;
+/// Outbound backlog cap per socket (`policy.maxBufferedBytes`).
+pub(crate) const MAX_BUFFERED_BYTES: usize = 52_428_800;
+
+/// The options the running server keeps (the state source was consumed at start).
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) auth: AuthConfig,
+    pub(crate) auto_approve_local: bool,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) tick_interval: Duration,
+    pub(crate) health_interval: Duration,
+    pub(crate) ping_interval: Duration,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) failed_auth_delay: Duration,
+    pub(crate) server_version: String,
+    pub(crate) config_path: Option<String>,
+    pub(crate) state_dir: Option<String>,
+    pub(crate) host_name: String,
+}
+
+/// Shared by the accept loops and every connection task.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) settings: Settings,
+    pub(crate) state: StateHandle,
+    pub(crate) hub: Hub,
+    pub(crate) invokes: InvokeRouter,
+    pub(crate) policy: CommandPolicy,
+    pub(crate) limiter: AuthRateLimiter,
+    pub(crate) preauth: Arc<PreauthBudget>,
+    pub(crate) boot_id: String,
+    pub(crate) started: Instant,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// Every connection task holds a clone; shutdown waits until all are dropped.
+    pub(crate) tasks: mpsc::Sender<()>,
+}
+
+/// Where a socket comes from, as the handshake needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer {
+    /// Client address.
+    pub(crate) ip: IpAddr,
+    /// Direct loopback: a loopback listener, a loopback peer, and no forwarding headers.
+    pub(crate) local: bool,
+}
+
+impl Shared {
+    /// `uptimeMs`.
+    pub(crate) fn uptime_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Resolves once the gateway is stopping (without holding the watch borrow across awaits).
+pub(crate) async fn stopping(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}

@@ -1,0 +1,159 @@
+//! Operator `node.invoke` (SPEC §6.4): policy, dispatch with the remaining budget, and the
+//! result, timeout, node-error and node-loss answers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clawlet_node_core::wire::codes::{detail_code, error_code};
+use clawlet_node_core::wire::frame::ErrorShape;
+use clawlet_node_core::wire::invoke::NodeInvokeParams;
+use serde_json::{Value, json};
+
+use super::{decode, invalid};
+use crate::server::context::Shared;
+use crate::server::hub::event_frame;
+use crate::server::invoke::{IdemStart, InvokeAnswer, NodeReply};
+use crate::server::policy::{DANGEROUS_COMMANDS, Refusal};
+
+/// Default budget when the operator gives none.
+const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+/// Longest budget accepted (a day), so a deadline never overflows.
+const MAX_TIMEOUT_MS: u64 = 86_400_000;
+
+fn node_failure(code: &str, message: &str, dispatched: bool) -> ErrorShape {
+    ErrorShape::new(error_code::UNAVAILABLE, format!("{code}: {message}")).with_details(json!({
+        "nodeError": {"code": code, "message": message},
+        "nodeCommandDispatched": dispatched,
+    }))
+}
+
+/// `node.invoke`.
+pub(super) async fn node_invoke(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+    let p: NodeInvokeParams = decode("node.invoke", params)?;
+    if p.idempotency_key.trim().is_empty() {
+        return Err(invalid("invalid node.invoke params: idempotencyKey must not be empty"));
+    }
+    if p.command.starts_with("system.execApprovals.") {
+        return Err(invalid(format!(
+            "node.invoke does not allow {}; use exec.approvals.node.*",
+            p.command
+        )));
+    }
+    let key = format!("{}\u{0}{}\u{0}{}", p.node_id, p.command, p.idempotency_key);
+    let publish = match shared.invokes.idem_begin(key) {
+        IdemStart::Existing(mut rx) => {
+            let answer = rx
+                .wait_for(Option::is_some)
+                .await
+                .map(|v| v.clone())
+                .ok()
+                .flatten();
+            return answer.unwrap_or_else(|| Err(node_failure("UNAVAILABLE", "node invoke abandoned", false)));
+        }
+        IdemStart::New(tx) => tx,
+    };
+    let answer: InvokeAnswer = run(shared, &p).await;
+    let _ = publish.send(Some(answer.clone()));
+    answer
+}
+
+async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
+    let started = Instant::now();
+    let Some(node) = shared.hub.node(&p.node_id) else {
+        return Err(ErrorShape::new(error_code::UNAVAILABLE, "node not connected").with_details(json!({
+            "code": detail_code::NOT_CONNECTED,
+            "nodeError": {"code": "NOT_CONNECTED", "message": "node not connected"},
+            "nodeCommandDispatched": false,
+        })));
+    };
+    let effective = node
+        .node
+        .as_ref()
+        .and_then(|n| n.effective.lock().ok().map(|e| e.clone()))
+        .unwrap_or_default();
+    if let Err(refusal) = shared
+        .policy
+        .check_invoke(&p.command, &node.client.platform, &effective)
+    {
+        let message = match refusal {
+            Refusal::NotAllowlisted if DANGEROUS_COMMANDS.contains(&p.command.as_str()) => format!(
+                "node command not allowed: \"{}\" requires explicit gateway.nodes.commands.allow opt-in",
+                p.command
+            ),
+            Refusal::NotAllowlisted => format!(
+                "node command not allowed: \"{}\" is not in the gateway.nodes.commands allowlist",
+                p.command
+            ),
+            Refusal::NoCommandsDeclared | Refusal::NotDeclared => {
+                format!("node command not allowed: \"{}\" ({})", p.command, refusal.reason())
+            }
+        };
+        return Err(invalid(message).with_details(json!({
+            "reason": refusal.reason(),
+            "command": p.command,
+        })));
+    }
+    let timeout_ms = p.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).min(MAX_TIMEOUT_MS);
+    let deadline = started + Duration::from_millis(timeout_ms);
+    let invoke_id = crate::server::clock::new_uuid();
+    let Some(rx) = shared
+        .invokes
+        .register(&invoke_id, &node.conn_id, &p.node_id, &p.command)
+    else {
+        return Err(ErrorShape::new(error_code::UNAVAILABLE, "too many node invokes in flight"));
+    };
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let remaining_ms = remaining.as_nanos().div_ceil(1_000_000);
+    let params_json = match &p.params {
+        Some(v) => Value::String(v.to_string()),
+        None => Value::Null,
+    };
+    let request = json!({
+        "id": invoke_id,
+        "nodeId": p.node_id,
+        "command": p.command,
+        "paramsJSON": params_json,
+        "timeoutMs": u64::try_from(remaining_ms).unwrap_or(u64::MAX),
+        "idempotencyKey": p.idempotency_key,
+    });
+    if !node.out.send_text(event_frame("node.invoke.request", &request)) {
+        shared.invokes.forget(&invoke_id);
+        let message = format!("node disconnected ({})", p.command);
+        return Err(node_failure("DISCONNECTED", &message, false));
+    }
+    let reply = match tokio::time::timeout_at(deadline.into(), rx).await {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(_)) => NodeReply::Disconnected,
+        Err(_) => {
+            shared.invokes.forget(&invoke_id);
+            let cancel = json!({"invokeId": invoke_id, "nodeId": p.node_id});
+            node.out.send_text(event_frame("node.invoke.cancel", &cancel));
+            return Err(node_failure("TIMEOUT", "node invoke timed out", true));
+        }
+    };
+    match reply {
+        NodeReply::Ok {
+            payload,
+            payload_json,
+        } => {
+            let parsed = match &payload_json {
+                Some(raw) => serde_json::from_str::<Value>(raw)
+                    .unwrap_or_else(|_| json!({"payloadJSON": raw})),
+                None => payload.unwrap_or(Value::Null),
+            };
+            Ok(json!({
+                "ok": true,
+                "nodeId": p.node_id,
+                "command": p.command,
+                "payload": parsed,
+                "payloadJSON": payload_json,
+            }))
+        }
+        NodeReply::Err { code, message } => Err(node_failure(&code, &message, true)),
+        NodeReply::Disconnected => {
+            let message = format!("node disconnected ({})", p.command);
+            Err(node_failure("DISCONNECTED", &message, true))
+        }
+        NodeReply::Stopping => Err(node_failure("UNAVAILABLE", "gateway stopping", true)),
+    }
+}

@@ -1,0 +1,180 @@
+//! Method dispatch after `hello-ok`: role and scope checks (SPEC §6.7, §11), then the handler.
+
+mod invoke;
+mod node;
+mod pairing;
+mod read;
+
+use std::sync::Arc;
+
+use clawlet_node_core::wire::codes::{detail_code, error_code};
+use clawlet_node_core::wire::frame::ErrorShape;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::context::Shared;
+use super::scopes::{PAIRING, READ, WRITE};
+use super::session::{Role, Session};
+
+/// Who may call a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Any authenticated socket, no scope check (`health`).
+    Any,
+    /// Node role only.
+    Node,
+    /// Operator role with this scope.
+    Operator(&'static str),
+}
+
+/// Methods this gateway implements, with their access rule.
+const METHODS: &[(&str, Access)] = &[
+    ("health", Access::Any),
+    ("status", Access::Operator(READ)),
+    ("system-presence", Access::Operator(READ)),
+    ("config.get", Access::Operator(READ)),
+    ("node.list", Access::Operator(READ)),
+    ("node.describe", Access::Operator(READ)),
+    ("node.invoke", Access::Operator(WRITE)),
+    ("device.pair.list", Access::Operator(PAIRING)),
+    ("device.pair.approve", Access::Operator(PAIRING)),
+    ("device.pair.reject", Access::Operator(PAIRING)),
+    ("device.pair.remove", Access::Operator(PAIRING)),
+    ("device.token.rotate", Access::Operator(PAIRING)),
+    ("device.token.revoke", Access::Operator(PAIRING)),
+    ("node.pair.list", Access::Operator(PAIRING)),
+    ("node.pair.approve", Access::Operator(PAIRING)),
+    ("node.pair.reject", Access::Operator(PAIRING)),
+    ("node.pair.remove", Access::Operator(PAIRING)),
+    ("node.rename", Access::Operator(PAIRING)),
+    ("node.invoke.result", Access::Node),
+    ("node.invoke.progress", Access::Node),
+    ("node.event", Access::Node),
+    ("node.pluginTools.update", Access::Node),
+    ("node.skills.update", Access::Node),
+    ("node.runnerInventory.update", Access::Node),
+    ("skills.bins", Access::Node),
+];
+
+/// Methods advertised in `hello-ok.features.methods` (OpenClaw leaves some real ones out).
+pub(crate) fn advertised_methods() -> Vec<&'static str> {
+    METHODS
+        .iter()
+        .map(|(m, _)| *m)
+        .filter(|m| *m != "node.runnerInventory.update")
+        .collect()
+}
+
+/// Events this gateway emits (`hello-ok.features.events`).
+pub(crate) const EVENTS: &[&str] = &[
+    "connect.challenge",
+    "tick",
+    "node.invoke.request",
+    "node.invoke.cancel",
+    "node.pair.requested",
+    "node.pair.resolved",
+    "device.pair.requested",
+    "device.pair.resolved",
+    "presence",
+    "health",
+    "shutdown",
+    "node.hostStats",
+];
+
+/// `INVALID_REQUEST` with a message.
+pub(crate) fn invalid(message: impl Into<String>) -> ErrorShape {
+    ErrorShape::new(error_code::INVALID_REQUEST, message)
+}
+
+/// Decodes closed params; absent params decode as `{}`.
+pub(crate) fn decode<T: DeserializeOwned>(method: &str, raw: Option<&str>) -> Result<T, ErrorShape> {
+    serde_json::from_str(raw.unwrap_or("{}"))
+        .map_err(|e| invalid(format!("invalid {method} params: {e}")))
+}
+
+/// `FORBIDDEN` / `MISSING_SCOPE` for one missing scope.
+pub(crate) fn missing_scope(scope: &str, required: &[&str]) -> ErrorShape {
+    ErrorShape::new(error_code::FORBIDDEN, format!("missing scope: {scope}")).with_details(json!({
+        "code": detail_code::MISSING_SCOPE,
+        "missingScope": scope,
+        "requiredScopes": required,
+    }))
+}
+
+/// Runs one request of an authenticated session and returns its result or error.
+pub(crate) async fn dispatch(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    method: &str,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
+    let Some((_, access)) = METHODS.iter().find(|(m, _)| *m == method) else {
+        return Err(invalid(format!("unknown method: {method}")));
+    };
+    let role_ok = match access {
+        Access::Any => true,
+        Access::Node => session.role == Role::Node,
+        Access::Operator(_) => session.role == Role::Operator,
+    };
+    if !role_ok {
+        session.note_unauthorized();
+        return Err(invalid(format!("unauthorized role: {}", session.role.as_str())));
+    }
+    session.reset_unauthorized();
+    if let Access::Operator(scope) = access
+        && !session.has_scope(scope)
+    {
+        return Err(missing_scope(scope, &[scope]));
+    }
+    match method {
+        "health" => Ok(read::health(shared)),
+        "status" => Ok(read::status(shared)),
+        "system-presence" => Ok(read::system_presence(shared)),
+        "config.get" => Ok(read::config_get(shared)),
+        "node.list" => read::node_list(shared, session).await,
+        "node.describe" => read::node_describe(shared, session, params).await,
+        "node.invoke" => invoke::node_invoke(shared, params).await,
+        "device.pair.list" => pairing::device_list(shared).await,
+        "device.pair.approve" => pairing::device_approve(shared, session, params).await,
+        "device.pair.reject" => pairing::device_reject(shared, params).await,
+        "device.pair.remove" => pairing::device_remove(shared, params).await,
+        "device.token.rotate" => pairing::token_rotate(shared, session, params).await,
+        "device.token.revoke" => pairing::token_revoke(shared, session, params).await,
+        "node.pair.list" => pairing::node_list(shared).await,
+        "node.pair.approve" => pairing::node_approve(shared, session, params).await,
+        "node.pair.reject" => pairing::node_reject(shared, params).await,
+        "node.pair.remove" => pairing::node_remove(shared, params).await,
+        "node.rename" => pairing::node_rename(shared, params).await,
+        "node.invoke.result" => node::invoke_result(shared, session, params),
+        "node.invoke.progress" => node::invoke_progress(session, params),
+        "node.event" => node::node_event(shared, session, params).await,
+        "node.pluginTools.update" => node::plugin_tools(session, params),
+        "node.skills.update" => node::skills(session, params),
+        "node.runnerInventory.update" => node::runner_inventory(session),
+        "skills.bins" => Ok(json!({"bins": []})),
+        _ => Err(invalid(format!("unknown method: {method}"))),
+    }
+}
+
+/// Maps a state failure to the wire: unknown ids are the caller's mistake, the rest transient.
+pub(crate) fn state_error(err: crate::state::StateError) -> ErrorShape {
+    use crate::state::StateError;
+    match err {
+        StateError::UnknownRequestId(_)
+        | StateError::UnknownDeviceId(_)
+        | StateError::UnknownNodeId(_)
+        | StateError::RoleNotApproved { .. }
+        | StateError::UnknownToken { .. }
+        | StateError::TooLarge { .. } => invalid(err.to_string()),
+        other => {
+            tracing::error!(error = %other, "gateway state failure");
+            ErrorShape::new(error_code::UNAVAILABLE, "gateway state unavailable")
+        }
+    }
+}
+
+/// Maps a state-worker failure (thread gone) to the wire.
+pub(crate) fn worker_error(err: super::error::ServerError) -> ErrorShape {
+    tracing::error!(error = %err, "gateway state worker failure");
+    ErrorShape::new(error_code::UNAVAILABLE, "gateway state unavailable")
+}

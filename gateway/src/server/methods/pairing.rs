@@ -1,0 +1,330 @@
+//! Operator pairing methods: `device.pair.*`, `device.token.*`, `node.pair.*`, `node.rename`
+//! (SPEC §4.3, §5.3), with their events and the disconnects they cause.
+
+use std::sync::Arc;
+
+use clawlet_node_core::wire::codes::close_code;
+use clawlet_node_core::wire::frame::ErrorShape;
+use clawlet_node_core::wire::pairing::{
+    DeviceIdParams, DevicePairResolved, NodeIdParams, NodePairResolved, PairDecision,
+    RequestIdParams,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{decode, invalid, missing_scope, state_error, worker_error};
+use crate::server::clock::now_ms;
+use crate::server::context::Shared;
+use crate::server::hub::{Audience, event_frame};
+use crate::server::scopes::{ADMIN, has_scope};
+use crate::server::session::{Role, Session};
+use crate::server::snapshot::broadcast_presence;
+use crate::state::{StateError, StateStore};
+
+/// Runs a state call and maps both failure layers to wire errors.
+async fn state<R, F>(shared: &Arc<Shared>, f: F) -> Result<R, ErrorShape>
+where
+    R: Send + 'static,
+    F: FnOnce(&mut StateStore) -> Result<R, StateError> + Send + 'static,
+{
+    shared
+        .state
+        .call(f)
+        .await
+        .map_err(worker_error)?
+        .map_err(state_error)
+}
+
+fn pairing_event<T: serde::Serialize>(shared: &Shared, event: &str, payload: &T) {
+    if let Ok(value) = serde_json::to_value(payload) {
+        shared
+            .hub
+            .broadcast(event, &value, Audience::Pairing, true, false);
+    }
+}
+
+/// `device.pair.list`, with `connected` filled from the live sessions.
+pub(super) async fn device_list(shared: &Arc<Shared>) -> Result<Value, ErrorShape> {
+    let now = now_ms();
+    let mut list = state(shared, move |s| s.list_devices(now)).await?;
+    for device in &mut list.paired {
+        device.connected = Some(!shared.hub.device_sessions(&device.device_id).is_empty());
+    }
+    serde_json::to_value(list).map_err(|e| invalid(e.to_string()))
+}
+
+/// `device.pair.approve`: approving a node role (or scopes the caller lacks) takes admin.
+pub(super) async fn device_approve(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
+    let p: RequestIdParams = decode("device.pair.approve", params)?;
+    let now = now_ms();
+    let id = p.request_id.clone();
+    let pending = state(shared, move |s| s.list_devices(now))
+        .await?
+        .pending
+        .into_iter()
+        .find(|r| r.request_id == id)
+        .ok_or_else(|| invalid("unknown requestId"))?;
+    let needs_admin = pending.roles.iter().any(|r| r != "operator")
+        || !pending.scopes.iter().all(|s| has_scope(&session.scopes, s));
+    if needs_admin && !session.has_scope(ADMIN) {
+        return Err(invalid("device pairing approval denied"));
+    }
+    let id = p.request_id.clone();
+    let device = state(shared, move |s| s.approve_device(&id, now, "owner")).await?;
+    pairing_event(
+        shared,
+        "device.pair.resolved",
+        &DevicePairResolved {
+            request_id: p.request_id.clone(),
+            device_id: device.device_id.clone(),
+            decision: PairDecision::Approved,
+            ts: now,
+        },
+    );
+    Ok(json!({"requestId": p.request_id, "device": device}))
+}
+
+/// `device.pair.reject`.
+pub(super) async fn device_reject(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+    let p: RequestIdParams = decode("device.pair.reject", params)?;
+    let id = p.request_id.clone();
+    let rejected = state(shared, move |s| s.reject_device(&id)).await?;
+    pairing_event(
+        shared,
+        "device.pair.resolved",
+        &DevicePairResolved {
+            request_id: rejected.request_id.clone(),
+            device_id: rejected.device_id.clone(),
+            decision: PairDecision::Rejected,
+            ts: now_ms(),
+        },
+    );
+    Ok(json!({"requestId": rejected.request_id, "deviceId": rejected.device_id}))
+}
+
+/// `device.pair.remove`: unpairs and disconnects every socket of the device (4001).
+pub(super) async fn device_remove(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+    let p: DeviceIdParams = decode("device.pair.remove", params)?;
+    let id = p.device_id.clone();
+    let removed = state(shared, move |s| s.remove_device(&id)).await?;
+    for s in shared.hub.device_sessions(&p.device_id) {
+        s.out.close(close_code::AUTH_CHANGED, "device removed");
+    }
+    Ok(json!({"deviceId": removed.device_id, "removedAtMs": now_ms()}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RotateParams {
+    device_id: String,
+    role: String,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RevokeParams {
+    device_id: String,
+    role: String,
+}
+
+/// Tokens for non-operator roles are admin business.
+fn check_token_role(session: &Session, role: &str) -> Result<(), ErrorShape> {
+    if role != "operator" && !session.has_scope(ADMIN) {
+        return Err(missing_scope(ADMIN, &["operator.pairing", ADMIN]));
+    }
+    Ok(())
+}
+
+/// Closes the sockets that authenticated with the (device, role) token that just changed.
+fn invalidate_token_sessions(shared: &Shared, device_id: &str, role: &str, why: &str) {
+    for s in shared.hub.device_sessions(device_id) {
+        if s.via_device_token && s.role.as_str() == role {
+            s.out
+                .close(close_code::AUTH_CHANGED, &format!("client invalidated: {why}"));
+        }
+    }
+}
+
+/// `device.token.rotate`: a fresh token; the old one and its sockets stop working.
+pub(super) async fn token_rotate(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
+    let p: RotateParams = decode("device.token.rotate", params)?;
+    check_token_role(session, &p.role)?;
+    let now = now_ms();
+    let (id, role, scopes) = (p.device_id.clone(), p.role.clone(), p.scopes.clone());
+    let issued = state(shared, move |s| s.rotate_device_token(&id, &role, scopes.as_deref(), now)).await?;
+    invalidate_token_sessions(shared, &p.device_id, &p.role, "device token rotated");
+    Ok(json!({
+        "deviceId": p.device_id,
+        "role": issued.role,
+        "token": issued.token,
+        "scopes": issued.scopes,
+        "rotatedAtMs": issued.issued_at_ms,
+    }))
+}
+
+/// `device.token.revoke`: the token stops working and its live sockets are closed (4001).
+pub(super) async fn token_revoke(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
+    let p: RevokeParams = decode("device.token.revoke", params)?;
+    check_token_role(session, &p.role)?;
+    let now = now_ms();
+    let (id, role) = (p.device_id.clone(), p.role.clone());
+    let info = state(shared, move |s| s.revoke_device_token(&id, &role, now)).await?;
+    invalidate_token_sessions(shared, &p.device_id, &p.role, "device token revoked");
+    Ok(json!({
+        "deviceId": p.device_id,
+        "role": info.role,
+        "revokedAtMs": info.revoked_at_ms,
+    }))
+}
+
+/// `node.pair.list`.
+pub(super) async fn node_list(shared: &Arc<Shared>) -> Result<Value, ErrorShape> {
+    let list = state(shared, |s| s.list_nodes()).await?;
+    serde_json::to_value(list).map_err(|e| invalid(e.to_string()))
+}
+
+/// `node.pair.approve`: needs the request's `requiredApproveScopes`; the live node gets the
+/// new surface at once and a direct `node.pair.resolved`.
+pub(super) async fn node_approve(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
+    let p: RequestIdParams = decode("node.pair.approve", params)?;
+    let list = state(shared, |s| s.list_nodes()).await?;
+    let pending = list
+        .pending
+        .into_iter()
+        .find(|r| r.request_id == p.request_id)
+        .ok_or_else(|| invalid("unknown requestId"))?;
+    let required: Vec<&str> = pending
+        .required_approve_scopes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    if let Some(missing) = required.iter().find(|s| !session.has_scope(s)) {
+        return Err(missing_scope(missing, &required));
+    }
+    let now = now_ms();
+    let id = p.request_id.clone();
+    let node = state(shared, move |s| s.approve_node(&id, now)).await?;
+    let node_id = node.node_id.clone();
+    let activity_id = node_id.clone();
+    let activity = state(shared, move |s| s.node_activity(&activity_id)).await.ok().flatten();
+    for live in shared.hub.nodes(&node_id) {
+        if let Some(n) = &live.node {
+            let effective: Vec<String> = n
+                .commands
+                .iter()
+                .filter(|c| node.commands.contains(c))
+                .cloned()
+                .collect();
+            if let Ok(mut slot) = n.effective.lock() {
+                *slot = effective;
+            }
+            if let Ok(mut slot) = n.pending_request_id.lock() {
+                *slot = None;
+            }
+        }
+    }
+    let resolved = NodePairResolved {
+        request_id: p.request_id.clone(),
+        node_id: node_id.clone(),
+        decision: PairDecision::Approved,
+        ts: now,
+    };
+    if let Ok(value) = serde_json::to_value(&resolved) {
+        for live in shared.hub.nodes(&node_id) {
+            live.out.send_text(event_frame("node.pair.resolved", &value));
+        }
+    }
+    pairing_event(shared, "node.pair.resolved", &resolved);
+    let mut node_json = serde_json::to_value(&node).map_err(|e| invalid(e.to_string()))?;
+    if let (Some(obj), Some(a)) = (node_json.as_object_mut(), activity) {
+        obj.insert("lastSeenAtMs".into(), json!(a.last_seen_at_ms));
+        obj.insert("lastSeenReason".into(), json!(a.last_seen_reason));
+    }
+    Ok(json!({"requestId": p.request_id, "node": node_json}))
+}
+
+/// `node.pair.reject`.
+pub(super) async fn node_reject(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+    let p: RequestIdParams = decode("node.pair.reject", params)?;
+    let id = p.request_id.clone();
+    let rejected = state(shared, move |s| s.reject_node(&id)).await?;
+    for live in shared.hub.nodes(&rejected.node_id) {
+        if let Some(n) = &live.node
+            && let Ok(mut slot) = n.pending_request_id.lock()
+        {
+            *slot = None;
+        }
+    }
+    pairing_event(
+        shared,
+        "node.pair.resolved",
+        &NodePairResolved {
+            request_id: rejected.request_id.clone(),
+            node_id: rejected.node_id.clone(),
+            decision: PairDecision::Rejected,
+            ts: now_ms(),
+        },
+    );
+    Ok(json!({"requestId": rejected.request_id, "nodeId": rejected.node_id}))
+}
+
+/// `node.pair.remove`: forgets the surface and disconnects the node's sockets.
+pub(super) async fn node_remove(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+    let p: NodeIdParams = decode("node.pair.remove", params)?;
+    let id = p.node_id.clone();
+    state(shared, move |s| s.remove_node(&id)).await?;
+    pairing_event(
+        shared,
+        "node.pair.resolved",
+        &NodePairResolved {
+            request_id: String::new(),
+            node_id: p.node_id.clone(),
+            decision: PairDecision::Removed,
+            ts: now_ms(),
+        },
+    );
+    for live in shared.hub.nodes(&p.node_id) {
+        live.out.close(close_code::AUTH_CHANGED, "device removed");
+    }
+    Ok(json!({"nodeId": p.node_id}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RenameParams {
+    node_id: String,
+    display_name: String,
+}
+
+/// `node.rename`.
+pub(super) async fn node_rename(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+    let p: RenameParams = decode("node.rename", params)?;
+    let name = p.display_name.trim().to_owned();
+    if name.is_empty() || name.len() > 256 {
+        return Err(invalid("invalid node.rename params: displayName must be 1..256 characters"));
+    }
+    let (id, stored) = (p.node_id.clone(), name.clone());
+    state(shared, move |s| s.rename_node(&id, &stored)).await?;
+    if shared.hub.node(&p.node_id).is_some_and(|s| s.role == Role::Node) {
+        broadcast_presence(shared);
+    }
+    Ok(json!({"nodeId": p.node_id, "displayName": name}))
+}

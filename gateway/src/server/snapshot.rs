@@ -1,0 +1,102 @@
+//! Presence and health: the `system-presence`/`health` results, the `hello-ok` snapshot and the
+//! `presence`/`health` broadcasts share these builders.
+
+use serde_json::{Value, json};
+
+use super::clock::now_ms;
+use super::context::Shared;
+use super::hub::Audience;
+use super::session::Role;
+
+/// `system-presence`: the gateway itself, then every connected node.
+pub(crate) fn presence_list(shared: &Shared) -> Vec<Value> {
+    let now = now_ms();
+    let s = &shared.settings;
+    let mut list = vec![json!({
+        "host": s.host_name,
+        "version": s.server_version,
+        "platform": std::env::consts::OS,
+        "mode": "gateway",
+        "reason": "self",
+        "instanceId": shared.boot_id,
+        "text": format!("Gateway: {} · app {} · mode gateway · reason self", s.host_name, s.server_version),
+        "ts": now,
+    })];
+    let mut nodes: Vec<_> = shared
+        .hub
+        .all()
+        .into_iter()
+        .filter(|n| n.role == Role::Node)
+        .collect();
+    nodes.sort_by(|a, b| b.connected_at_ms.cmp(&a.connected_at_ms));
+    for node in nodes {
+        let name = node
+            .client
+            .display_name
+            .clone()
+            .unwrap_or_else(|| node.device_id.clone().unwrap_or_default());
+        let mut entry = json!({
+            "host": name,
+            "clientId": node.client.id,
+            "version": node.client.version,
+            "platform": node.client.platform,
+        });
+        if let Some(obj) = entry.as_object_mut() {
+            if let Some(family) = &node.client.device_family {
+                obj.insert("deviceFamily".into(), json!(family));
+            }
+            obj.insert("mode".into(), json!("node"));
+            if let Some(id) = &node.device_id {
+                obj.insert("deviceId".into(), json!(id));
+                obj.insert("roles".into(), json!(["node"]));
+                obj.insert("instanceId".into(), json!(id));
+            }
+            if !node.local {
+                obj.insert("ip".into(), json!(node.remote_ip.to_string()));
+            }
+            obj.insert("reason".into(), json!("connect"));
+            obj.insert("ts".into(), json!(node.connected_at_ms));
+            obj.insert("text".into(), json!(format!("Node: {name} · mode node")));
+        }
+        list.push(entry);
+    }
+    list
+}
+
+/// The health snapshot: what this gateway really knows about itself.
+pub(crate) fn health_snapshot(shared: &Shared) -> Value {
+    let started = now_ms();
+    let sessions = shared.hub.all();
+    let nodes = sessions.iter().filter(|s| s.role == Role::Node).count();
+    json!({
+        "ok": true,
+        "ts": started,
+        "durationMs": now_ms().saturating_sub(started),
+        "uptimeMs": shared.uptime_ms(),
+        "plugins": {"loaded": [], "errors": [], "unavailable": []},
+        "configReload": {"hotReloadStatus": "disabled"},
+        "channels": {},
+        "channelOrder": [],
+        "channelLabels": {},
+        "nodes": {"connected": nodes},
+        "connections": sessions.len(),
+    })
+}
+
+/// Tells `operator.read` sessions the presence list changed.
+pub(crate) fn broadcast_presence(shared: &Shared) {
+    shared.hub.bump_presence();
+    let payload = json!({"presence": presence_list(shared)});
+    shared
+        .hub
+        .broadcast("presence", &payload, Audience::Read, true, true);
+}
+
+/// Sends a fresh health snapshot to every session.
+pub(crate) fn broadcast_health(shared: &Shared) {
+    shared.hub.bump_health();
+    let payload = health_snapshot(shared);
+    shared
+        .hub
+        .broadcast("health", &payload, Audience::All, true, true);
+}
