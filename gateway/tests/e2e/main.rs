@@ -17,9 +17,9 @@ use support::{World, eventually, mode_of};
 
 /// Log lines the processes print (what a user sees).
 const GATEWAY_READY: &str = "gateway ready";
-const NODE_CONNECTED: &str = "connected to gateway";
+const NODE_CONNECTED: &str = "connected to the gateway";
 const NODE_PAIRING_REQUIRED: &str = "pairing required";
-const NODE_CANCELLED: &str = "cancelled";
+const NODE_CANCELLED: &str = "invoke cancelled";
 
 const SECS_30: Duration = Duration::from_secs(30);
 
@@ -186,7 +186,7 @@ fn invoke_timeout_cancels_and_node_loss_disconnects() {
             "30000",
         ]),
     );
-    node.wait_for_nth("system.run", 2, SECS_30);
+    node.wait_for_nth("command=system.run", 2, SECS_30);
     node.kill();
     let status = call.wait_exit(SECS_30);
     assert!(!status.success());

@@ -1,16 +1,296 @@
 //! `clawlet gateway run`: config → server options → serve until SIGINT/SIGTERM.
 
-use crate::cli::context::{CliError, Context};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 
-/// `clawlet gateway run` flags.
+use anyhow::Context as _;
+use base64::Engine;
+
+use crate::cli::context::{CliError, Context};
+use crate::config::{AuthMode, BindMode, GatewayConfig};
+use crate::server::bind::{self, ListenAddr};
+use crate::server::tls::{self, TlsIdentity};
+use crate::server::{
+    AuthConfig as ServerAuth, CommandPolicyOptions, Gateway, RateLimitOptions, ServerOptions,
+    StateSource,
+};
+
+/// `clawlet gateway run` flags; each overrides the matching `gateway.*` config key.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Port (default: OPENCLAW_GATEWAY_PORT, then gateway.port, then 18789).
+    /// Port [default: OPENCLAW_GATEWAY_PORT, then gateway.port, then 18789].
     #[arg(long)]
     pub port: Option<u16>,
+    /// Where to listen [default: gateway.bind, then loopback]. Anything but loopback needs token
+    /// or password auth.
+    #[arg(long, value_enum)]
+    pub bind: Option<BindMode>,
+    /// Auth mode [default: gateway.auth.mode, then token].
+    #[arg(long, value_name = "MODE", value_parser = ["none", "token", "password"])]
+    pub auth: Option<String>,
+    /// Shared token (visible in `ps`; prefer gateway.auth.token or OPENCLAW_GATEWAY_TOKEN).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Shared password (visible in `ps`; prefer gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD).
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Serve wss:// (same as gateway.tls.enabled: true).
+    #[arg(long)]
+    pub tls: bool,
 }
 
-/// Runs the gateway.
-pub async fn run(_ctx: &Context, _args: RunArgs) -> Result<(), CliError> {
-    Err(CliError::usage("the gateway server is being merged", None))
+/// Where the shared secret came from, for the start-up banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecretSource {
+    Flag,
+    Config,
+    Env,
+    Generated,
+    Stored,
+}
+
+impl SecretSource {
+    fn describe(self) -> &'static str {
+        match self {
+            SecretSource::Flag => "from the command line",
+            SecretSource::Config => "gateway.auth in the config file",
+            SecretSource::Env => "from OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD",
+            SecretSource::Generated => "generated now",
+            SecretSource::Stored => "generated on first run",
+        }
+    }
+}
+
+/// Runs the gateway until SIGINT/SIGTERM.
+pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
+    let config = ctx.gateway_config()?;
+    let port = config
+        .effective_port(args.port, ctx.env.port.as_deref())
+        .map_err(|e| CliError::usage(e, None))?;
+    let bind_mode = args.bind.or(config.bind).unwrap_or_default();
+    let server_bind = match bind_mode {
+        BindMode::Loopback => bind::BindMode::Loopback,
+        BindMode::Lan => bind::BindMode::Lan,
+        BindMode::Tailnet => bind::BindMode::Tailnet,
+        BindMode::Auto => bind::BindMode::Auto,
+        BindMode::Custom => bind::BindMode::Custom(config.custom_bind_host.clone().ok_or_else(
+            || {
+                CliError::usage(
+                    "--bind custom needs gateway.customBindHost",
+                    Some("Set it with `clawlet config set gateway.customBindHost 192.168.1.10`."),
+                )
+            },
+        )?),
+    };
+    let listen = bind::resolve_bind(&server_bind, port).map_err(|e| CliError::usage(e.to_string(), None))?;
+    let all_loopback = listen.iter().all(|l: &ListenAddr| l.loopback);
+    fs::create_dir_all(&ctx.paths.state_dir)
+        .and_then(|()| fs::set_permissions(&ctx.paths.state_dir, fs::Permissions::from_mode(0o700)))
+        .with_context(|| format!("cannot create the state dir {}", ctx.paths.state_dir.display()))?;
+    let (auth, secret_source) = resolve_auth(ctx, &config, &args, all_loopback)?;
+    bind::check_bind_auth(&listen, &auth).map_err(|e| CliError::usage(e.to_string(), None))?;
+
+    let tls_identity = if args.tls || config.tls.enabled {
+        Some(load_tls(ctx, &config)?)
+    } else {
+        None
+    };
+    let fingerprint = tls_identity.as_ref().map(TlsIdentity::fingerprint);
+    let rate = config.auth.rate_limit;
+    let options = ServerOptions {
+        listen,
+        auth,
+        tls: tls_identity,
+        auto_approve_local: config.nodes.auto_approve_local,
+        node_commands: CommandPolicyOptions {
+            allow: config.nodes.commands_allow.clone(),
+            deny: config.nodes.commands_deny.clone(),
+        },
+        rate_limit: RateLimitOptions {
+            max_attempts: rate.max_attempts,
+            window: std::time::Duration::from_millis(rate.window_ms),
+            lockout: std::time::Duration::from_millis(rate.lockout_ms),
+            exempt_loopback: rate.exempt_loopback,
+        },
+        state: StateSource::Path(ctx.paths.state_db()),
+        server_version: crate::VERSION.to_string(),
+        config_path: Some(ctx.paths.config_file.display().to_string()),
+        state_dir: Some(ctx.paths.state_dir.display().to_string()),
+        ..ServerOptions::default()
+    };
+    let auth_mode = options.auth.mode_name();
+    let auto_approve = options.auto_approve_local;
+    let running = Gateway::start(options)
+        .await
+        .map_err(|e| CliError::Other(anyhow::anyhow!("cannot start the gateway: {e}")))?;
+
+    let scheme = if fingerprint.is_some() { "wss" } else { "ws" };
+    let urls: Vec<String> = running
+        .local_addrs()
+        .iter()
+        .map(|a| format!("{scheme}://{a}"))
+        .collect();
+    println!("clawlet gateway {}", crate::VERSION);
+    println!("  listening: {}", urls.join(", "));
+    match secret_source {
+        Some(source) => println!(
+            "  auth: {auth_mode} ({}); print it with `clawlet gateway auth-token`",
+            source.describe()
+        ),
+        None => println!("  auth: {auth_mode}"),
+    }
+    if let Some(fp) = &fingerprint {
+        println!("  tls fingerprint (sha256): {fp}");
+    }
+    println!("  state: {}", ctx.paths.state_db().display());
+    println!(
+        "  pairing: {}",
+        if auto_approve {
+            "devices on this machine (loopback) are approved automatically; others need `clawlet devices approve`"
+        } else {
+            "every device needs `clawlet devices approve` (autoApproveLocal is off)"
+        }
+    );
+    let first_url = urls.first().cloned().unwrap_or_default();
+    let pin_flag = fingerprint
+        .as_ref()
+        .map(|fp| format!(" --tls-fingerprint {fp}"))
+        .unwrap_or_default();
+    println!(
+        "gateway ready. Pair a node: clawlet node run --url {first_url} --token \"$(clawlet gateway auth-token)\"{pin_flag}"
+    );
+    let _ = std::io::stdout().flush();
+
+    wait_for_signal().await;
+    println!("shutting down: telling clients, settling in-flight invokes");
+    let _ = std::io::stdout().flush();
+    running.shutdown().await;
+    println!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn non_blank(v: Option<&str>) -> Option<String> {
+    v.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// The gateway's shared secret: flag, config, env, then (loopback only) the generated token.
+fn resolve_auth(
+    ctx: &Context,
+    config: &GatewayConfig,
+    args: &RunArgs,
+    all_loopback: bool,
+) -> Result<(ServerAuth, Option<SecretSource>), CliError> {
+    let mode = match args.auth.as_deref() {
+        Some("none") => AuthMode::None,
+        Some("password") => AuthMode::Password,
+        Some(_) => AuthMode::Token,
+        None if args.password.is_some() && args.token.is_none() => AuthMode::Password,
+        None => config.auth.effective_mode(),
+    };
+    match mode {
+        AuthMode::None => Ok((ServerAuth::None, None)),
+        AuthMode::TrustedProxy => Err(CliError::usage(
+            "gateway.auth.mode \"trusted-proxy\" is not supported by clawlet's gateway",
+            Some("Use token or password auth (nodes cannot authenticate through proxy headers anyway)."),
+        )),
+        AuthMode::Password => {
+            let (password, source) = if let Some(p) = non_blank(args.password.as_deref()) {
+                (p, SecretSource::Flag)
+            } else if let Some(p) = config.auth.password.clone() {
+                (p, SecretSource::Config)
+            } else if let Some(p) = non_blank(ctx.env.password.as_deref()) {
+                (p, SecretSource::Env)
+            } else {
+                return Err(CliError::usage(
+                    "gateway.auth.mode is \"password\" but no password is set",
+                    Some("Set gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD."),
+                ));
+            };
+            Ok((ServerAuth::Password(password), Some(source)))
+        }
+        AuthMode::Token => {
+            if let Some(t) = non_blank(args.token.as_deref()) {
+                return Ok((ServerAuth::Token(t), Some(SecretSource::Flag)));
+            }
+            if let Some(t) = config.auth.token.clone() {
+                return Ok((ServerAuth::Token(t), Some(SecretSource::Config)));
+            }
+            if let Some(t) = non_blank(ctx.env.token.as_deref()) {
+                return Ok((ServerAuth::Token(t), Some(SecretSource::Env)));
+            }
+            if !all_loopback {
+                // No token and a network-reachable bind: check_bind_auth refuses with the reason.
+                return Ok((ServerAuth::None, None));
+            }
+            let (token, generated) = load_or_generate_token(&ctx.paths.gateway_token_file())?;
+            let source = if generated {
+                SecretSource::Generated
+            } else {
+                SecretSource::Stored
+            };
+            Ok((ServerAuth::Token(token), Some(source)))
+        }
+    }
+}
+
+/// Reads the generated token, or creates it (32 random bytes, base64url, file mode 0600).
+fn load_or_generate_token(path: &Path) -> Result<(String, bool), CliError> {
+    if let Some(token) = super::super::target::read_generated_token(path) {
+        return Ok((token, false));
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create the token file {}", path.display()))?;
+    file.write_all(token.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write the token file {}", path.display()))?;
+    Ok((token, true))
+}
+
+fn load_tls(ctx: &Context, config: &GatewayConfig) -> Result<TlsIdentity, CliError> {
+    match (&config.tls.cert_path, &config.tls.key_path) {
+        (Some(cert), Some(key)) => {
+            let cert = ctx.paths.relative_to_config(Path::new(cert));
+            let key = ctx.paths.relative_to_config(Path::new(key));
+            tls::load_pem(&cert, &key).map_err(|e| CliError::usage(e.to_string(), None))
+        }
+        (Some(_), None) | (None, Some(_)) => Err(CliError::usage(
+            "gateway.tls needs both certPath and keyPath (or neither, to generate a self-signed pair)",
+            None,
+        )),
+        (None, None) if config.tls.auto_generate => {
+            let hosts = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+            tls::load_or_generate_self_signed(&ctx.paths.tls_dir(), &hosts)
+                .map_err(|e| CliError::usage(e.to_string(), None))
+        }
+        (None, None) => Err(CliError::usage(
+            "gateway.tls is enabled without certPath/keyPath and autoGenerate is false",
+            Some("Set gateway.tls.certPath and keyPath, or gateway.tls.autoGenerate true."),
+        )),
+    }
 }
