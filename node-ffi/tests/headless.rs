@@ -67,7 +67,7 @@ fn options(port: u16, dir: &std::path::Path) -> HeadlessOptions {
     o
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pairing_required_then_approved_connects_sends_stats_and_shuts_down_cleanly() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -232,7 +232,7 @@ fn shared(token: &str) -> Credentials {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_result_cancel_event_order_ping_and_clean_shutdown() {
     let mut s = setup(shared("shared-secret"), None).await;
     let handle = s.runtime.as_ref().unwrap().handle();

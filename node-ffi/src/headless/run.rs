@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use clawlet_node_core::remote::{GatewayUrl, PlaintextPolicy, TlsPin, check_transport};
-use clawlet_node_core::{ClientInfo, Credentials, DeviceIdentity, NodeConfig, SessionStatus};
+use clawlet_node_core::{ClientInfo, Credentials, DeviceIdentity, NodeConfig};
 
 use super::error::HeadlessError;
 use super::options::{HeadlessExit, HeadlessOptions};
@@ -156,9 +156,8 @@ async fn host_stats_loop(
             () = listener.stats_wake.notified() => {}
             () = tokio::time::sleep(HOST_STATS_INTERVAL) => {}
         }
-        if handle.status() != SessionStatus::Connected {
-            continue;
-        }
+        // No status check here: the driver handles this request after the event that woke us,
+        // so "not connected" answers are real, not a race with the status watch.
         let stats = HostStats::collect(&disk_path);
         match handle
             .send_event(HOST_STATS_EVENT, Some(stats.to_json()))
