@@ -80,7 +80,7 @@ pub enum ClientError {
     #[error("timed out after {0:?} waiting for {1}")]
     Timeout(Duration, &'static str),
     /// The gateway refused the connect.
-    #[error("the gateway refused the connection: {} ({})", .error.message, .error.code)]
+    #[error("the gateway refused the connection: {} ({}{})", .error.message, .error.code, detail_suffix(.error))]
     ConnectRejected {
         /// The error it sent.
         error: ErrorShape,

@@ -176,26 +176,6 @@ pub fn check_protocol_errors(port: u16, token: &str) {
         .build()
         .unwrap();
     rt.block_on(async {
-        for name in [
-            "f-raw-protocol-mismatch",
-            "f-raw-not-connect-first",
-            "f-raw-invalid-json",
-            "f-raw-no-auth",
-            "f-raw-empty-token",
-            "f-raw-node-no-device",
-            "f-raw-wrong-token",
-        ] {
-            replay(port, token, name).await;
-        }
-
-        // An oversized frame before auth: 1009.
-        let mut ws = open(port).await;
-        let _ = drain_one(&mut ws).await;
-        let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70_000));
-        let _ = ws.send(Message::text(big)).await;
-        let seen = drain(&mut ws, Duration::from_secs(10)).await;
-        assert_eq!(seen.close, Some((1009, "preauth payload too large".into())));
-
         // 32 unauthenticated sockets from one IP are allowed; the 33rd upgrade gets 503.
         let mut held = Vec::new();
         for _ in 0..32 {
@@ -216,5 +196,28 @@ pub fn check_protocol_errors(port: u16, token: &str) {
             ),
         }
         drop(held);
+        // Let the gateway see those sockets go before the next checks.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        for name in [
+            "f-raw-protocol-mismatch",
+            "f-raw-not-connect-first",
+            "f-raw-invalid-json",
+            "f-raw-no-auth",
+            "f-raw-empty-token",
+            "f-raw-node-no-device",
+            "f-raw-wrong-token",
+        ] {
+            replay(port, token, name).await;
+        }
+
+        // An oversized frame before auth: 1009.
+        let mut ws = open(port).await;
+        let _ = drain_one(&mut ws).await;
+        let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70_000));
+        let _ = ws.send(Message::text(big)).await;
+        let seen = drain(&mut ws, Duration::from_secs(10)).await;
+        assert_eq!(seen.close, Some((1009, "preauth payload too large".into())));
+
     });
 }

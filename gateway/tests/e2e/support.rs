@@ -70,6 +70,7 @@ impl World {
             .env("HOME", self.home())
             .env("CLAWLET_CONFIG", self.config_path())
             .env("CLAWLET_STATE_DIR", self.state_dir())
+            .env("OPENCLAW_GATEWAY_PORT", self.port.to_string())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1");
         cmd

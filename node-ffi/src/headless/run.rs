@@ -95,7 +95,13 @@ pub async fn run_headless(
     client.instance_id = Some(device_id.clone());
     let mut node = NodeConfig::new(client);
     node.caps = vec!["system".into()];
-    node.commands = HOST_COMMANDS.iter().map(|c| c.to_string()).collect();
+    // system.run is only announced when it is served: an operator then approves exactly what the
+    // node will do, and a node without --allow-exec needs no admin-level surface approval.
+    node.commands = HOST_COMMANDS
+        .iter()
+        .filter(|c| options.allow_exec || **c != "system.run")
+        .map(|c| c.to_string())
+        .collect();
     node.path_env = Some(path_env.clone());
     node.credentials = Credentials {
         token,
