@@ -170,7 +170,8 @@ async fn v3_node_window_and_probe_are_admitted() {
 async fn device_proof_failures() {
     let gw = start(|_| {}).await;
     let id = identity(4);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation, &str, &str)> = vec![
         (
             "DEVICE_AUTH_SIGNATURE_INVALID",
             Box::new(|p: &mut Value| p["device"]["signature"] = json!(identity(9).sign("x"))),
