@@ -32,10 +32,13 @@ fn next_step(reason: &str, can_retry_with_device_token: bool) -> &'static str {
         return "retry_with_device_token";
     }
     match reason {
-        "token_missing" | "password_missing" | "token_missing_config" | "password_missing_config" => {
-            "update_auth_configuration"
-        }
-        "token_mismatch" | "password_mismatch" | "device_token_mismatch"
+        "token_missing"
+        | "password_missing"
+        | "token_missing_config"
+        | "password_missing_config" => "update_auth_configuration",
+        "token_mismatch"
+        | "password_mismatch"
+        | "device_token_mismatch"
         | "bootstrap_token_invalid" => "update_auth_credentials",
         "rate_limited" => "wait_then_retry",
         _ => "review_auth_configuration",
@@ -99,13 +102,16 @@ pub(crate) fn auth_failure(
     can_retry_with_device_token: bool,
     retry_after_ms: Option<u64>,
 ) -> ErrorShape {
-    let mut error = ErrorShape::new(error_code::INVALID_REQUEST, auth_message(reason, client, local))
-        .with_details(json!({
-            "code": auth_detail_code(reason),
-            "authReason": reason,
-            "canRetryWithDeviceToken": can_retry_with_device_token,
-            "recommendedNextStep": next_step(reason, can_retry_with_device_token),
-        }));
+    let mut error = ErrorShape::new(
+        error_code::INVALID_REQUEST,
+        auth_message(reason, client, local),
+    )
+    .with_details(json!({
+        "code": auth_detail_code(reason),
+        "authReason": reason,
+        "canRetryWithDeviceToken": can_retry_with_device_token,
+        "recommendedNextStep": next_step(reason, can_retry_with_device_token),
+    }));
     if let Some(ms) = retry_after_ms {
         error.retryable = Some(true);
         error.retry_after_ms = Some(ms);

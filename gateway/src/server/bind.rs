@@ -136,7 +136,10 @@ pub fn check_bind_auth(listen: &[ListenAddr], auth: &AuthConfig) -> Result<(), B
     if auth.protects_remote_access() {
         return Ok(());
     }
-    match listen.iter().find(|l| !l.loopback || !l.addr.ip().is_loopback()) {
+    match listen
+        .iter()
+        .find(|l| !l.loopback || !l.addr.ip().is_loopback())
+    {
         Some(exposed) => Err(BindError::RemoteWithoutAuth { addr: exposed.addr }),
         None => Ok(()),
     }
@@ -167,8 +170,13 @@ mod tests {
         let lan = resolve_bind_with(&BindMode::Lan, 1, &[], false).unwrap();
         assert!(!lan[0].loopback);
         let ts: IpAddr = "100.101.102.103".parse().unwrap();
-        let t = resolve_bind_with(&BindMode::Tailnet, 1, &["10.0.0.2".parse().unwrap(), ts], false)
-            .unwrap();
+        let t = resolve_bind_with(
+            &BindMode::Tailnet,
+            1,
+            &["10.0.0.2".parse().unwrap(), ts],
+            false,
+        )
+        .unwrap();
         assert_eq!(t[0].addr.ip(), ts);
         assert!(!t[0].loopback && t[1].loopback);
         assert_eq!(
@@ -186,7 +194,10 @@ mod tests {
         let lan = resolve_bind_with(&BindMode::Lan, 18789, &[], false).unwrap();
         let err = check_bind_auth(&lan, &AuthConfig::None).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("0.0.0.0:18789") && text.contains("gateway.auth.token"), "{text}");
+        assert!(
+            text.contains("0.0.0.0:18789") && text.contains("gateway.auth.token"),
+            "{text}"
+        );
         assert!(check_bind_auth(&lan, &AuthConfig::Token("t".into())).is_ok());
         assert!(check_bind_auth(&lan, &AuthConfig::Token("  ".into())).is_err());
         let lo = resolve_bind_with(&BindMode::Loopback, 1, &[], false).unwrap();

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clawlet_node_core::wire::codes::{close_code, error_code};
-use clawlet_node_core::wire::frame::{ErrorShape, Frame, MAX_PREAUTH_FRAME_BYTES, ResponseFrame, parse_frame};
+use clawlet_node_core::wire::frame::{
+    ErrorShape, Frame, MAX_PREAUTH_FRAME_BYTES, ResponseFrame, parse_frame,
+};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -40,8 +42,11 @@ type WsSink<S> = SplitSink<WebSocketStream<S>, Message>;
 type WsStream<S> = SplitStream<WebSocketStream<S>>;
 
 /// Drains the outbound queue onto the socket; ends after a close frame or a write error.
-async fn write_loop<S>(mut sink: WsSink<S>, mut rx: mpsc::UnboundedReceiver<OutFrame>, queued: Arc<AtomicUsize>)
-where
+async fn write_loop<S>(
+    mut sink: WsSink<S>,
+    mut rx: mpsc::UnboundedReceiver<OutFrame>,
+    queued: Arc<AtomicUsize>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     while let Some(frame) = rx.recv().await {
@@ -88,8 +93,12 @@ fn classify(msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>)
 }
 
 /// Serves one upgraded socket until it closes.
-pub(crate) async fn serve<S>(shared: Arc<Shared>, ws: WebSocketStream<S>, peer: Peer, slot: PreauthSlot)
-where
+pub(crate) async fn serve<S>(
+    shared: Arc<Shared>,
+    ws: WebSocketStream<S>,
+    peer: Peer,
+    slot: PreauthSlot,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let _task = shared.tasks.clone();
@@ -193,7 +202,8 @@ where
     let mut writer_done = false;
     let mut terminate = false;
     loop {
-        let pong_wait = pong_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+        let pong_wait =
+            pong_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
         tokio::select! {
             _ = super::context::stopping(&mut shutdown) => {
                 out.close(close_code::SERVICE_RESTART, "service restart");
@@ -227,7 +237,10 @@ where
     if !writer_done {
         let _ = timeout(CLOSE_LINGER, &mut writer).await;
     }
-    let _ = timeout(CLOSE_LINGER, async { while stream.next().await.is_some() {} }).await;
+    let _ = timeout(CLOSE_LINGER, async {
+        while stream.next().await.is_some() {}
+    })
+    .await;
 }
 
 /// Pre-auth teardown: let the close frame go out, then wait briefly for the peer's echo.
@@ -238,7 +251,10 @@ where
     if timeout(CLOSE_LINGER, &mut writer).await.is_err() {
         writer.abort();
     }
-    let _ = timeout(CLOSE_LINGER, async { while stream.next().await.is_some() {} }).await;
+    let _ = timeout(CLOSE_LINGER, async {
+        while stream.next().await.is_some() {}
+    })
+    .await;
 }
 
 fn response_err(id: &str, error: &ErrorShape) -> String {
@@ -373,19 +389,36 @@ async fn on_disconnect(shared: &Arc<Shared>, session: &Arc<Session>) {
 
 /// One frame after hello: a request runs as its own task so a slow one (a `node.invoke`)
 /// never holds up the socket's other requests.
-async fn handle_text(shared: &Arc<Shared>, session: &Arc<Session>, permits: &Arc<Semaphore>, text: String) {
+async fn handle_text(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    permits: &Arc<Semaphore>,
+    text: String,
+) {
     let request = match parse_frame(&text, MAX_PAYLOAD_BYTES) {
-        Ok(Frame::Request { id, method, params }) => {
-            Some((id.into_owned(), method.into_owned(), params.map(|p| p.get().to_owned())))
-        }
+        Ok(Frame::Request { id, method, params }) => Some((
+            id.into_owned(),
+            method.into_owned(),
+            params.map(|p| p.get().to_owned()),
+        )),
         Ok(_) => {
-            let error = ErrorShape::new(error_code::INVALID_REQUEST, "invalid request frame: expected a req frame");
-            session.out.send_text(response_err(&frame_id(&text), &error));
+            let error = ErrorShape::new(
+                error_code::INVALID_REQUEST,
+                "invalid request frame: expected a req frame",
+            );
+            session
+                .out
+                .send_text(response_err(&frame_id(&text), &error));
             None
         }
         Err(e) => {
-            let error = ErrorShape::new(error_code::INVALID_REQUEST, format!("invalid request frame: {e}"));
-            session.out.send_text(response_err(&frame_id(&text), &error));
+            let error = ErrorShape::new(
+                error_code::INVALID_REQUEST,
+                format!("invalid request frame: {e}"),
+            );
+            session
+                .out
+                .send_text(response_err(&frame_id(&text), &error));
             None
         }
     };

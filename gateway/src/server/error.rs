@@ -36,6 +36,8 @@ pub enum ServerError {
     #[error("no listen address configured")]
     NoListenAddress,
     /// Trusted-proxy auth is configured, which this gateway does not implement.
-    #[error("gateway.auth.mode \"trusted-proxy\" is not supported by clawlet; use token or password auth")]
+    #[error(
+        "gateway.auth.mode \"trusted-proxy\" is not supported by clawlet; use token or password auth"
+    )]
     TrustedProxyUnsupported,
 }

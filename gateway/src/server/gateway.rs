@@ -14,8 +14,8 @@ use super::bind::{ListenAddr, check_bind_auth};
 use super::clock::now_ms;
 use super::context::{Settings, Shared};
 use super::error::ServerError;
-use super::hub::{Audience, Hub};
 use super::http::serve_stream;
+use super::hub::{Audience, Hub};
 use super::invoke::InvokeRouter;
 use super::options::{AuthConfig, ServerOptions, StateSource};
 use super::policy::CommandPolicy;
@@ -53,7 +53,10 @@ impl Gateway {
 
     /// Like [`Gateway::start`], and shuts down gracefully when `shutdown` completes (a signal,
     /// a cancellation token's future, ...).
-    pub async fn start_with_shutdown<F>(options: ServerOptions, shutdown: F) -> Result<RunningGateway, ServerError>
+    pub async fn start_with_shutdown<F>(
+        options: ServerOptions,
+        shutdown: F,
+    ) -> Result<RunningGateway, ServerError>
     where
         F: Future<Output = ()> + Send + 'static,
     {
@@ -112,7 +115,12 @@ impl Gateway {
         });
         let mut jobs = Vec::new();
         for (listener, addr) in listeners {
-            jobs.push(tokio::spawn(accept_loop(shared.clone(), listener, addr, acceptor.clone())));
+            jobs.push(tokio::spawn(accept_loop(
+                shared.clone(),
+                listener,
+                addr,
+                acceptor.clone(),
+            )));
         }
         jobs.push(tokio::spawn(tick_loop(shared.clone())));
         jobs.push(tokio::spawn(health_loop(shared.clone())));
@@ -204,9 +212,17 @@ async fn bind_all(listen: &[ListenAddr]) -> Result<Vec<(TcpListener, ListenAddr)
         }
         match bind_one(addr) {
             Ok(listener) => {
-                let local = listener.local_addr().map_err(|source| ServerError::Listen { addr, source })?;
+                let local = listener
+                    .local_addr()
+                    .map_err(|source| ServerError::Listen { addr, source })?;
                 shared_port.get_or_insert(local.port());
-                out.push((listener, ListenAddr { addr: local, loopback: wanted.loopback }));
+                out.push((
+                    listener,
+                    ListenAddr {
+                        addr: local,
+                        loopback: wanted.loopback,
+                    },
+                ));
             }
             // IPv6 loopback may be disabled on the host: serve IPv4 loopback alone then.
             Err(source)
@@ -223,7 +239,11 @@ async fn bind_all(listen: &[ListenAddr]) -> Result<Vec<(TcpListener, ListenAddr)
 }
 
 fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv6() { TcpSocket::new_v6()? } else { TcpSocket::new_v4()? };
+    let socket = if addr.is_ipv6() {
+        TcpSocket::new_v6()?
+    } else {
+        TcpSocket::new_v4()?
+    };
     socket.set_reuseaddr(true)?;
     if addr.is_ipv6() {
         // Keep [::] from also claiming IPv4 so 0.0.0.0 and [::] can coexist.
@@ -237,7 +257,12 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// explicit loopback addresses, which is all clawlet binds on IPv6.
 fn socket2_only_v6(_socket: &TcpSocket) {}
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, addr: ListenAddr, tls: Option<TlsAcceptor>) {
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    addr: ListenAddr,
+    tls: Option<TlsAcceptor>,
+) {
     let mut stop = shared.shutdown.clone();
     loop {
         let accepted = tokio::select! {
@@ -261,7 +286,9 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, addr: ListenAdd
                 None => serve_stream(shared, stream, remote, addr.loopback).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => serve_stream(shared, tls_stream, remote, addr.loopback).await,
+                        Ok(Ok(tls_stream)) => {
+                            serve_stream(shared, tls_stream, remote, addr.loopback).await
+                        }
                         _ => tracing::debug!(%remote, "TLS handshake failed"),
                     }
                 }

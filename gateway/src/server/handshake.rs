@@ -11,7 +11,9 @@ use clawlet_node_core::wire::connect::{
     CLIENT_IDS, CLIENT_MODES, ConnectParams, MIN_NODE_PROTOCOL_VERSION, MIN_PROBE_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
 };
-use clawlet_node_core::wire::frame::{ErrorShape, Frame, FrameError, MAX_PREAUTH_FRAME_BYTES, decode_payload, parse_frame};
+use clawlet_node_core::wire::frame::{
+    ErrorShape, Frame, FrameError, MAX_PREAUTH_FRAME_BYTES, decode_payload, parse_frame,
+};
 use clawlet_node_core::wire::pairing::{DevicePairResolved, NodePairResolved, PairDecision};
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -201,7 +203,8 @@ fn validate_client(params: &ConnectParams) -> Option<String> {
 fn check_protocol(id: &str, p: &ConnectParams) -> Result<(), Rejection> {
     let (min, max) = (p.min_protocol, p.max_protocol);
     let current = max >= PROTOCOL_VERSION && min <= PROTOCOL_VERSION;
-    let probe = p.client.mode == "probe" && max >= MIN_PROBE_PROTOCOL_VERSION && min <= PROTOCOL_VERSION;
+    let probe =
+        p.client.mode == "probe" && max >= MIN_PROBE_PROTOCOL_VERSION && min <= PROTOCOL_VERSION;
     let node_window = p.role() == "node"
         && p.client.mode == "node"
         && max >= MIN_NODE_PROTOCOL_VERSION
@@ -209,13 +212,14 @@ fn check_protocol(id: &str, p: &ConnectParams) -> Result<(), Rejection> {
     if current || probe || node_window {
         return Ok(());
     }
-    let error = ErrorShape::new(error_code::INVALID_REQUEST, "protocol mismatch").with_details(json!({
-        "code": detail_code::PROTOCOL_MISMATCH,
-        "clientMinProtocol": min,
-        "clientMaxProtocol": max,
-        "expectedProtocol": PROTOCOL_VERSION,
-        "minimumProbeProtocol": MIN_PROBE_PROTOCOL_VERSION,
-    }));
+    let error =
+        ErrorShape::new(error_code::INVALID_REQUEST, "protocol mismatch").with_details(json!({
+            "code": detail_code::PROTOCOL_MISMATCH,
+            "clientMinProtocol": min,
+            "clientMaxProtocol": max,
+            "expectedProtocol": PROTOCOL_VERSION,
+            "minimumProbeProtocol": MIN_PROBE_PROTOCOL_VERSION,
+        }));
     Err(Rejection::with(id, error, close_code::PROTOCOL_ERROR))
 }
 
@@ -238,8 +242,20 @@ struct Admission<'a> {
 }
 
 impl Admission<'_> {
-    fn client_failure(&self, reason: &str, can_retry: bool, retry_after: Option<u64>, delay: bool) -> Rejection {
-        let error = auth_failure(reason, &self.params.client, self.peer.local, can_retry, retry_after);
+    fn client_failure(
+        &self,
+        reason: &str,
+        can_retry: bool,
+        retry_after: Option<u64>,
+        delay: bool,
+    ) -> Rejection {
+        let error = auth_failure(
+            reason,
+            &self.params.client,
+            self.peer.local,
+            can_retry,
+            retry_after,
+        );
         let mut r = Rejection::policy(&self.id, error);
         r.delay = delay;
         r
@@ -249,16 +265,24 @@ impl Admission<'_> {
         let auth = self.params.auth.clone().unwrap_or_default();
         let (secret, first, second) = match &self.shared.settings.auth {
             AuthConfig::None | AuthConfig::TrustedProxy => return (SharedAuth::Ok, false),
-            AuthConfig::Token(s) => (s, non_empty(auth.token.as_ref()), non_empty(auth.password.as_ref())),
-            AuthConfig::Password(s) => (s, non_empty(auth.password.as_ref()), non_empty(auth.token.as_ref())),
+            AuthConfig::Token(s) => (
+                s,
+                non_empty(auth.token.as_ref()),
+                non_empty(auth.password.as_ref()),
+            ),
+            AuthConfig::Password(s) => (
+                s,
+                non_empty(auth.password.as_ref()),
+                non_empty(auth.token.as_ref()),
+            ),
         };
         let Some(presented) = first.or(second) else {
             return (SharedAuth::Missing, false);
         };
-        if let Err(wait) = self
-            .shared
-            .limiter
-            .check(self.peer.ip, SCOPE_SHARED_SECRET, self.peer.local)
+        if let Err(wait) =
+            self.shared
+                .limiter
+                .check(self.peer.ip, SCOPE_SHARED_SECRET, self.peer.local)
         {
             return (
                 SharedAuth::RateLimited(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
@@ -296,14 +320,16 @@ impl Admission<'_> {
         if !shared_ok {
             let Some(candidate) = presented.clone() else {
                 return Err(match shared_auth {
-                    SharedAuth::RateLimited(ms) => self.client_failure("rate_limited", false, Some(ms), false),
+                    SharedAuth::RateLimited(ms) => {
+                        self.client_failure("rate_limited", false, Some(ms), false)
+                    }
                     _ => self.client_failure(reason, false, None, false),
                 });
             };
-            if let Err(wait) = self
-                .shared
-                .limiter
-                .check(self.peer.ip, SCOPE_DEVICE_TOKEN, self.peer.local)
+            if let Err(wait) =
+                self.shared
+                    .limiter
+                    .check(self.peer.ip, SCOPE_DEVICE_TOKEN, self.peer.local)
             {
                 let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
                 return Err(self.client_failure("rate_limited", false, Some(ms), false));
@@ -318,7 +344,9 @@ impl Admission<'_> {
                 .map_err(|e| self.internal(&e.to_string()))?
                 .map_err(|e| self.internal(&e.to_string()))?;
             match check {
-                TokenCheck::Valid { scopes: token_scopes } => {
+                TokenCheck::Valid {
+                    scopes: token_scopes,
+                } => {
                     if !scopes.iter().all(|s| token_scopes.contains(s)) {
                         return Err(self.client_failure("scope_mismatch", false, None, true));
                     }
@@ -328,24 +356,34 @@ impl Admission<'_> {
                 }
                 _ => {
                     if explicit.is_some() {
-                        self.shared
-                            .limiter
-                            .record_failure(self.peer.ip, SCOPE_DEVICE_TOKEN, self.peer.local);
-                        return Err(self.client_failure("device_token_mismatch", false, None, true));
+                        self.shared.limiter.record_failure(
+                            self.peer.ip,
+                            SCOPE_DEVICE_TOKEN,
+                            self.peer.local,
+                        );
+                        return Err(self.client_failure(
+                            "device_token_mismatch",
+                            false,
+                            None,
+                            true,
+                        ));
                     }
                     if let SharedAuth::RateLimited(ms) = shared_auth {
                         return Err(self.client_failure("rate_limited", false, Some(ms), false));
                     }
-                    self.shared
-                        .limiter
-                        .record_failure(self.peer.ip, SCOPE_SHARED_SECRET, self.peer.local);
+                    self.shared.limiter.record_failure(
+                        self.peer.ip,
+                        SCOPE_SHARED_SECRET,
+                        self.peer.local,
+                    );
                     let can_retry = reason == "token_mismatch";
                     return Err(self.client_failure(reason, can_retry, None, true));
                 }
             }
         }
         scopes.dedup();
-        self.pair(&device.id, &device.public_key, &scopes, method).await?;
+        self.pair(&device.id, &device.public_key, &scopes, method)
+            .await?;
         let node = if self.role == Role::Node {
             Some(self.reconcile_node(&device.id).await?)
         } else {
@@ -359,7 +397,13 @@ impl Admission<'_> {
             self.shared
                 .state
                 .call(move |store| {
-                    store.ensure_device_token(&device_id, &role_owned, &token_scopes, presented.as_deref(), now)
+                    store.ensure_device_token(
+                        &device_id,
+                        &role_owned,
+                        &token_scopes,
+                        presented.as_deref(),
+                        now,
+                    )
                 })
                 .await
                 .map_err(|e| self.internal(&e.to_string()))?
@@ -393,9 +437,11 @@ impl Admission<'_> {
         match shared_auth {
             SharedAuth::Ok => {}
             SharedAuth::Mismatch => {
-                self.shared
-                    .limiter
-                    .record_failure(self.peer.ip, SCOPE_SHARED_SECRET, self.peer.local);
+                self.shared.limiter.record_failure(
+                    self.peer.ip,
+                    SCOPE_SHARED_SECRET,
+                    self.peer.local,
+                );
                 return Err(self.client_failure(reason, false, None, true));
             }
             SharedAuth::RateLimited(ms) => {
@@ -410,7 +456,8 @@ impl Admission<'_> {
         }
         let c = &self.params.client;
         let keeps_scopes = self.peer.local
-            && ((c.id == "cli" && c.mode == "cli") || (c.id == "gateway-client" && c.mode == "backend"));
+            && ((c.id == "cli" && c.mode == "cli")
+                || (c.id == "gateway-client" && c.mode == "backend"));
         let mut scopes = if keeps_scopes {
             self.params.scopes().to_vec()
         } else {
@@ -431,7 +478,10 @@ impl Admission<'_> {
     }
 
     /// id ↔ key, skew, nonce, then the v3/v2 signature (SPEC §3).
-    fn verify_proof(&self, device: &clawlet_node_core::wire::connect::DeviceProof) -> Result<(), Rejection> {
+    fn verify_proof(
+        &self,
+        device: &clawlet_node_core::wire::connect::DeviceProof,
+    ) -> Result<(), Rejection> {
         let fail = |code: &str, reason: &str, message: &str| {
             Rejection::policy(&self.id, device_auth_failure(code, reason, message))
         };
@@ -501,7 +551,13 @@ impl Admission<'_> {
 
     /// Device pairing (SPEC §5.1, §5.4): paired → continue; local + auto-approve → approve
     /// silently; otherwise a pending request and `PAIRING_REQUIRED`.
-    async fn pair(&self, device_id: &str, public_key: &str, scopes: &[String], method: &str) -> Result<(), Rejection> {
+    async fn pair(
+        &self,
+        device_id: &str,
+        public_key: &str,
+        scopes: &[String],
+        method: &str,
+    ) -> Result<(), Rejection> {
         let c = &self.params.client;
         let request = NewDeviceRequest {
             device_id: device_id.to_owned(),
@@ -541,7 +597,9 @@ impl Admission<'_> {
         }
         let silent = silent_allowed
             && match pending.reason {
-                PairingReason::NotPaired | PairingReason::RoleUpgrade | PairingReason::MetadataUpgrade => true,
+                PairingReason::NotPaired
+                | PairingReason::RoleUpgrade
+                | PairingReason::MetadataUpgrade => true,
                 PairingReason::ScopeUpgrade => matches!(method, "none" | "token" | "password"),
             };
         if silent {

@@ -59,7 +59,12 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ()> {
     Ok(Some(head))
 }
 
-async fn respond<S: AsyncWrite + Unpin>(stream: &mut S, status: &str, content_type: &str, body: &str) {
+async fn respond<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: &str,
+    content_type: &str,
+    body: &str,
+) {
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -69,8 +74,12 @@ async fn respond<S: AsyncWrite + Unpin>(stream: &mut S, status: &str, content_ty
 }
 
 /// Handles one accepted (and, with TLS, decrypted) stream.
-pub(crate) async fn serve_stream<S>(shared: Arc<Shared>, mut stream: S, remote: SocketAddr, loopback_listener: bool)
-where
+pub(crate) async fn serve_stream<S>(
+    shared: Arc<Shared>,
+    mut stream: S,
+    remote: SocketAddr,
+    loopback_listener: bool,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut buf = Vec::with_capacity(1024);
@@ -96,31 +105,65 @@ where
     if !head.upgrade {
         match (head.method.as_str(), path) {
             ("GET" | "HEAD", "/healthz") => {
-                respond(&mut stream, "200 OK", "application/json", r#"{"ok":true,"status":"live"}"#).await;
+                respond(
+                    &mut stream,
+                    "200 OK",
+                    "application/json",
+                    r#"{"ok":true,"status":"live"}"#,
+                )
+                .await;
             }
             ("GET" | "HEAD", "/readyz") => {
                 let ready = !*shared.shutdown.borrow();
                 if ready {
-                    respond(&mut stream, "200 OK", "application/json", r#"{"ready":true}"#).await;
+                    respond(
+                        &mut stream,
+                        "200 OK",
+                        "application/json",
+                        r#"{"ready":true}"#,
+                    )
+                    .await;
                 } else {
-                    respond(&mut stream, "503 Service Unavailable", "application/json", r#"{"ready":false}"#).await;
+                    respond(
+                        &mut stream,
+                        "503 Service Unavailable",
+                        "application/json",
+                        r#"{"ready":false}"#,
+                    )
+                    .await;
                 }
             }
             _ => respond(&mut stream, "404 Not Found", "text/plain", "Not Found").await,
         }
         return;
     }
-    let Some(key) = head.websocket_key.as_deref().filter(|_| head.method == "GET") else {
+    let Some(key) = head
+        .websocket_key
+        .as_deref()
+        .filter(|_| head.method == "GET")
+    else {
         respond(&mut stream, "400 Bad Request", "text/plain", "Bad Request").await;
         return;
     };
     if *shared.shutdown.borrow() {
-        respond(&mut stream, "503 Service Unavailable", "text/plain", "Gateway stopping").await;
+        respond(
+            &mut stream,
+            "503 Service Unavailable",
+            "text/plain",
+            "Gateway stopping",
+        )
+        .await;
         return;
     }
     let ip = remote.ip().to_canonical();
     let Some(slot) = shared.preauth.acquire(ip) else {
-        respond(&mut stream, "503 Service Unavailable", "text/plain", "Too many unauthenticated sockets").await;
+        respond(
+            &mut stream,
+            "503 Service Unavailable",
+            "text/plain",
+            "Too many unauthenticated sockets",
+        )
+        .await;
         return;
     };
     let accept = derive_accept_key(key.as_bytes());
@@ -130,11 +173,15 @@ where
     if stream.write_all(response.as_bytes()).await.is_err() || stream.flush().await.is_err() {
         return;
     }
-    let leftover = buf.get(head.consumed..).map(<[u8]>::to_vec).unwrap_or_default();
+    let leftover = buf
+        .get(head.consumed..)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_PAYLOAD_BYTES))
         .max_frame_size(Some(MAX_PAYLOAD_BYTES));
-    let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(config)).await;
+    let ws =
+        WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(config)).await;
     let peer = Peer {
         ip,
         local: loopback_listener && ip.is_loopback() && !head.forwarded,

@@ -56,7 +56,7 @@ impl Hub {
             .into_iter()
             .filter(|s| s.role == Role::Node && s.device_id.as_deref() == Some(node_id))
             .collect();
-        v.sort_by(|a, b| b.connected_at_ms.cmp(&a.connected_at_ms));
+        v.sort_by_key(|s| std::cmp::Reverse(s.connected_at_ms));
         v
     }
 

@@ -119,7 +119,13 @@ impl InvokeRouter {
 
     /// Delivers a node's result; false when the invoke is not pending for this connection
     /// (late, cancelled, or another socket's), which the node is told as `ignored:true`.
-    pub(crate) fn complete(&self, invoke_id: &str, conn_id: &str, node_id: &str, reply: NodeReply) -> bool {
+    pub(crate) fn complete(
+        &self,
+        invoke_id: &str,
+        conn_id: &str,
+        node_id: &str,
+        reply: NodeReply,
+    ) -> bool {
         let Ok(mut map) = self.pending.lock() else {
             return false;
         };

@@ -96,7 +96,10 @@ impl Outbound {
 
     /// The next broadcast sequence number of this socket (1, 2, ...).
     pub(crate) fn next_seq(&self) -> u64 {
-        self.inner.seq.fetch_add(1, Ordering::AcqRel).saturating_add(1)
+        self.inner
+            .seq
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1)
     }
 
     /// Queues a ping.
@@ -107,7 +110,10 @@ impl Outbound {
     /// Queues a close frame (once); later frames are refused.
     pub(crate) fn close(&self, code: u16, reason: &str) {
         if !self.inner.closing.swap(true, Ordering::AcqRel) {
-            let _ = self.inner.tx.send(OutFrame::Close(code, clamp_reason(reason)));
+            let _ = self
+                .inner
+                .tx
+                .send(OutFrame::Close(code, clamp_reason(reason)));
         }
     }
 

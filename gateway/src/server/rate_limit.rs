@@ -43,7 +43,12 @@ impl AuthRateLimiter {
     }
 
     /// `Err(retry_after)` while the (IP, scope) is locked out.
-    pub(crate) fn check(&self, ip: IpAddr, scope: &'static str, loopback: bool) -> Result<(), Duration> {
+    pub(crate) fn check(
+        &self,
+        ip: IpAddr,
+        scope: &'static str,
+        loopback: bool,
+    ) -> Result<(), Duration> {
         if self.exempt(loopback) {
             return Ok(());
         }
@@ -69,7 +74,8 @@ impl AuthRateLimiter {
         if map.len() >= MAX_BUCKETS {
             let window = self.options.window;
             map.retain(|_, b| {
-                b.locked_until.is_some_and(|u| u > now) || now.duration_since(b.window_start) < window
+                b.locked_until.is_some_and(|u| u > now)
+                    || now.duration_since(b.window_start) < window
             });
         }
         let bucket = map.entry((ip, scope)).or_insert(Bucket {

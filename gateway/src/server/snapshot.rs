@@ -28,7 +28,7 @@ pub(crate) fn presence_list(shared: &Shared) -> Vec<Value> {
         .into_iter()
         .filter(|n| n.role == Role::Node)
         .collect();
-    nodes.sort_by(|a, b| b.connected_at_ms.cmp(&a.connected_at_ms));
+    nodes.sort_by_key(|s| std::cmp::Reverse(s.connected_at_ms));
     for node in nodes {
         let name = node
             .client

@@ -129,13 +129,17 @@ pub fn load_or_generate_self_signed(dir: &Path, hosts: &[String]) -> Result<TlsI
     let mut names: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     names.extend(hosts.iter().cloned());
     names.dedup();
-    let generated = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| TlsError::Generate(e.to_string()))?;
+    let generated =
+        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
     fs::create_dir_all(dir).map_err(|source| TlsError::Io {
         path: dir.to_owned(),
         source,
     })?;
-    write_file(&key_path, generated.signing_key.serialize_pem().as_bytes(), true)?;
+    write_file(
+        &key_path,
+        generated.signing_key.serialize_pem().as_bytes(),
+        true,
+    )?;
     write_file(&cert_path, generated.cert.pem().as_bytes(), false)?;
     load_pem(&cert_path, &key_path)
 }

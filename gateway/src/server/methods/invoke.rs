@@ -28,10 +28,15 @@ fn node_failure(code: &str, message: &str, dispatched: bool) -> ErrorShape {
 }
 
 /// `node.invoke`.
-pub(super) async fn node_invoke(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) async fn node_invoke(
+    shared: &Arc<Shared>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: NodeInvokeParams = decode("node.invoke", params)?;
     if p.idempotency_key.trim().is_empty() {
-        return Err(invalid("invalid node.invoke params: idempotencyKey must not be empty"));
+        return Err(invalid(
+            "invalid node.invoke params: idempotencyKey must not be empty",
+        ));
     }
     if p.command.starts_with("system.execApprovals.") {
         return Err(invalid(format!(
@@ -48,7 +53,9 @@ pub(super) async fn node_invoke(shared: &Arc<Shared>, params: Option<&str>) -> R
                 .map(|v| v.clone())
                 .ok()
                 .flatten();
-            return answer.unwrap_or_else(|| Err(node_failure("UNAVAILABLE", "node invoke abandoned", false)));
+            return answer.unwrap_or_else(|| {
+                Err(node_failure("UNAVAILABLE", "node invoke abandoned", false))
+            });
         }
         IdemStart::New(tx) => tx,
     };
@@ -60,11 +67,13 @@ pub(super) async fn node_invoke(shared: &Arc<Shared>, params: Option<&str>) -> R
 async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
     let started = Instant::now();
     let Some(node) = shared.hub.node(&p.node_id) else {
-        return Err(ErrorShape::new(error_code::UNAVAILABLE, "node not connected").with_details(json!({
-            "code": detail_code::NOT_CONNECTED,
-            "nodeError": {"code": "NOT_CONNECTED", "message": "node not connected"},
-            "nodeCommandDispatched": false,
-        })));
+        return Err(
+            ErrorShape::new(error_code::UNAVAILABLE, "node not connected").with_details(json!({
+                "code": detail_code::NOT_CONNECTED,
+                "nodeError": {"code": "NOT_CONNECTED", "message": "node not connected"},
+                "nodeCommandDispatched": false,
+            })),
+        );
     };
     let effective = node
         .node
@@ -85,7 +94,11 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
                 p.command
             ),
             Refusal::NoCommandsDeclared | Refusal::NotDeclared => {
-                format!("node command not allowed: \"{}\" ({})", p.command, refusal.reason())
+                format!(
+                    "node command not allowed: \"{}\" ({})",
+                    p.command,
+                    refusal.reason()
+                )
             }
         };
         return Err(invalid(message).with_details(json!({
@@ -93,14 +106,20 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
             "command": p.command,
         })));
     }
-    let timeout_ms = p.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).min(MAX_TIMEOUT_MS);
+    let timeout_ms = p
+        .timeout_ms
+        .unwrap_or(DEFAULT_TIMEOUT_MS)
+        .min(MAX_TIMEOUT_MS);
     let deadline = started + Duration::from_millis(timeout_ms);
     let invoke_id = crate::server::clock::new_uuid();
     let Some(rx) = shared
         .invokes
         .register(&invoke_id, &node.conn_id, &p.node_id, &p.command)
     else {
-        return Err(ErrorShape::new(error_code::UNAVAILABLE, "too many node invokes in flight"));
+        return Err(ErrorShape::new(
+            error_code::UNAVAILABLE,
+            "too many node invokes in flight",
+        ));
     };
     let remaining = deadline.saturating_duration_since(Instant::now());
     let remaining_ms = remaining.as_nanos().div_ceil(1_000_000);
@@ -116,7 +135,10 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
         "timeoutMs": u64::try_from(remaining_ms).unwrap_or(u64::MAX),
         "idempotencyKey": p.idempotency_key,
     });
-    if !node.out.send_text(event_frame("node.invoke.request", &request)) {
+    if !node
+        .out
+        .send_text(event_frame("node.invoke.request", &request))
+    {
         shared.invokes.forget(&invoke_id);
         let message = format!("node disconnected ({})", p.command);
         return Err(node_failure("DISCONNECTED", &message, false));
@@ -127,7 +149,8 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
         Err(_) => {
             shared.invokes.forget(&invoke_id);
             let cancel = json!({"invokeId": invoke_id, "nodeId": p.node_id});
-            node.out.send_text(event_frame("node.invoke.cancel", &cancel));
+            node.out
+                .send_text(event_frame("node.invoke.cancel", &cancel));
             return Err(node_failure("TIMEOUT", "node invoke timed out", true));
         }
     };

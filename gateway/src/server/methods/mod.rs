@@ -87,7 +87,10 @@ pub(crate) fn invalid(message: impl Into<String>) -> ErrorShape {
 }
 
 /// Decodes closed params; absent params decode as `{}`.
-pub(crate) fn decode<T: DeserializeOwned>(method: &str, raw: Option<&str>) -> Result<T, ErrorShape> {
+pub(crate) fn decode<T: DeserializeOwned>(
+    method: &str,
+    raw: Option<&str>,
+) -> Result<T, ErrorShape> {
     serde_json::from_str(raw.unwrap_or("{}"))
         .map_err(|e| invalid(format!("invalid {method} params: {e}")))
 }
@@ -118,7 +121,10 @@ pub(crate) async fn dispatch(
     };
     if !role_ok {
         session.note_unauthorized();
-        return Err(invalid(format!("unauthorized role: {}", session.role.as_str())));
+        return Err(invalid(format!(
+            "unauthorized role: {}",
+            session.role.as_str()
+        )));
     }
     session.reset_unauthorized();
     if let Access::Operator(scope) = access

@@ -30,7 +30,11 @@ fn node_id(session: &Session) -> String {
 }
 
 /// `node.invoke.result`: delivers the node's answer to the waiting operator.
-pub(super) fn invoke_result(shared: &Arc<Shared>, session: &Arc<Session>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) fn invoke_result(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: InvokeResultParams = decode("node.invoke.result", params)?;
     if Some(p.node_id.as_str()) != session.device_id.as_deref() {
         return Err(invalid("nodeId mismatch"));
@@ -74,7 +78,10 @@ struct ProgressParams {
 }
 
 /// `node.invoke.progress`: no caller here streams, so chunks are acknowledged and dropped.
-pub(super) fn invoke_progress(session: &Arc<Session>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) fn invoke_progress(
+    session: &Arc<Session>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: ProgressParams = decode("node.invoke.progress", params)?;
     if Some(p.node_id.as_str()) != session.device_id.as_deref() {
         return Err(invalid("nodeId mismatch"));
@@ -83,17 +90,24 @@ pub(super) fn invoke_progress(session: &Arc<Session>, params: Option<&str>) -> R
 }
 
 /// `node.event`.
-pub(super) async fn node_event(shared: &Arc<Shared>, session: &Arc<Session>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) async fn node_event(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: NodeEventParams = decode("node.event", params)?;
     let payload: Value = match &p.payload_json {
         Some(raw) => serde_json::from_str(raw).unwrap_or(Value::Null),
         None => p.payload.clone().unwrap_or(Value::Null),
     };
-    let handled = |reason: &str| json!({"ok": true, "event": p.event, "handled": true, "reason": reason});
+    let handled =
+        |reason: &str| json!({"ok": true, "event": p.event, "handled": true, "reason": reason});
     match p.event.as_str() {
         "node.host.stats" => {
             let Some(stats) = valid_host_stats(&payload) else {
-                return Ok(json!({"ok": true, "event": p.event, "handled": false, "reason": "invalid_payload"}));
+                return Ok(
+                    json!({"ok": true, "event": p.event, "handled": false, "reason": "invalid_payload"}),
+                );
             };
             let id = node_id(session);
             let now = now_ms();
@@ -103,7 +117,9 @@ pub(super) async fn node_event(shared: &Arc<Shared>, session: &Arc<Session>, par
                 .call(move |store| store.record_host_stats(&store_id, &store_stats, now))
                 .await;
             if !matches!(saved, Ok(Ok(()))) {
-                return Ok(json!({"ok": true, "event": p.event, "handled": false, "reason": "stale_connection"}));
+                return Ok(
+                    json!({"ok": true, "event": p.event, "handled": false, "reason": "stale_connection"}),
+                );
             }
             let mut host_stats = stats;
             if let Some(obj) = host_stats.as_object_mut() {
@@ -132,7 +148,9 @@ pub(super) async fn node_event(shared: &Arc<Shared>, session: &Arc<Session>, par
             })
         }
         "exec.started" | "exec.finished" | "exec.denied" => Ok(json!({"ok": true})),
-        _ => Ok(json!({"ok": true, "event": p.event, "handled": false, "reason": "unsupported_event"})),
+        _ => Ok(
+            json!({"ok": true, "event": p.event, "handled": false, "reason": "unsupported_event"}),
+        ),
     }
 }
 
@@ -145,7 +163,11 @@ fn valid_host_stats(payload: &Value) -> Option<Value> {
     }
     if let Some(load) = obj.get("loadAverage") {
         let load = load.as_array()?;
-        if load.len() != 3 || !load.iter().all(|v| v.as_f64().is_some_and(|x| (0.0..=100_000.0).contains(&x))) {
+        if load.len() != 3
+            || !load
+                .iter()
+                .all(|v| v.as_f64().is_some_and(|x| (0.0..=100_000.0).contains(&x)))
+        {
             return None;
         }
     }
@@ -169,18 +191,27 @@ struct ToolsParams {
 }
 
 /// `node.pluginTools.update`: kept for this connection only.
-pub(super) fn plugin_tools(session: &Arc<Session>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) fn plugin_tools(
+    session: &Arc<Session>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: ToolsParams = decode("node.pluginTools.update", params)?;
     if p.tools.len() > MAX_PLUGIN_TOOLS {
-        return Err(invalid(format!("invalid node.pluginTools.update params: at most {MAX_PLUGIN_TOOLS} tools")));
+        return Err(invalid(format!(
+            "invalid node.pluginTools.update params: at most {MAX_PLUGIN_TOOLS} tools"
+        )));
     }
     for tool in &p.tools {
         let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
         let valid = name.len() <= 64
             && name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid || tool.get("pluginId").and_then(Value::as_str).is_none() {
-            return Err(invalid("invalid node.pluginTools.update params: each tool needs pluginId and a valid name"));
+            return Err(invalid(
+                "invalid node.pluginTools.update params: each tool needs pluginId and a valid name",
+            ));
         }
     }
     let tools = Value::Array(p.tools);
@@ -202,7 +233,9 @@ struct SkillsParams {
 pub(super) fn skills(session: &Arc<Session>, params: Option<&str>) -> Result<Value, ErrorShape> {
     let p: SkillsParams = decode("node.skills.update", params)?;
     if p.skills.len() > MAX_SKILLS {
-        return Err(invalid(format!("invalid node.skills.update params: at most {MAX_SKILLS} skills")));
+        return Err(invalid(format!(
+            "invalid node.skills.update params: at most {MAX_SKILLS} skills"
+        )));
     }
     for skill in &p.skills {
         let field = |k: &str| skill.get(k).and_then(Value::as_str);
@@ -210,7 +243,9 @@ pub(super) fn skills(session: &Arc<Session>, params: Option<&str>) -> Result<Val
             && field("description").is_some_and(|d| d.len() <= MAX_SKILL_DESCRIPTION)
             && field("content").is_some_and(|c| c.len() <= MAX_SKILL_CONTENT);
         if !ok {
-            return Err(invalid("invalid node.skills.update params: each skill needs name, description (≤1024) and content (≤65536)"));
+            return Err(invalid(
+                "invalid node.skills.update params: each skill needs name, description (≤1024) and content (≤65536)",
+            ));
         }
     }
     let skills = Value::Array(p.skills);

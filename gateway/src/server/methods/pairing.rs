@@ -89,7 +89,10 @@ pub(super) async fn device_approve(
 }
 
 /// `device.pair.reject`.
-pub(super) async fn device_reject(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) async fn device_reject(
+    shared: &Arc<Shared>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: RequestIdParams = decode("device.pair.reject", params)?;
     let id = p.request_id.clone();
     let rejected = state(shared, move |s| s.reject_device(&id)).await?;
@@ -107,7 +110,10 @@ pub(super) async fn device_reject(shared: &Arc<Shared>, params: Option<&str>) ->
 }
 
 /// `device.pair.remove`: unpairs and disconnects every socket of the device (4001).
-pub(super) async fn device_remove(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) async fn device_remove(
+    shared: &Arc<Shared>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: DeviceIdParams = decode("device.pair.remove", params)?;
     let id = p.device_id.clone();
     let removed = state(shared, move |s| s.remove_device(&id)).await?;
@@ -145,8 +151,10 @@ fn check_token_role(session: &Session, role: &str) -> Result<(), ErrorShape> {
 fn invalidate_token_sessions(shared: &Shared, device_id: &str, role: &str, why: &str) {
     for s in shared.hub.device_sessions(device_id) {
         if s.via_device_token && s.role.as_str() == role {
-            s.out
-                .close(close_code::AUTH_CHANGED, &format!("client invalidated: {why}"));
+            s.out.close(
+                close_code::AUTH_CHANGED,
+                &format!("client invalidated: {why}"),
+            );
         }
     }
 }
@@ -161,7 +169,10 @@ pub(super) async fn token_rotate(
     check_token_role(session, &p.role)?;
     let now = now_ms();
     let (id, role, scopes) = (p.device_id.clone(), p.role.clone(), p.scopes.clone());
-    let issued = state(shared, move |s| s.rotate_device_token(&id, &role, scopes.as_deref(), now)).await?;
+    let issued = state(shared, move |s| {
+        s.rotate_device_token(&id, &role, scopes.as_deref(), now)
+    })
+    .await?;
     invalidate_token_sessions(shared, &p.device_id, &p.role, "device token rotated");
     Ok(json!({
         "deviceId": p.device_id,
@@ -224,7 +235,10 @@ pub(super) async fn node_approve(
     let node = state(shared, move |s| s.approve_node(&id, now)).await?;
     let node_id = node.node_id.clone();
     let activity_id = node_id.clone();
-    let activity = state(shared, move |s| s.node_activity(&activity_id)).await.ok().flatten();
+    let activity = state(shared, move |s| s.node_activity(&activity_id))
+        .await
+        .ok()
+        .flatten();
     for live in shared.hub.nodes(&node_id) {
         if let Some(n) = &live.node {
             let effective: Vec<String> = n
@@ -249,7 +263,8 @@ pub(super) async fn node_approve(
     };
     if let Ok(value) = serde_json::to_value(&resolved) {
         for live in shared.hub.nodes(&node_id) {
-            live.out.send_text(event_frame("node.pair.resolved", &value));
+            live.out
+                .send_text(event_frame("node.pair.resolved", &value));
         }
     }
     pairing_event(shared, "node.pair.resolved", &resolved);
@@ -262,7 +277,10 @@ pub(super) async fn node_approve(
 }
 
 /// `node.pair.reject`.
-pub(super) async fn node_reject(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) async fn node_reject(
+    shared: &Arc<Shared>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: RequestIdParams = decode("node.pair.reject", params)?;
     let id = p.request_id.clone();
     let rejected = state(shared, move |s| s.reject_node(&id)).await?;
@@ -287,7 +305,10 @@ pub(super) async fn node_reject(shared: &Arc<Shared>, params: Option<&str>) -> R
 }
 
 /// `node.pair.remove`: forgets the surface and disconnects the node's sockets.
-pub(super) async fn node_remove(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) async fn node_remove(
+    shared: &Arc<Shared>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: NodeIdParams = decode("node.pair.remove", params)?;
     let id = p.node_id.clone();
     state(shared, move |s| s.remove_node(&id)).await?;
@@ -315,15 +336,24 @@ struct RenameParams {
 }
 
 /// `node.rename`.
-pub(super) async fn node_rename(shared: &Arc<Shared>, params: Option<&str>) -> Result<Value, ErrorShape> {
+pub(super) async fn node_rename(
+    shared: &Arc<Shared>,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
     let p: RenameParams = decode("node.rename", params)?;
     let name = p.display_name.trim().to_owned();
     if name.is_empty() || name.len() > 256 {
-        return Err(invalid("invalid node.rename params: displayName must be 1..256 characters"));
+        return Err(invalid(
+            "invalid node.rename params: displayName must be 1..256 characters",
+        ));
     }
     let (id, stored) = (p.node_id.clone(), name.clone());
     state(shared, move |s| s.rename_node(&id, &stored)).await?;
-    if shared.hub.node(&p.node_id).is_some_and(|s| s.role == Role::Node) {
+    if shared
+        .hub
+        .node(&p.node_id)
+        .is_some_and(|s| s.role == Role::Node)
+    {
         broadcast_presence(shared);
     }
     Ok(json!({"nodeId": p.node_id, "displayName": name}))

@@ -106,20 +106,65 @@ fn insert_opt<T: serde::Serialize>(obj: &mut Map<String, Value>, key: &str, valu
 }
 
 /// One `Node` row (SPEC §6.8), merging the approved record, the live session and activity.
-fn node_row(node_id: &str, records: &NodeRecords, live: Option<&Arc<Session>>, pairing_reader: bool) -> Value {
+fn node_row(
+    node_id: &str,
+    records: &NodeRecords,
+    live: Option<&Arc<Session>>,
+    pairing_reader: bool,
+) -> Value {
     let approved = records.paired.iter().find(|n| n.node_id == node_id);
     let pending = records.pending.iter().find(|p| p.node_id == node_id);
     let activity = records.activity.get(node_id);
     let mut o = Map::new();
     o.insert("nodeId".into(), json!(node_id));
     let client = live.map(|s| &s.client);
-    insert_opt(&mut o, "displayName", client.and_then(|c| c.display_name.clone()).or_else(|| approved.and_then(|a| a.display_name.clone())));
-    insert_opt(&mut o, "platform", client.map(|c| c.platform.clone()).or_else(|| approved.and_then(|a| a.platform.clone())));
-    insert_opt(&mut o, "version", client.map(|c| c.version.clone()).or_else(|| approved.and_then(|a| a.version.clone())));
-    insert_opt(&mut o, "clientId", client.map(|c| c.id.clone()).or_else(|| approved.and_then(|a| a.client_id.clone())));
-    insert_opt(&mut o, "clientMode", client.map(|c| c.mode.clone()).or_else(|| approved.and_then(|a| a.client_mode.clone())));
-    insert_opt(&mut o, "deviceFamily", client.and_then(|c| c.device_family.clone()).or_else(|| approved.and_then(|a| a.device_family.clone())));
-    insert_opt(&mut o, "modelIdentifier", client.and_then(|c| c.model_identifier.clone()));
+    insert_opt(
+        &mut o,
+        "displayName",
+        client
+            .and_then(|c| c.display_name.clone())
+            .or_else(|| approved.and_then(|a| a.display_name.clone())),
+    );
+    insert_opt(
+        &mut o,
+        "platform",
+        client
+            .map(|c| c.platform.clone())
+            .or_else(|| approved.and_then(|a| a.platform.clone())),
+    );
+    insert_opt(
+        &mut o,
+        "version",
+        client
+            .map(|c| c.version.clone())
+            .or_else(|| approved.and_then(|a| a.version.clone())),
+    );
+    insert_opt(
+        &mut o,
+        "clientId",
+        client
+            .map(|c| c.id.clone())
+            .or_else(|| approved.and_then(|a| a.client_id.clone())),
+    );
+    insert_opt(
+        &mut o,
+        "clientMode",
+        client
+            .map(|c| c.mode.clone())
+            .or_else(|| approved.and_then(|a| a.client_mode.clone())),
+    );
+    insert_opt(
+        &mut o,
+        "deviceFamily",
+        client
+            .and_then(|c| c.device_family.clone())
+            .or_else(|| approved.and_then(|a| a.device_family.clone())),
+    );
+    insert_opt(
+        &mut o,
+        "modelIdentifier",
+        client.and_then(|c| c.model_identifier.clone()),
+    );
     if let Some(s) = live.filter(|s| !s.local) {
         o.insert("remoteIp".into(), json!(s.remote_ip.to_string()));
     }
@@ -138,14 +183,24 @@ fn node_row(node_id: &str, records: &NodeRecords, live: Option<&Arc<Session>>, p
     o.insert("commands".into(), json!(commands));
     o.insert("sessionHost".into(), json!(false));
     if let Some(n) = node_state {
-        let tools = n.plugin_tools.lock().map(|t| t.clone()).unwrap_or(Value::Null);
-        o.insert("nodePluginTools".into(), if tools.is_null() { json!([]) } else { tools });
+        let tools = n
+            .plugin_tools
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or(Value::Null);
+        o.insert(
+            "nodePluginTools".into(),
+            if tools.is_null() { json!([]) } else { tools },
+        );
         insert_opt(&mut o, "pathEnv", n.path_env.clone());
         insert_opt(&mut o, "permissions", n.permissions.clone());
     }
     if let Some(stats) = activity.and_then(|a| a.host_stats.clone()) {
         let mut stats = stats;
-        if let (Some(obj), Some(at)) = (stats.as_object_mut(), activity.and_then(|a| a.host_stats_at_ms)) {
+        if let (Some(obj), Some(at)) = (
+            stats.as_object_mut(),
+            activity.and_then(|a| a.host_stats_at_ms),
+        ) {
             obj.insert("updatedAtMs".into(), json!(at));
         }
         o.insert("hostStats".into(), stats);
@@ -164,10 +219,22 @@ fn node_row(node_id: &str, records: &NodeRecords, live: Option<&Arc<Session>>, p
         o.insert("pendingRequestId".into(), json!(p.request_id));
     }
     insert_opt(&mut o, "connectedAtMs", live.map(|s| s.connected_at_ms));
-    insert_opt(&mut o, "lastConnectedAtMs", activity.and_then(|a| a.last_connected_at_ms));
-    insert_opt(&mut o, "lastDisconnectedAtMs", activity.and_then(|a| a.last_disconnected_at_ms));
+    insert_opt(
+        &mut o,
+        "lastConnectedAtMs",
+        activity.and_then(|a| a.last_connected_at_ms),
+    );
+    insert_opt(
+        &mut o,
+        "lastDisconnectedAtMs",
+        activity.and_then(|a| a.last_disconnected_at_ms),
+    );
     insert_opt(&mut o, "lastSeenAtMs", activity.map(|a| a.last_seen_at_ms));
-    insert_opt(&mut o, "lastSeenReason", activity.map(|a| a.last_seen_reason.clone()));
+    insert_opt(
+        &mut o,
+        "lastSeenReason",
+        activity.map(|a| a.last_seen_reason.clone()),
+    );
     insert_opt(&mut o, "approvedAtMs", approved.map(|a| a.approved_at_ms));
     o.insert("paired".into(), json!(approved.is_some()));
     o.insert("connected".into(), json!(live.is_some()));
@@ -175,7 +242,10 @@ fn node_row(node_id: &str, records: &NodeRecords, live: Option<&Arc<Session>>, p
 }
 
 /// `node.list`: connected nodes first, then by name.
-pub(super) async fn node_list(shared: &Arc<Shared>, session: &Arc<Session>) -> Result<Value, ErrorShape> {
+pub(super) async fn node_list(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+) -> Result<Value, ErrorShape> {
     let records = load_records(shared).await?;
     let mut ids: Vec<String> = records.paired.iter().map(|n| n.node_id.clone()).collect();
     for s in shared.hub.all() {
@@ -223,7 +293,12 @@ pub(super) async fn node_describe(
     if !known {
         return Err(invalid("unknown nodeId"));
     }
-    let row = node_row(&p.node_id, &records, live.as_ref(), session.has_scope(PAIRING));
+    let row = node_row(
+        &p.node_id,
+        &records,
+        live.as_ref(),
+        session.has_scope(PAIRING),
+    );
     let mut out = Map::new();
     out.insert("ts".into(), json!(now_ms()));
     if let Value::Object(fields) = row {
