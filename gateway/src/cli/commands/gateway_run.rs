@@ -75,20 +75,26 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         BindMode::Lan => bind::BindMode::Lan,
         BindMode::Tailnet => bind::BindMode::Tailnet,
         BindMode::Auto => bind::BindMode::Auto,
-        BindMode::Custom => bind::BindMode::Custom(config.custom_bind_host.clone().ok_or_else(
-            || {
+        BindMode::Custom => {
+            bind::BindMode::Custom(config.custom_bind_host.clone().ok_or_else(|| {
                 CliError::usage(
                     "--bind custom needs gateway.customBindHost",
                     Some("Set it with `clawlet config set gateway.customBindHost 192.168.1.10`."),
                 )
-            },
-        )?),
+            })?)
+        }
     };
-    let listen = bind::resolve_bind(&server_bind, port).map_err(|e| CliError::usage(e.to_string(), None))?;
+    let listen =
+        bind::resolve_bind(&server_bind, port).map_err(|e| CliError::usage(e.to_string(), None))?;
     let all_loopback = listen.iter().all(|l: &ListenAddr| l.loopback);
     fs::create_dir_all(&ctx.paths.state_dir)
         .and_then(|()| fs::set_permissions(&ctx.paths.state_dir, fs::Permissions::from_mode(0o700)))
-        .with_context(|| format!("cannot create the state dir {}", ctx.paths.state_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot create the state dir {}",
+                ctx.paths.state_dir.display()
+            )
+        })?;
     let (auth, secret_source) = resolve_auth(ctx, &config, &args, all_loopback)?;
     bind::check_bind_auth(&listen, &auth).map_err(|e| CliError::usage(e.to_string(), None))?;
 
@@ -188,7 +194,9 @@ async fn wait_for_signal() {
 }
 
 fn non_blank(v: Option<&str>) -> Option<String> {
-    v.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// The gateway's shared secret: flag, config, env, then (loopback only) the generated token.
@@ -209,7 +217,9 @@ fn resolve_auth(
         AuthMode::None => Ok((ServerAuth::None, None)),
         AuthMode::TrustedProxy => Err(CliError::usage(
             "gateway.auth.mode \"trusted-proxy\" is not supported by clawlet's gateway",
-            Some("Use token or password auth (nodes cannot authenticate through proxy headers anyway)."),
+            Some(
+                "Use token or password auth (nodes cannot authenticate through proxy headers anyway).",
+            ),
         )),
         AuthMode::Password => {
             let (password, source) = if let Some(p) = non_blank(args.password.as_deref()) {
@@ -257,7 +267,8 @@ fn load_or_generate_token(path: &Path) -> Result<(String, bool), CliError> {
         return Ok((token, false));
     }
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let mut file = fs::OpenOptions::new()
         .write(true)
@@ -284,7 +295,11 @@ fn load_tls(ctx: &Context, config: &GatewayConfig) -> Result<TlsIdentity, CliErr
             None,
         )),
         (None, None) if config.tls.auto_generate => {
-            let hosts = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+            let hosts = vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+                "::1".to_string(),
+            ];
             tls::load_or_generate_self_signed(&ctx.paths.tls_dir(), &hosts)
                 .map_err(|e| CliError::usage(e.to_string(), None))
         }
