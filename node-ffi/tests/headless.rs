@@ -87,9 +87,16 @@ async fn pairing_required_then_approved_connects_sends_stats_and_shuts_down_clea
     assert_eq!(p["client"]["displayName"], "test-node");
     assert_eq!(p["client"]["instanceId"], p["device"]["id"]);
     assert_eq!(p["caps"], json!(["system"]));
-    for c in ["system.which", "system.notify", "system.run", "device.info"] {
+    for c in ["system.which", "system.notify", "device.info"] {
         assert!(p["commands"].as_array().unwrap().contains(&json!(c)), "{c}");
     }
+    // Without allow_exec the node does not announce system.run at all.
+    assert!(
+        !p["commands"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("system.run"))
+    );
     assert!(p["pathEnv"].as_str().is_some());
     assert_eq!(p["auth"]["token"], "shared-secret");
     send_json(

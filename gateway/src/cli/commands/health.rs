@@ -25,10 +25,11 @@ pub async fn run(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
     if let Some(ms) = health.get("durationMs").and_then(Value::as_u64) {
         println!("  checked in {ms} ms");
     }
-    if let Some(nodes) = health.get("nodes") {
-        let connected = nodes.get("connected").and_then(Value::as_u64).unwrap_or(0);
-        let paired = nodes.get("paired").and_then(Value::as_u64).unwrap_or(0);
-        println!("  nodes: {connected} connected, {paired} paired");
+    if let Some(connected) = health.pointer("/nodes/connected").and_then(Value::as_u64) {
+        println!("  nodes connected: {connected}");
+    }
+    if let Some(uptime) = health.get("uptimeMs").and_then(Value::as_u64) {
+        println!("  up for {} s", uptime / 1000);
     }
     if let Some(version) = health.get("version").and_then(Value::as_str) {
         println!("  version: {version}");

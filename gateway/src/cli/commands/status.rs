@@ -49,18 +49,17 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<(), CliError> {
     let status = out.get("status").cloned().unwrap_or(Value::Null);
     println!("Gateway {}", describe_target(&target));
     println!("  version: {server_version}");
-    for (key, label) in [("pid", "pid"), ("uptimeMs", "uptime ms")] {
-        if let Some(v) = status.get(key) {
-            println!("  {label}: {v}");
-        }
+    if let Some(pid) = status.get("pid") {
+        println!("  pid: {pid}");
     }
-    if let Some(nodes) = status.get("nodes") {
-        println!(
-            "  nodes: {} connected, {} paired, {} pending approval",
-            nodes.get("connected").unwrap_or(&json!(0)),
-            nodes.get("paired").unwrap_or(&json!(0)),
-            nodes.get("pending").unwrap_or(&json!(0)),
-        );
+    if let Some(uptime) = status.get("uptimeMs").and_then(Value::as_u64) {
+        println!("  up for {} s", uptime / 1000);
+    }
+    if let Some(connected) = status.pointer("/nodes/connected") {
+        println!("  nodes connected: {connected}");
+    }
+    if let Some(connections) = status.get("connections") {
+        println!("  connections: {connections}");
     }
     if let Some(health) = out.get("health") {
         let ok = health.get("ok").and_then(Value::as_bool).unwrap_or(false);
