@@ -130,7 +130,7 @@ impl Gateway {
             shutdown.await;
             begin_shutdown(&shared_for_signal, &external);
         }));
-        tracing::info!(addrs = ?addrs, tls = fingerprint.is_some(), "gateway listening");
+        tracing::debug!(addrs = ?addrs, tls = fingerprint.is_some(), "gateway listening");
         Ok(RunningGateway {
             addrs,
             stop,
