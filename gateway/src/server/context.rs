@@ -43,6 +43,7 @@ pub(crate) struct Shared {
     pub(crate) state: StateHandle,
     pub(crate) hub: Hub,
     pub(crate) invokes: InvokeRouter,
+    pub(crate) exec_runs: super::exec_runs::ExecRuns,
     pub(crate) policy: CommandPolicy,
     pub(crate) limiter: AuthRateLimiter,
     pub(crate) preauth: Arc<PreauthBudget>,

@@ -105,6 +105,7 @@ impl Gateway {
             state,
             hub: Hub::default(),
             invokes: InvokeRouter::default(),
+            exec_runs: Default::default(),
             policy: CommandPolicy::new(options.node_commands),
             limiter: AuthRateLimiter::new(options.rate_limit),
             preauth: PreauthBudget::new(options.max_preauth_per_ip),

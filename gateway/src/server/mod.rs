@@ -23,6 +23,7 @@ mod clock;
 mod connection;
 mod context;
 pub mod error;
+mod exec_runs;
 mod gateway;
 mod handshake;
 mod http;

@@ -144,7 +144,7 @@ fn restarts_keep_pairings_and_device_tokens() {
 #[test]
 fn invoke_timeout_cancels_and_node_loss_disconnects() {
     let world = World::new();
-    let _gateway = world.start_gateway(&[]);
+    let gateway = world.start_gateway(&[]);
     let token = world.token();
     let mut node = world.start_node("gamma", &["--token", &token, "--allow-exec"]);
     node.wait_for(NODE_CONNECTED, SECS_30);
@@ -159,6 +159,16 @@ fn invoke_timeout_cancels_and_node_loss_disconnects() {
         .as_str()
         .unwrap()
         .to_string();
+
+    // A run that completes: the gateway stamps a runId, the node reports exec.finished for it.
+    let params = format!(
+        r#"{{"nodeId":"{node_id}","command":"system.run","params":{{"command":["echo","hi"]}},"idempotencyKey":"t-0"}}"#
+    );
+    let out = world.cli(&["gateway", "call", "node.invoke", "--params", &params]);
+    assert!(out.status.success(), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["payload"]["stdout"], "hi\n", "{answer}");
+    gateway.wait_for("event=exec.finished", SECS_30);
 
     // Timeout: the caller gets TIMEOUT, the node is told to cancel and stops the work.
     let params = format!(
@@ -186,7 +196,7 @@ fn invoke_timeout_cancels_and_node_loss_disconnects() {
             "30000",
         ]),
     );
-    node.wait_for_nth("command=system.run", 2, SECS_30);
+    node.wait_for_nth("command=system.run", 3, SECS_30);
     node.kill();
     let status = call.wait_exit(SECS_30);
     assert!(!status.success());

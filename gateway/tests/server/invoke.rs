@@ -196,10 +196,15 @@ async fn node_events() {
     let res = node
         .request(
             "node.event",
-            json!({"event": "exec.finished", "payloadJSON": "{}"}),
+            json!({"event": "exec.finished", "payloadJSON": "{\"runId\":\"not-issued\"}"}),
         )
         .await;
-    assert_eq!(res["payload"], json!({"ok": true}));
+    // A run the gateway never stamped is not matched (matched runs get the bare {ok:true}; the
+    // e2e tests cover that path with a real system.run).
+    assert_eq!(
+        res["payload"],
+        json!({"ok": true, "event": "exec.finished", "handled": false, "reason": "unmatched_exec_event"})
+    );
     let res = node
         .request("node.pluginTools.update", json!({"tools": []}))
         .await;

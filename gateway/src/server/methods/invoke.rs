@@ -123,7 +123,17 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
     };
     let remaining = deadline.saturating_duration_since(Instant::now());
     let remaining_ms = remaining.as_nanos().div_ceil(1_000_000);
-    let params_json = match &p.params {
+    let mut params = p.params.clone();
+    // Like OpenClaw, stamp shell runs with a runId so the node's exec.* events can be matched.
+    if p.command == "system.run"
+        && let Some(Value::Object(map)) = params.as_mut()
+        && !map.contains_key("runId")
+    {
+        let run_id = crate::server::clock::new_uuid();
+        shared.exec_runs.register(&run_id, &p.node_id);
+        map.insert("runId".into(), Value::String(run_id));
+    }
+    let params_json = match &params {
         Some(v) => Value::String(v.to_string()),
         None => Value::Null,
     };

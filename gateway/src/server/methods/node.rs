@@ -147,7 +147,29 @@ pub(super) async fn node_event(
                 json!({"ok": true, "event": p.event, "handled": false, "reason": "persist_failed"})
             })
         }
-        "exec.started" | "exec.finished" | "exec.denied" => Ok(json!({"ok": true})),
+        "exec.started" | "exec.finished" | "exec.denied" => {
+            let run_id = payload.get("runId").and_then(Value::as_str).unwrap_or("");
+            let finished = p.event != "exec.started";
+            if shared
+                .exec_runs
+                .matches(run_id, &node_id(session), finished)
+            {
+                let exit_code = payload.get("exitCode").and_then(serde_json::Value::as_i64);
+                tracing::info!(
+                    node = %node_id(session),
+                    run = run_id,
+                    event = %p.event,
+                    exit_code = ?exit_code,
+                    "node run"
+                );
+                // OpenClaw answers a matched exec event with the bare {ok:true}.
+                Ok(json!({"ok": true}))
+            } else {
+                Ok(
+                    json!({"ok": true, "event": p.event, "handled": false, "reason": "unmatched_exec_event"}),
+                )
+            }
+        }
         _ => Ok(
             json!({"ok": true, "event": p.event, "handled": false, "reason": "unsupported_event"}),
         ),
