@@ -171,6 +171,20 @@ impl Context {
         Ok((client, target))
     }
 
+    /// One request on its own connection: connect, call, close. Most commands are this.
+    pub async fn call(
+        &self,
+        args: &ConnectArgs,
+        scopes: &[&str],
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, CliError> {
+        let (mut client, _) = self.connect(args, scopes, "cli").await?;
+        let result = client.request(method, Some(params)).await;
+        client.close().await;
+        Ok(result?)
+    }
+
     /// Opens an operator connection to an already resolved target.
     pub async fn connect_to(
         &self,

@@ -10,10 +10,9 @@ use crate::cli::output::{age, now_ms, print_json, print_table, short_id, str_fie
 pub async fn run(ctx: &Context, command: DevicesCommand) -> Result<(), CliError> {
     match command {
         DevicesCommand::List(args) => {
-            let (mut client, _) = ctx.connect(&args, &["operator.pairing"], "cli").await?;
-            let result = client.request("device.pair.list", Some(json!({}))).await;
-            client.close().await;
-            let list = result?;
+            let list = ctx
+                .call(&args, &["operator.pairing"], "device.pair.list", json!({}))
+                .await?;
             if args.json {
                 print_json(&list);
             } else {
@@ -22,17 +21,14 @@ pub async fn run(ctx: &Context, command: DevicesCommand) -> Result<(), CliError>
             Ok(())
         }
         DevicesCommand::Approve(args) => {
-            let (mut client, _) = ctx
-                .connect(&args.connect, &["operator.admin"], "cli")
-                .await?;
-            let result = client
-                .request(
+            let approved = ctx
+                .call(
+                    &args.connect,
+                    &["operator.admin"],
                     "device.pair.approve",
-                    Some(json!({"requestId": args.request_id})),
+                    json!({"requestId": args.request_id}),
                 )
-                .await;
-            client.close().await;
-            let approved = result?;
+                .await?;
             if args.connect.json {
                 print_json(&approved);
             } else {
@@ -56,17 +52,14 @@ pub async fn run(ctx: &Context, command: DevicesCommand) -> Result<(), CliError>
             Ok(())
         }
         DevicesCommand::Reject(args) => {
-            let (mut client, _) = ctx
-                .connect(&args.connect, &["operator.pairing"], "cli")
-                .await?;
-            let result = client
-                .request(
+            let rejected = ctx
+                .call(
+                    &args.connect,
+                    &["operator.pairing"],
                     "device.pair.reject",
-                    Some(json!({"requestId": args.request_id})),
+                    json!({"requestId": args.request_id}),
                 )
-                .await;
-            client.close().await;
-            let rejected = result?;
+                .await?;
             if args.connect.json {
                 print_json(&rejected);
             } else {
@@ -79,17 +72,14 @@ pub async fn run(ctx: &Context, command: DevicesCommand) -> Result<(), CliError>
             Ok(())
         }
         DevicesCommand::Remove(args) => {
-            let (mut client, _) = ctx
-                .connect(&args.connect, &["operator.admin"], "cli")
-                .await?;
-            let result = client
-                .request(
+            let removed = ctx
+                .call(
+                    &args.connect,
+                    &["operator.admin"],
                     "device.pair.remove",
-                    Some(json!({"deviceId": args.device_id})),
+                    json!({"deviceId": args.device_id}),
                 )
-                .await;
-            client.close().await;
-            let removed = result?;
+                .await?;
             if args.connect.json {
                 print_json(&removed);
             } else {

@@ -259,14 +259,14 @@ async fn probe(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
 
 async fn call(ctx: &Context, args: &CallArgs) -> Result<(), CliError> {
     let params = super::parse_params(args.params.as_deref())?;
-    let (mut client, _) = ctx
-        .connect(&args.connect, &["operator.admin"], "cli")
+    let payload = ctx
+        .call(
+            &args.connect,
+            &["operator.admin"],
+            &args.method,
+            params.unwrap_or_else(|| json!({})),
+        )
         .await?;
-    let result = client
-        .request(&args.method, Some(params.unwrap_or_else(|| json!({}))))
-        .await;
-    client.close().await;
-    let payload = result?;
     print_json(&payload);
     Ok(())
 }

@@ -73,10 +73,9 @@ pub async fn run(ctx: &Context, command: NodesCommand) -> Result<(), CliError> {
 }
 
 async fn list(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
-    let (mut client, _) = ctx.connect(args, &["operator.read"], "cli").await?;
-    let result = client.request("node.list", Some(json!({}))).await;
-    client.close().await;
-    let list = result?;
+    let list = ctx
+        .call(args, &["operator.read"], "node.list", json!({}))
+        .await?;
     if args.json {
         print_json(&list);
         return Ok(());
@@ -119,10 +118,9 @@ async fn list(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
 }
 
 async fn pending(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
-    let (mut client, _) = ctx.connect(args, &["operator.pairing"], "cli").await?;
-    let result = client.request("node.pair.list", Some(json!({}))).await;
-    client.close().await;
-    let list = result?;
+    let list = ctx
+        .call(args, &["operator.pairing"], "node.pair.list", json!({}))
+        .await?;
     if args.json {
         print_json(&list);
         return Ok(());
@@ -164,12 +162,14 @@ async fn resolve_request(
     method: &str,
     request_id: &str,
 ) -> Result<(), CliError> {
-    let (mut client, _) = ctx.connect(args, &["operator.admin"], "cli").await?;
-    let result = client
-        .request(method, Some(json!({"requestId": request_id})))
-        .await;
-    client.close().await;
-    let answer = result?;
+    let answer = ctx
+        .call(
+            args,
+            &["operator.admin"],
+            method,
+            json!({"requestId": request_id}),
+        )
+        .await?;
     if args.json {
         print_json(&answer);
         return Ok(());
