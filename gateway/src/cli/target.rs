@@ -162,3 +162,124 @@ pub fn first_certificate_der(pem: &[u8]) -> Option<Vec<u8>> {
     let first = CertificateDer::pem_slice_iter(pem).next()?.ok()?;
     Some(first.as_ref().to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::config::ConfigFile;
+
+    fn setup(config: &str) -> (tempfile::TempDir, ClawletPaths, GatewayConfig) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ClawletPaths {
+            config_file: dir.path().join("clawlet.json"),
+            state_dir: dir.path().join("state"),
+            node_dir: dir.path().join("node"),
+        };
+        std::fs::create_dir_all(&paths.state_dir).unwrap();
+        std::fs::write(paths.gateway_token_file(), "generated-token\n").unwrap();
+        let config = ConfigFile::parse(&paths.config_file, config)
+            .unwrap()
+            .gateway()
+            .unwrap();
+        (dir, paths, config)
+    }
+
+    #[test]
+    fn local_default_uses_the_generated_token_and_env_port() {
+        let (_dir, paths, config) = setup("{}");
+        let env = GatewayEnv {
+            port: Some("19123".into()),
+            ..GatewayEnv::default()
+        };
+        let t = resolve(
+            &ConnectArgs::default(),
+            &env,
+            &config,
+            &paths,
+            CredentialPurpose::Cli,
+        )
+        .unwrap();
+        assert_eq!(t.url.to_string(), "ws://127.0.0.1:19123");
+        assert_eq!(t.token.as_deref(), Some("generated-token"));
+    }
+
+    #[test]
+    fn configured_and_env_secrets_win_over_the_generated_token() {
+        let (_dir, paths, config) = setup("{gateway: {auth: {token: 'cfg'}}}");
+        let env = GatewayEnv {
+            token: Some("env".into()),
+            ..GatewayEnv::default()
+        };
+        let t = resolve(
+            &ConnectArgs::default(),
+            &env,
+            &config,
+            &paths,
+            CredentialPurpose::Cli,
+        )
+        .unwrap();
+        // clawlet's local-mode rule: the environment first.
+        assert_eq!(t.token.as_deref(), Some("env"));
+        let t = resolve(
+            &ConnectArgs::default(),
+            &GatewayEnv::default(),
+            &config,
+            &paths,
+            CredentialPurpose::Cli,
+        )
+        .unwrap();
+        assert_eq!(t.token.as_deref(), Some("cfg"));
+    }
+
+    #[test]
+    fn an_explicit_url_never_gets_the_generated_token() {
+        let (_dir, paths, config) = setup("{}");
+        let args = ConnectArgs {
+            url: Some("ws://127.0.0.1:1".into()),
+            ..ConnectArgs::default()
+        };
+        let err = resolve(
+            &args,
+            &GatewayEnv::default(),
+            &config,
+            &paths,
+            CredentialPurpose::Cli,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("explicit credentials"), "{err}");
+        assert!(err.hint().unwrap().contains("--token"));
+        let args = ConnectArgs {
+            url: Some("ws://127.0.0.1:1".into()),
+            token: Some("t".into()),
+            ..ConnectArgs::default()
+        };
+        let t = resolve(
+            &args,
+            &GatewayEnv::default(),
+            &config,
+            &paths,
+            CredentialPurpose::Cli,
+        )
+        .unwrap();
+        assert_eq!(t.token.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn a_bad_port_variable_is_an_error() {
+        let (_dir, paths, config) = setup("{}");
+        let env = GatewayEnv {
+            port: Some("http".into()),
+            ..GatewayEnv::default()
+        };
+        let err = resolve(
+            &ConnectArgs::default(),
+            &env,
+            &config,
+            &paths,
+            CredentialPurpose::Cli,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("OPENCLAW_GATEWAY_PORT"), "{err}");
+    }
+}
