@@ -164,6 +164,8 @@ async fn v3_node_window_and_probe_are_admitted() {
     // health skips role and scope checks.
     let res = probe.request("health", json!({})).await;
     assert_eq!(res["payload"]["ok"], true, "{res}");
+    // No hot-reload status: `openclaw health` would print a bogus "watcher retries exhausted".
+    assert!(res["payload"].get("configReload").is_none(), "{res}");
 }
 
 #[tokio::test]
