@@ -32,6 +32,7 @@ ALLOWED_ABSENT: dict[str, list[tuple[str, str]]] = {
         (r"(^|\.)buildId$", "clawlet has no OpenClaw build id"),
     ],
     "health-text": [
+        (r"^Agents$|^Heartbeat interval$|^Session store", "no agents: the CLI falls back to its own config"),
         (r"^Gateway event loop$", "Node.js event-loop metrics"),
     ],
 }
@@ -124,7 +125,95 @@ def prepare(sc: Scenario, kind: str, tok: str, out: dict[str, Any]) -> None:
 
 def normalise(text: str, side: dict[str, Any]) -> str:
     text = text.replace(str(side["port"]), "<port>").replace(str(side["gw_port"]), "<port>")
-    return text.replace(side["device_id"], "<device>")
+    text = text.replace(side["device_id"], "<device>")
+    return re.sub(r"\b\d+ ?ms\b", "<n>ms", text)
+
+
+# Which RPCs each command makes (for the frames a failure prints) and its comparison category.
+CATEGORY = {
+    "gateway call health": ("health", ["health"]),
+    "health": ("health", ["health"]),
+    "gateway status": ("status", ["status", "health"]),
+    "gateway probe": ("probe", ["health", "status", "system-presence", "config.get"]),
+    "nodes list": ("nodes", ["node.list", "node.pair.list"]),
+    "nodes invoke": ("invoke", ["node.invoke"]),
+    "devices list": ("devices", ["device.pair.list"]),
+    "devices approve": ("devices", ["device.pair.approve"]),
+    "nodes approve": ("nodes", ["node.pair.approve"]),
+}
+# Labelled human-output lines whose values must match too (after port/latency normalisation).
+VALUE_LABELS = {"Reachable", "Capability", "Connectivity probe", "Connect", "Read probe"}
+
+
+def command_of(name: str) -> str:
+    words = [w for w in name.split(" ") if not w.startswith(("-", "("))]
+    for n in (3, 2):
+        if " ".join(words[:n]) in CATEGORY:
+            return " ".join(words[:n])
+    return " ".join(words[:2])
+
+
+def label_values(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        for part in line.split(" · "):
+            m = LABEL.match(part)
+            if m and m.group(1).strip() in VALUE_LABELS:
+                out.setdefault(m.group(1).strip(), part[m.end():].strip())
+    return out
+
+
+def rpc_frames(sc: Scenario, side: str, methods: list[str]) -> list[dict[str, Any]]:
+    """The requests for `methods` on one side and their answers (for a failure report)."""
+    records = [r for r in sc.frames() if r["conn"].startswith(side + ":")]
+    reqs = [r for r in find_frames(records, "c2s", "req") if r["json"].get("method") in methods]
+    out = []
+    for req in reqs[-2:]:
+        out.append(req)
+        for r in records:
+            j = r.get("json")
+            if r["conn"] == req["conn"] and isinstance(j, dict) and j.get("type") == "res" and j.get("id") == req["json"].get("id"):
+                out.append(r)
+    return out
+
+
+def node_entry(listing: Any, device_id: str) -> dict[str, Any]:
+    for key in ("paired", "nodes"):
+        for entry in (listing or {}).get(key, []) if isinstance(listing, dict) else []:
+            if entry.get("nodeId") == device_id or entry.get("deviceId") == device_id:
+                return entry
+    return {}
+
+
+def compare_values(name: str, ref: Any, got: Any, sides: dict[str, dict[str, Any]]) -> list[str]:
+    """The values that must match, beyond the shape."""
+    problems = []
+    ref_id, got_id = sides["openclaw"]["device_id"], sides["clawlet"]["device_id"]
+    cmd = command_of(name)
+    if cmd in ("nodes list", "devices list"):
+        r, g = node_entry(ref, ref_id), node_entry(got, got_id)
+        for key in ("commands", "caps", "connected", "approvalState", "paired", "roles", "scopes", "approvedVia"):
+            if key in r and r.get(key) != g.get(key):
+                problems.append(f"`openclaw {name}`: {key} is {g.get(key)!r} on clawlet, {r.get(key)!r} on OpenClaw")
+        rs, gs = r.get("nodeSurface") or {}, g.get("nodeSurface") or {}
+        if rs.get("commands") != gs.get("commands"):
+            problems.append(f"`openclaw {name}`: nodeSurface.commands {gs.get('commands')!r} vs {rs.get('commands')!r}")
+    elif cmd == "nodes invoke":
+        for key in ("ok", "command", "payload", "payloadJSON"):
+            if ref.get(key) != got.get(key):
+                problems.append(f"`openclaw {name}`: {key} is {got.get(key)!r} on clawlet, {ref.get(key)!r} on OpenClaw")
+    elif cmd in ("gateway status", "gateway probe"):
+        for path in (("rpc", "ok"), ("ok",), ("capability",), ("primaryTargetId",)):
+            rv, gv = ref, got
+            for k in path:
+                rv = rv.get(k) if isinstance(rv, dict) else None
+                gv = gv.get(k) if isinstance(gv, dict) else None
+            if rv != gv:
+                problems.append(f"`openclaw {name}`: {'.'.join(path)} is {gv!r} on clawlet, {rv!r} on OpenClaw")
+    elif cmd in ("gateway call health", "health"):
+        if ref.get("ok") != got.get("ok"):
+            problems.append(f"`openclaw {name}`: ok is {got.get('ok')!r} on clawlet")
+    return problems
 
 
 def compare_scenario_7(sc: Scenario, tok: str) -> None:
@@ -147,44 +236,61 @@ def compare_scenario_7(sc: Scenario, tok: str) -> None:
 
     ref_runs, got_runs = sides["openclaw"]["runs"], sides["clawlet"]["runs"]
     problems: list[str] = []
-    absent_report: list[str] = []
+    failed_methods: list[str] = []
     for name, ref in ref_runs.items():
         got = got_runs[name]
+        cmd = command_of(name)
+        category, methods = CATEGORY.get(cmd, (cmd, []))
+        before = len(problems)
         if ref.rc != 0:
             problems.append(f"`openclaw {name}` failed against OpenClaw's own gateway (rc={ref.rc}): {ref.err.strip()[:300]}")
-            continue
-        if got.rc != 0:
+        elif got.rc != 0:
             problems.append(f"`openclaw {name}` failed against clawlet (rc={got.rc}):\n{got.out.strip()[:800]}\n{got.err.strip()[:800]}")
-            continue
-        base = name.split(" ")[1] if name.startswith("gateway ") else name.split(" ")[0]
-        if "--json" in name:
+        elif "--json" in name:
             try:
-                ref_paths = key_paths(ref.json())
-                got_paths = key_paths(got.json())
+                ref_json, got_json = ref.json(), got.json()
             except Fail as e:
                 problems.append(f"`openclaw {name}`: {e}")
                 continue
-            missing = sorted(p for p in ref_paths - got_paths)
-            unexplained = [p for p in missing if not allowed(base, p)]
+            missing = sorted(key_paths(ref_json) - key_paths(got_json))
+            unexplained = [p for p in missing if not allowed(category, p)]
             if unexplained:
                 problems.append(f"`openclaw {name}`: fields missing against clawlet: {unexplained}")
-            if missing:
-                absent_report.append(f"{name}: absent on clawlet (allowed): {[p for p in missing if allowed(base, p)]}")
+            if missing and not unexplained:
+                sc.note(f"{name}: absent on clawlet (allowed): {sorted({p.split('.')[0].split('[')[0] for p in missing})}")
+            problems.extend(compare_values(name, ref_json, got_json, sides))
         else:
-            ref_labels = labels(normalise(ref.out, sides["openclaw"]))
-            got_labels = labels(normalise(got.out, sides["clawlet"]))
-            missing = sorted(ref_labels - got_labels)
-            unexplained = [p for p in missing if not allowed(f"{base}-text", p)]
-            if unexplained:
+            ref_text = normalise(ref.out, sides["openclaw"])
+            got_text = normalise(got.out, sides["clawlet"])
+            missing = sorted(labels(ref_text) - labels(got_text))
+            unexplained = [p for p in missing if not allowed(f"{category}-text", p)]
+            rv, gv = label_values(ref_text), label_values(got_text)
+            differing = {k: (gv.get(k), v) for k, v in rv.items() if gv.get(k) != v}
+            if unexplained or differing:
                 problems.append(
-                    f"`openclaw {name}`: lines missing against clawlet: {unexplained}\n"
-                    f"-- against OpenClaw:\n{normalise(ref.out, sides['openclaw'])}\n"
-                    f"-- against clawlet:\n{normalise(got.out, sides['clawlet'])}"
+                    f"`openclaw {name}`: lines missing against clawlet: {unexplained}; values differing: {differing}\n"
+                    f"-- against OpenClaw:\n{ref_text}\n-- against clawlet:\n{got_text}"
                 )
-            extra = sorted(got_labels - ref_labels)
+            extra = sorted(labels(got_text) - labels(ref_text))
             if extra:
-                absent_report.append(f"{name}: extra lines on clawlet: {extra}")
-    for line in absent_report:
-        sc.note(line)
+                problems.append(f"`openclaw {name}`: lines only against clawlet: {extra}\n-- against clawlet:\n{got_text}")
+        if len(problems) > before:
+            failed_methods.extend(m for m in methods if m not in failed_methods)
+    # Every close a client sends is echoed, at once, as OpenClaw's gateway does.
+    for kind in ("openclaw", "clawlet"):
+        records = [r for r in sc.frames() if r["conn"].startswith(kind + ":")]
+        for r in records:
+            if r.get("op") == "close" and r["dir"] == "c2s":
+                echo = [e for e in records if e["conn"] == r["conn"] and e.get("op") == "close"
+                        and e["dir"] == "s2c" and e["t"] >= r["t"] - 0.001]
+                answered_first = any(e for e in records if e["conn"] == r["conn"] and e.get("op") == "close"
+                                     and e["dir"] == "s2c" and e["t"] < r["t"])
+                if not answered_first and (not echo or echo[0]["t"] - r["t"] > 1.0):
+                    problems.append(f"{kind} gateway: the client's close on {r['conn']} was not echoed within 1 s")
+                    failed_methods.append("connect")
+                    break
     if problems:
-        raise Fail("\n".join(problems))
+        frames = []
+        for kind in ("openclaw", "clawlet"):
+            frames.extend(rpc_frames(sc, kind, failed_methods))
+        raise Fail("\n".join(problems), frames or None)

@@ -24,6 +24,20 @@ REPO = Path(__file__).resolve().parents[2]
 OPENCLAW_VERSION = os.environ.get("OPENCLAW_VERSION", "2026.9.6")
 
 _port_lock = threading.Lock()
+_all_procs: list["Proc"] = []
+
+
+def kill_everything() -> None:
+    """Ends every process group this run started (signal handler and exit hook)."""
+    for proc in list(_all_procs):
+        below = proc.descendants()
+        proc.signal(signal.SIGKILL)
+        for pid in below:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
 _ports_taken: set[int] = set()
 
 
@@ -69,6 +83,7 @@ class Proc:
             start_new_session=True,
         )
         self.pid = self.popen.pid
+        _all_procs.append(self)
 
     def log(self) -> str:
         try:
@@ -85,16 +100,43 @@ class Proc:
         except ProcessLookupError:
             pass
 
+    def descendants(self) -> list[int]:
+        """Every live process below this one, including those in their own session (OpenClaw's
+        gateway starts its spawn broker with setsid)."""
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+        out, todo = [], [self.pid]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                out.append(child)
+                todo.append(child)
+        return out
+
     def stop(self, grace: float = 10.0) -> int | None:
         """SIGTERM to the group, SIGKILL after `grace` seconds; returns the exit status."""
+        below = self.descendants()
         if self.alive():
             self.signal(signal.SIGTERM)
             try:
                 self.popen.wait(grace)
             except subprocess.TimeoutExpired:
                 pass
-        # Children (e.g. OpenClaw's spawn broker) may outlive the leader.
+        # Children (e.g. OpenClaw's spawn broker, in its own session) may outlive the leader.
         self.signal(signal.SIGKILL)
+        for pid in below:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             self.popen.wait(5)
         except subprocess.TimeoutExpired:
@@ -349,5 +391,5 @@ def conn_records(records, conn):
 
 __all__ = [
     "Context", "Scenario", "Fail", "Timeout", "Proc", "Run", "free_port", "render", "ws_json",
-    "find_frames", "response_to", "closes", "conn_records", "REPO", "OPENCLAW_VERSION",
+    "find_frames", "response_to", "closes", "conn_records", "REPO", "OPENCLAW_VERSION", "kill_everything",
 ]

@@ -11,7 +11,9 @@ A failing scenario prints why, the frames that show it and the tails of its proc
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import signal
 import sys
 import threading
 import time
@@ -20,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Context, Fail, Scenario, render  # noqa: E402
+from harness import Context, Fail, Scenario, kill_everything, render  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
 
 NOISY_EVENTS = {"health", "presence", "node.hostStats"}
@@ -56,8 +58,21 @@ def main() -> int:
     ap.add_argument("--openclaw-dir", required=True)
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", default="")
-    ap.add_argument("--jobs", type=int, default=8)
+    # Four at a time: the longest scenario (6) runs throughout while the others take turns; all
+    # eight at once overloads a 2-core machine (OpenClaw's gateway alone needs ~7 s of CPU to start).
+    ap.add_argument("--jobs", type=int, default=4)
     args = ap.parse_args()
+
+    # Whatever ends this run (timeout, Ctrl-C, a crash), the processes it started end with it.
+    atexit.register(kill_everything)
+
+    def on_signal(signum, _frame):
+        kill_everything()
+        print(f"interop: stopped by signal {signum}", file=sys.stderr, flush=True)
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
     out = Path(args.out or Path(__file__).resolve().parents[2] / "target" / "interop" / time.strftime("%Y%m%d-%H%M%S"))
     out.mkdir(parents=True, exist_ok=True)

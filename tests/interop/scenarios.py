@@ -399,7 +399,7 @@ def s6_openclaw_node_on_clawlet(sc: Scenario) -> None:
     # against OpenClaw's own gateway; transcripts a/README). Restart it, as its operator would.
     node.stop()
     proc = node.start(tok)
-    sc.wait_log(proc, OPENCLAW_NODE_CONNECTED, 60)
+    sc.wait_log(proc, OPENCLAW_NODE_CONNECTED, 90)
     nreq = sc.eventually(
         "the node's command surface in `clawlet nodes pending`", 30,
         lambda: pending_for(cli.json(["nodes", "pending"]), "nodeId", device_id), every=1)
@@ -408,7 +408,7 @@ def s6_openclaw_node_on_clawlet(sc: Scenario) -> None:
     # From here on it authenticates with the device token the clawlet gateway issued.
     node.stop()
     proc = node.start(None)
-    sc.wait_log(proc, OPENCLAW_NODE_CONNECTED, 60)
+    sc.wait_log(proc, OPENCLAW_NODE_CONNECTED, 90)
     connect = connect_frames(sc, px)[-1]
     hello = hello_of(sc, px, connect)
     auth = connect["json"]["params"].get("auth") or {}
@@ -497,16 +497,36 @@ def node_refusal(sc: Scenario, gw_port: int, label: str, tok: str | None) -> dic
 
 def s8_error_parity(sc: Scenario) -> None:
     tok = token()
+    # Deliberately wrong, so not a secret; key-based redaction still masks it in frame dumps.
     wrong = "interop-wrong-" + secrets.token_urlsafe(12)
-    sc.secret(wrong)
     og = OpenClawGateway(sc, "oc-gw", tok)
     og.start(wait=False)
     cg = ClawletGateway(sc, "clawlet-gw", tok).start()
     og.wait_ready()
+    cases = (("wrong-token", wrong), ("missing-token", None))
+    outcomes: dict[tuple[str, str], Any] = {}
+
+    def attempt(case: str, side: str, port: int, value: str | None) -> None:
+        try:
+            outcomes[(case, side)] = node_refusal(sc, port, f"{case}-{side}", value)
+        except Exception as e:  # noqa: BLE001 - reported below
+            outcomes[(case, side)] = e
+
+    threads = [
+        threading.Thread(target=attempt, args=(case, side, gw.port, value))
+        for case, value in cases
+        for side, gw in (("openclaw", og), ("clawlet", cg))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for outcome in outcomes.values():
+        if isinstance(outcome, Exception):
+            raise outcome
     problems = []
-    for case, value in (("wrong-token", wrong), ("missing-token", None)):
-        ref = node_refusal(sc, og.port, f"{case}-openclaw", value)
-        got = node_refusal(sc, cg.port, f"{case}-clawlet", value)
+    for case, _ in cases:
+        ref, got = outcomes[(case, "openclaw")], outcomes[(case, "clawlet")]
         sc.note(f"{case}: OpenClaw {ref['details']} close {ref['close.code']}; clawlet {got['details']} close {got['close.code']}")
         for key in ("error.code", "details", "close.code", "close.reason", "error.message", "exit"):
             if ref[key] != got[key]:
