@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The single test command: installs what a fresh Debian machine of this kind lacks, then runs
-# every test: formatting, lints, the Rust test suites, the no_std and embedded proofs and a
-# fuzz smoke run. Exits non-zero on the first failure.
+# every test: formatting, lints, the Rust test suites, the no_std and embedded proofs, a
+# fuzz smoke run and the interop run against unmodified OpenClaw from npm. Exits non-zero on
+# the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -37,5 +38,8 @@ bash scripts/run-embedded-qemu.sh
 
 step "fuzz smoke"
 bash scripts/fuzz-smoke.sh
+
+step "interop with unmodified OpenClaw (npm)"
+bash scripts/interop.sh
 
 step "all tests passed"

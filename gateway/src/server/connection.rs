@@ -128,7 +128,7 @@ pub(crate) async fn serve<S>(
             }
             msg = stream.next() => match classify(msg) {
                 Read::Text(t) => break t,
-                Read::Closed => return finish(writer, stream).await,
+                Read::Closed => return answer_peer_close(writer, stream).await,
                 Read::Pong | Read::Other => {}
             },
         }
@@ -162,7 +162,7 @@ pub(crate) async fn serve<S>(
                         }
                         pending_frames.push_back(t);
                     }
-                    Read::Closed => return finish(writer, stream).await,
+                    Read::Closed => return answer_peer_close(writer, stream).await,
                     Read::Pong | Read::Other => {}
                 },
             }
@@ -201,6 +201,7 @@ pub(crate) async fn serve<S>(
     let mut pong_deadline: Option<Instant> = None;
     let mut writer_done = false;
     let mut terminate = false;
+    let mut peer_closed = false;
     loop {
         let pong_wait =
             pong_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
@@ -224,7 +225,7 @@ pub(crate) async fn serve<S>(
             msg = stream.next() => match classify(msg) {
                 Read::Text(t) => handle_text(&shared, &session, &permits, t).await,
                 Read::Pong => pong_deadline = None,
-                Read::Closed => break,
+                Read::Closed => { peer_closed = true; break; }
                 Read::Other => {}
             },
         }
@@ -234,6 +235,9 @@ pub(crate) async fn serve<S>(
         writer.abort();
         return;
     }
+    if peer_closed {
+        return answer_peer_close(writer, stream).await;
+    }
     if !writer_done {
         let _ = timeout(CLOSE_LINGER, &mut writer).await;
     }
@@ -241,6 +245,21 @@ pub(crate) async fn serve<S>(
         while stream.next().await.is_some() {}
     })
     .await;
+}
+
+/// The peer closed (or vanished): keep reading, which makes tungstenite send its queued close
+/// echo right away, then drop whatever was still queued for a peer that no longer listens.
+/// Waiting for the writer first held the echo back by `CLOSE_LINGER` (OpenClaw's clients give up
+/// after about 250 ms; its gateway echoes at once).
+async fn answer_peer_close<S>(writer: tokio::task::JoinHandle<()>, mut stream: WsStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let _ = timeout(CLOSE_LINGER, async {
+        while stream.next().await.is_some() {}
+    })
+    .await;
+    writer.abort();
 }
 
 /// Pre-auth teardown: let the close frame go out, then wait briefly for the peer's echo.

@@ -25,6 +25,10 @@ const APPROVAL_GATED: &[&str] = &[
     "terminal.upload",
     "system.execApprovals.get",
     "system.execApprovals.set",
+    // OpenClaw's bundled ollama plugin admits these; without them the same node would get a
+    // narrower surface from clawlet than from OpenClaw.
+    "ollama.chat",
+    "ollama.models",
 ];
 
 /// Commands that must be opted into explicitly with `allow`.
@@ -138,6 +142,56 @@ mod tests {
         assert_eq!(
             d.check_invoke("system.run", "linux", &[]),
             Err(Refusal::NoCommandsDeclared)
+        );
+    }
+
+    /// What OpenClaw 2026.9.6's headless node host declares, and the 13 commands OpenClaw's own
+    /// gateway admits of it (interop scenario 7; transcripts README, the paired-node example).
+    #[test]
+    fn openclaw_node_host_keeps_the_surface_openclaw_gives_it() {
+        let declared: Vec<String> = [
+            "browser.proxy",
+            "browser.proxy.upload.v1",
+            "desktop.stream",
+            "dir.fetch",
+            "dir.list",
+            "file.create",
+            "file.fetch",
+            "file.stat",
+            "file.write",
+            "fs.listDir",
+            "mcp.tools.call.v1",
+            "ollama.chat",
+            "ollama.models",
+            "system.execApprovals.get",
+            "system.execApprovals.set",
+            "system.run",
+            "system.run.prepare",
+            "system.which",
+            "terminal.upload",
+            "workspace.memory",
+            "workspace.skills",
+        ]
+        .map(String::from)
+        .to_vec();
+        let admitted = CommandPolicy::default().filter(&declared, "linux");
+        assert_eq!(
+            admitted,
+            [
+                "browser.proxy",
+                "browser.proxy.upload.v1",
+                "desktop.stream",
+                "fs.listDir",
+                "mcp.tools.call.v1",
+                "ollama.chat",
+                "ollama.models",
+                "system.execApprovals.get",
+                "system.execApprovals.set",
+                "system.run",
+                "system.run.prepare",
+                "system.which",
+                "terminal.upload",
+            ]
         );
     }
 }

@@ -74,7 +74,8 @@ pub(crate) fn health_snapshot(shared: &Shared) -> Value {
         "durationMs": now_ms().saturating_sub(started),
         "uptimeMs": shared.uptime_ms(),
         "plugins": {"loaded": [], "errors": [], "unavailable": []},
-        "configReload": {"hotReloadStatus": "disabled"},
+        // No `configReload`: clawlet has no config hot reload, and OpenClaw's `health` command
+        // reads `disabled` as "watcher retries exhausted; restart the gateway".
         "channels": {},
         "channelOrder": [],
         "channelLabels": {},

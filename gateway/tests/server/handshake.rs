@@ -164,6 +164,8 @@ async fn v3_node_window_and_probe_are_admitted() {
     // health skips role and scope checks.
     let res = probe.request("health", json!({})).await;
     assert_eq!(res["payload"]["ok"], true, "{res}");
+    // No hot-reload status: `openclaw health` would print a bogus "watcher retries exhausted".
+    assert!(res["payload"].get("configReload").is_none(), "{res}");
 }
 
 #[tokio::test]
@@ -336,4 +338,42 @@ async fn operator_calling_node_methods_is_cut_off_after_a_flood() {
         c.closed().await,
         (1008, "repeated unauthorized calls".to_owned())
     );
+}
+
+/// A client's close is answered at once (RFC 6455), before and after `connect`. OpenClaw's CLI
+/// and node host wait about 250 ms for the echo and clawlet's CLI up to 2 s; OpenClaw's gateway
+/// echoes immediately (interop scenarios 6 and 7).
+#[tokio::test]
+async fn a_clients_close_is_echoed_at_once() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    let gw = start(|_| {}).await;
+    for authenticated in [false, true] {
+        let mut c = if authenticated {
+            operator(&gw.url, &["operator.read"]).await
+        } else {
+            Client::open(&gw.url).await
+        };
+        let (close, expected) = if authenticated {
+            let frame = CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            };
+            (Message::Close(Some(frame)), (1000, String::new()))
+        } else {
+            // What OpenClaw's clients send: a close frame with no payload.
+            (Message::Close(None), (1005, String::new()))
+        };
+        let started = std::time::Instant::now();
+        c.ws.send(close).await.unwrap();
+        assert_eq!(c.closed().await, expected);
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "close echoed after {:?} (authenticated: {authenticated})",
+            started.elapsed()
+        );
+    }
 }

@@ -141,6 +141,12 @@ async fn manual_pairing_then_surface_approval_then_invoke() {
     assert_eq!(direct["payload"]["decision"], "approved");
     let broadcast = watcher.event("node.pair.resolved").await;
     assert!(broadcast["seq"].as_u64().is_some());
+    // device.pair.list shows the approved surface on the paired device, as OpenClaw's does.
+    let devices = admin.request("device.pair.list", json!({})).await;
+    let surface = &devices["payload"]["paired"][0]["nodeSurface"];
+    assert_eq!(surface["commands"], json!(["system.notify"]), "{devices}");
+    assert_eq!(surface["sessionHost"], false, "{devices}");
+    assert!(surface["approvedAtMs"].as_u64().is_some(), "{devices}");
 
     // The invoke round trip.
     let node_id = id.device_id().to_owned();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clawlet_node_core::wire::codes::close_code;
 use clawlet_node_core::wire::frame::ErrorShape;
 use clawlet_node_core::wire::pairing::{
-    DeviceIdParams, DevicePairResolved, NodeIdParams, NodePairResolved, PairDecision,
+    DeviceIdParams, DevicePairResolved, NodeIdParams, NodePairResolved, PairDecision, PairedNode,
     RequestIdParams,
 };
 use serde::Deserialize;
@@ -43,14 +43,51 @@ fn pairing_event<T: serde::Serialize>(shared: &Shared, event: &str, payload: &T)
     }
 }
 
-/// `device.pair.list`, with `connected` filled from the live sessions.
+/// `device.pair.list`, with `connected` filled from the live sessions and, for node devices,
+/// the approved command surface as `nodeSurface` (OpenClaw shows it there too).
 pub(super) async fn device_list(shared: &Arc<Shared>) -> Result<Value, ErrorShape> {
     let now = now_ms();
-    let mut list = state(shared, move |s| s.list_devices(now)).await?;
+    let (mut list, nodes) =
+        state(shared, move |s| Ok((s.list_devices(now)?, s.list_nodes()?))).await?;
     for device in &mut list.paired {
         device.connected = Some(!shared.hub.device_sessions(&device.device_id).is_empty());
     }
-    serde_json::to_value(list).map_err(|e| invalid(e.to_string()))
+    let mut value = serde_json::to_value(&list).map_err(|e| invalid(e.to_string()))?;
+    if let Some(paired) = value.get_mut("paired").and_then(Value::as_array_mut) {
+        for device in paired {
+            let Some(obj) = device.as_object_mut() else {
+                continue;
+            };
+            let id = obj
+                .get("deviceId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Some(node) = nodes.paired.iter().find(|n| n.node_id == id) {
+                obj.insert("nodeSurface".into(), node_surface(node));
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// The `nodeSurface` of a paired device: what its node may use.
+fn node_surface(node: &PairedNode) -> Value {
+    let mut surface = json!({
+        "caps": node.caps,
+        "commands": node.commands,
+        "createdAtMs": node.created_at_ms,
+        "approvedAtMs": node.approved_at_ms,
+        "sessionHost": false,
+    });
+    if let Some(obj) = surface.as_object_mut() {
+        if let Some(name) = &node.display_name {
+            obj.insert("displayName".into(), json!(name));
+        }
+        if let Some(version) = &node.version {
+            obj.insert("version".into(), json!(version));
+        }
+    }
+    surface
 }
 
 /// `device.pair.approve`: approving a node role (or scopes the caller lacks) takes admin.
