@@ -459,9 +459,16 @@ fn invokes_without_a_cancel_expire() {
 }
 
 fn reconnect_delay(out: &[Output]) -> u64 {
+    reconnect(out).1
+}
+
+/// The (attempt, delay) of the Reconnecting event in `out`.
+fn reconnect(out: &[Output]) -> (u32, u64) {
     out.iter()
         .find_map(|o| match o {
-            Output::Event(NodeEvent::Reconnecting { delay_ms, .. }) => Some(*delay_ms),
+            Output::Event(NodeEvent::Reconnecting { attempt, delay_ms }) => {
+                Some((*attempt, *delay_ms))
+            }
             _ => None,
         })
         .expect("Reconnecting event")
@@ -485,7 +492,8 @@ fn d1_gateway_stop_then_reconnect_with_backoff() {
         code: Some(1012),
         reason: "service restart".into()
     }));
-    let first = reconnect_delay(&out);
+    let (attempt, first) = reconnect(&out);
+    assert_eq!(attempt, 1, "the first retry after a drop is attempt 1");
     assert!((250..=1_000).contains(&first), "{first}");
     // The gateway is down: every open fails. Delays stay under min(30 s, 1 s·2^n).
     let mut ceilings = Vec::new();
@@ -497,7 +505,8 @@ fn d1_gateway_stop_then_reconnect_with_backoff() {
             code: Some(1006),
             reason: "",
         });
-        let d = reconnect_delay(&out);
+        let (attempt, d) = reconnect(&out);
+        assert_eq!(attempt, n + 1);
         let ceiling = (1_000u64 << n).min(30_000);
         assert!(d >= 250 && d <= ceiling, "attempt {n}: {d} > {ceiling}");
         ceilings.push(d);

@@ -657,7 +657,7 @@ impl NodeSession {
                 let delay = self
                     .backoff
                     .next_delay(&self.config.backoff, now, &mut self.rng);
-                self.retry_after(wait.max(delay), now);
+                self.retry_after_counted(wait.max(delay), now);
             }
             Some(detail_code::DEVICE_AUTH_SIGNATURE_EXPIRED) => self.schedule_reconnect(now),
             Some(c)
@@ -914,14 +914,21 @@ impl NodeSession {
         let delay = self
             .backoff
             .next_delay(&self.config.backoff, now, &mut self.rng);
-        self.retry_after(delay, now);
+        self.retry_after_counted(delay, now);
     }
 
+    /// Schedules a retry the backoff did not count (restart hint, startup, token retry).
     fn retry_after(&mut self, delay_ms: u64, now: Instant) {
-        self.emit(NodeEvent::Reconnecting {
-            attempt: self.backoff.attempt().saturating_add(1),
-            delay_ms,
-        });
+        self.announce_retry(self.backoff.attempt().saturating_add(1), delay_ms, now);
+    }
+
+    /// Schedules a retry whose delay came from `next_delay`, which already counted it.
+    fn retry_after_counted(&mut self, delay_ms: u64, now: Instant) {
+        self.announce_retry(self.backoff.attempt().max(1), delay_ms, now);
+    }
+
+    fn announce_retry(&mut self, attempt: u32, delay_ms: u64, now: Instant) {
+        self.emit(NodeEvent::Reconnecting { attempt, delay_ms });
         self.state = State::Backoff {
             until: now.add_millis(delay_ms),
         };

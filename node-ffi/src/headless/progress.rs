@@ -83,7 +83,7 @@ impl NodeListener for HeadlessListener {
                 } else {
                     tracing::warn!(
                         request_id = request,
-                        "pairing required: ask the operator to run `clawlet devices approve {request}`; checking again in {} s",
+                        "pairing required: ask the gateway's operator to approve request {request} (`clawlet devices approve {request}`, or `openclaw devices approve {request}` on an OpenClaw gateway); checking again in {} s",
                         seconds(p.recheck_in_ms)
                     );
                 }
