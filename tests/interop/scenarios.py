@@ -272,7 +272,9 @@ def check_backoff(sc: Scenario, log: str) -> list[tuple[float, int]]:
     jittered, never below 250 ms; a gateway restart hint is capped at 30 s plus up to 1 s)."""
     delays = [(float(d), int(n)) for d, n in RECONNECT.findall(log)]
     for delay, attempt in delays:
-        ceiling = 31.0 if attempt <= 1 else min(30.0, 2.0 ** (attempt - 2))
+        # Attempt 1 may be a restart-hint wait (up to 31 s); attempt n of the backoff is capped
+        # at 1 s * 2^(n-1).
+        ceiling = 31.0 if attempt <= 1 else min(30.0, 2.0 ** (attempt - 1))
         check(0.2 <= delay <= ceiling + 0.05, f"reconnect delay {delay} s for attempt {attempt} is outside 0.25..{ceiling} s")
     return delays
 
@@ -331,7 +333,7 @@ def s4_gateway_restart(sc: Scenario) -> None:
     delays = check_backoff(sc, proc.log()[mark:])
     sc.note(f"down {ready_at - stopped_at:.1f} s; reconnected {time.time() - ready_at:.1f} s after ready; delays {delays}")
     # The node gets in within one backoff ceiling of the gateway being back.
-    ceiling = max([min(30.0, 2.0 ** max(0, n - 2)) for _, n in delays] or [1.0])
+    ceiling = max([min(30.0, 2.0 ** max(0, n - 1)) for _, n in delays] or [1.0])
     check(reconnect["t"] - ready_at <= ceiling + 3.0,
           f"reconnect came {reconnect['t'] - ready_at:.1f} s after the gateway was ready (ceiling {ceiling} s)")
     check(proc.alive(), "the node exited")
