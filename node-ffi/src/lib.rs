@@ -1,12 +1,17 @@
-//! The std node runtime over tokio + rustls (the UniFFI surface comes later).
+//! The std node runtime over tokio + rustls, and the UniFFI SDK surface over it.
 //!
 //! - [`transport`]: open a gateway WebSocket (plaintext rule, TLS with CA roots or a pin).
 //! - [`credential_store`]: identity seed, device tokens and pins, behind a small trait.
 //! - [`runtime`]: `NodeRuntime`, the tokio driver of the sans-IO `NodeSession`.
 //! - [`host`]: the built-in commands of a headless Linux node and its host stats.
 //! - [`headless`]: `run_headless`, what `clawlet node run` calls.
+//! - [`ffi`]: the UniFFI surface (`NodeClient` and the app's foreign traits) for Swift,
+//!   Kotlin and Python (docs/sdk-api.md).
+
+uniffi::setup_scaffolding!("clawlet");
 
 pub mod credential_store;
+pub mod ffi;
 pub mod headless;
 pub mod host;
 pub mod runtime;

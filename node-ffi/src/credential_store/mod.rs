@@ -4,6 +4,7 @@
 //! Keychain / Keystore later; [`FileCredentialStore`] is the desktop/server implementation.
 
 mod atomic_file;
+pub(crate) use atomic_file::{ensure_private_dir, read_optional, write_atomic};
 mod error;
 mod file_store;
 mod origin;

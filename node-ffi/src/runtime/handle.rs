@@ -3,6 +3,7 @@
 use clawlet_node_core::SessionStatus;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::clock::Clock;
 use super::error::RuntimeError;
 
 /// A request to the driver task.
@@ -26,6 +27,7 @@ pub struct NodeHandle {
     control: mpsc::Sender<Control>,
     status: watch::Receiver<SessionStatus>,
     device_id: String,
+    clock: Clock,
 }
 
 impl NodeHandle {
@@ -33,11 +35,13 @@ impl NodeHandle {
         control: mpsc::Sender<Control>,
         status: watch::Receiver<SessionStatus>,
         device_id: String,
+        clock: Clock,
     ) -> Self {
         Self {
             control,
             status,
             device_id,
+            clock,
         }
     }
 
@@ -56,6 +60,12 @@ impl NodeHandle {
     /// Where the session is right now.
     pub fn status(&self) -> SessionStatus {
         self.status.borrow().clone()
+    }
+
+    /// Milliseconds from now until a session time such as `SessionStatus::Backoff::until_ms`
+    /// (0 if it has passed).
+    pub fn millis_until(&self, at_ms: u64) -> u64 {
+        at_ms.saturating_sub(self.clock.now().as_millis())
     }
 
     /// A watch on the status, e.g. to wait for `Connected`; closes when the runtime ends.

@@ -88,7 +88,7 @@ impl NodeRuntime {
         };
         let task = tokio::spawn(driver.run());
         Ok(Self {
-            handle: NodeHandle::new(control_tx, status_rx, device_id),
+            handle: NodeHandle::new(control_tx, status_rx, device_id, clock),
             task,
         })
     }

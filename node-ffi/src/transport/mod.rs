@@ -6,6 +6,7 @@ mod error;
 mod fingerprint;
 mod options;
 mod pinned_verifier;
+mod probe;
 mod tls_config;
 
 pub use connect::{GatewayStream, connect_gateway};
@@ -13,4 +14,5 @@ pub use error::TransportError;
 pub use fingerprint::certificate_fingerprint;
 pub use options::{ConnectOptions, MAX_MESSAGE_BYTES};
 pub use pinned_verifier::{PinMismatch, PinnedCertVerifier};
+pub use probe::probe_fingerprint;
 pub use tls_config::client_config;

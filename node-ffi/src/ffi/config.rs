@@ -1,0 +1,238 @@
+//! `NodeClientConfig`: what the app says about itself and its gateway, checked up front.
+
+use std::collections::{BTreeMap, HashMap};
+
+use clawlet_node_core::remote::{
+    GatewayUrl, PlaintextPolicy, TlsPin, check_transport, parse_setup_code,
+};
+use clawlet_node_core::{ClientInfo, Credentials, NodeConfig};
+
+use super::error::NodeError;
+use crate::transport::ConnectOptions;
+
+/// Longest accepted display name, platform or model string (they end up in operator UIs).
+const MAX_LABEL_LEN: usize = 256;
+/// Most commands or caps one node may declare.
+const MAX_DECLARED: usize = 512;
+
+/// How the gateway's TLS certificate is trusted on `wss://`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum PinPolicy {
+    /// The system's CA roots (and plain `ws://` only where the plaintext rule allows it).
+    SystemTrust,
+    /// Exactly this leaf certificate (SHA-256, any common hex form); replaces CA trust.
+    Pinned {
+        /// The fingerprint.
+        fingerprint: String,
+    },
+    /// The pin stored for this gateway; on first use, `NodeListener::confirm_pin` decides.
+    /// A stored pin is never replaced without `NodeClient::forget_pin`.
+    TrustOnFirstUse,
+}
+
+/// Everything a `NodeClient` is created from.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct NodeClientConfig {
+    /// `ws://` or `wss://` gateway URL; may be empty when `setup_code` is set.
+    pub gateway_url: Option<String>,
+    /// A scanned setup code (`oc-pair://…` or the bare code): URL, bootstrap token, maybe a pin.
+    pub setup_code: Option<String>,
+    /// Shared gateway token.
+    pub token: Option<String>,
+    /// Shared gateway password.
+    pub password: Option<String>,
+    /// Name operators see.
+    pub display_name: String,
+    /// `ios`, `android`, `macos`, `linux`, ... (pinned at pairing: keep it stable).
+    pub platform: String,
+    /// `iPhone`, `Android`, ... (pinned at pairing).
+    pub device_family: Option<String>,
+    /// `iPhone17,1`, `Pixel 9`, ...
+    pub model_identifier: Option<String>,
+    /// The app's version.
+    pub app_version: String,
+    /// Capability categories (`device`, `location`, ...).
+    pub caps: Vec<String>,
+    /// Commands the handler serves (`device.info`, `location.get`, ...).
+    pub commands: Vec<String>,
+    /// Permission state the gateway may show (`location: true`, ...).
+    pub permissions: HashMap<String, bool>,
+    /// How `wss://` certificates are trusted.
+    pub pin_policy: PinPolicy,
+    /// Break-glass: allow plaintext `ws://` to private (LAN/tailnet) hosts.
+    pub allow_insecure_private_ws: bool,
+}
+
+/// Where the pin comes from once the config is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PinSource {
+    /// No pin: CA roots (`wss://`) or plaintext (`ws://`).
+    None,
+    /// A pin from the app or the setup code.
+    Explicit(TlsPin),
+    /// Stored pin, or ask the listener on first use.
+    TrustOnFirstUse,
+}
+
+/// A checked config, ready to start runtimes from.
+#[derive(Debug, Clone)]
+pub(crate) struct ValidatedConfig {
+    pub(crate) url: GatewayUrl,
+    pub(crate) pin: PinSource,
+    pub(crate) connect: ConnectOptions,
+    pub(crate) node: NodeConfig,
+}
+
+fn trimmed(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+fn label(field: &str, value: &str) -> Result<String, NodeError> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > MAX_LABEL_LEN || value.chars().any(char::is_control) {
+        return Err(NodeError::InvalidConfig {
+            message: format!(
+                "{field} must be 1 to {MAX_LABEL_LEN} bytes of printable text, got {:?}",
+                value.chars().take(40).collect::<String>()
+            ),
+        });
+    }
+    Ok(value.to_string())
+}
+
+fn optional_label(field: &str, value: &Option<String>) -> Result<Option<String>, NodeError> {
+    trimmed(value).map(|v| label(field, &v)).transpose()
+}
+
+fn names(field: &str, values: &[String]) -> Result<Vec<String>, NodeError> {
+    if values.len() > MAX_DECLARED {
+        return Err(NodeError::InvalidConfig {
+            message: format!("at most {MAX_DECLARED} {field} may be declared"),
+        });
+    }
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        let value = label(field, value)?;
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    Ok(out)
+}
+
+/// The `client.id` OpenClaw's own apps use on each platform; others are node hosts.
+fn client_id(platform: &str) -> &'static str {
+    match platform.to_ascii_lowercase().as_str() {
+        "ios" | "ipados" => "openclaw-ios",
+        "android" => "openclaw-android",
+        "macos" => "openclaw-macos",
+        "watchos" => "openclaw-watchos",
+        _ => "node-host",
+    }
+}
+
+impl NodeClientConfig {
+    /// Checks everything that can be checked without the network. `now_ms` is wall-clock time
+    /// (setup codes expire); `has_device_token` says whether this device already holds a
+    /// token for the gateway, in which case an expired setup code is no longer needed.
+    pub(crate) fn validate(
+        &self,
+        now_ms: u64,
+        has_device_token: impl Fn(&GatewayUrl) -> bool,
+    ) -> Result<ValidatedConfig, NodeError> {
+        let setup_code = match trimmed(&self.setup_code) {
+            // Parse with the expiry check off first: an old code is fine once paired.
+            Some(code) => Some(parse_setup_code(&code, 0)?),
+            None => None,
+        };
+        let url_text = match (trimmed(&self.gateway_url), &setup_code) {
+            (Some(url), _) => url,
+            (None, Some(code)) => code.url.clone(),
+            (None, None) => {
+                return Err(NodeError::InvalidConfig {
+                    message: "set gateway_url or setup_code".into(),
+                });
+            }
+        };
+        let url = GatewayUrl::parse(&url_text)?;
+        let mut bootstrap_token = None;
+        if let Some(code) = &setup_code {
+            if code.expires_at_ms <= now_ms {
+                if !has_device_token(&url) {
+                    return Err(NodeError::InvalidSetupCode {
+                        message:
+                            "the setup code has expired (they last 10 minutes); ask for a new one"
+                                .into(),
+                    });
+                }
+            } else {
+                bootstrap_token = Some(code.bootstrap_token.clone());
+            }
+        }
+
+        let code_pin = match setup_code
+            .as_ref()
+            .and_then(|c| c.tls_fingerprint.as_deref())
+        {
+            Some(fp) => Some(TlsPin::parse(fp)?),
+            None => None,
+        };
+        let pin = match (&self.pin_policy, code_pin) {
+            (PinPolicy::Pinned { fingerprint }, _) => {
+                PinSource::Explicit(TlsPin::parse(fingerprint)?)
+            }
+            (_, Some(code_pin)) => PinSource::Explicit(code_pin),
+            (PinPolicy::TrustOnFirstUse, None) if url.is_secure() => PinSource::TrustOnFirstUse,
+            _ => PinSource::None,
+        };
+        let plaintext = PlaintextPolicy {
+            allow_insecure_private: self.allow_insecure_private_ws,
+            // A URL from a scanned code follows the stricter mobile pairing rule.
+            mobile: setup_code.is_some() && trimmed(&self.gateway_url).is_none(),
+        };
+        let explicit = match &pin {
+            PinSource::Explicit(p) => Some(p),
+            _ => None,
+        };
+        check_transport(&url, explicit, &plaintext)?;
+
+        let platform = label("platform", &self.platform)?;
+        let mut client = ClientInfo::node_host(&label("app_version", &self.app_version)?, "");
+        client.id = client_id(&platform).into();
+        client.platform = platform;
+        client.display_name = Some(label("display_name", &self.display_name)?);
+        client.device_family = optional_label("device_family", &self.device_family)?;
+        client.model_identifier = optional_label("model_identifier", &self.model_identifier)?;
+        let mut node = NodeConfig::new(client);
+        node.caps = names("caps", &self.caps)?;
+        node.commands = names("commands", &self.commands)?;
+        if self.permissions.len() > MAX_DECLARED {
+            return Err(NodeError::InvalidConfig {
+                message: format!("at most {MAX_DECLARED} permissions may be declared"),
+            });
+        }
+        node.permissions = self
+            .permissions
+            .iter()
+            .map(|(k, v)| Ok((label("permission", k)?, *v)))
+            .collect::<Result<BTreeMap<_, _>, NodeError>>()?;
+        node.credentials = Credentials {
+            token: trimmed(&self.token),
+            password: trimmed(&self.password),
+            bootstrap_token,
+        };
+        Ok(ValidatedConfig {
+            url,
+            pin,
+            connect: ConnectOptions {
+                plaintext,
+                ..ConnectOptions::default()
+            },
+            node,
+        })
+    }
+}
