@@ -1,0 +1,123 @@
+// End-to-end against a running clawlet (or OpenClaw) gateway. Skipped unless
+// CLAWLET_E2E_GATEWAY_URL is set, e.g. on macOS CI:
+//
+//   cargo run --release -p clawlet-gateway -- gateway run &        # ws://127.0.0.1:18789
+//   export CLAWLET_E2E_GATEWAY_URL=ws://127.0.0.1:18789
+//   export CLAWLET_E2E_TOKEN="$(cargo run -q --release -p clawlet-gateway -- gateway auth-token)"
+//   export CLAWLET_E2E_CLAWLET="$PWD/target/release/clawlet"      # optional: invoke test
+//   cd bindings/apple && swift test
+//
+// A loopback client is approved automatically by a default clawlet gateway.
+import Foundation
+import XCTest
+@testable import Clawlet
+
+final class GatewayE2ETests: XCTestCase {
+    private var url: String!
+    private var token: String?
+
+    override func setUpWithError() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let url = env["CLAWLET_E2E_GATEWAY_URL"], !url.isEmpty else {
+            throw XCTSkip("CLAWLET_E2E_GATEWAY_URL is not set")
+        }
+        self.url = url
+        token = env["CLAWLET_E2E_TOKEN"]
+    }
+
+    private func makeClient(listener: RecordingListener, store: MemoryStore = MemoryStore()) throws -> NodeClient {
+        var config = Fixtures.config(gatewayUrl: url, token: token)
+        config.displayName = "xctest-e2e-\(UUID().uuidString.prefix(8))"
+        config.pinPolicy = url.hasPrefix("wss://") ? .trustOnFirstUse : .systemTrust
+        return try NodeClient(config: config, store: store, handler: TestHandler(), listener: listener)
+    }
+
+    func testConnectSendEventSuspendResumeDisconnect() async throws {
+        let listener = RecordingListener(trustPins: true)
+        let store = MemoryStore()
+        let client = try makeClient(listener: listener, store: store)
+        try client.connect()
+        listener.waitForStatus("connected", timeout: 30) { $0 == .connected }
+        XCTAssertEqual(client.status(), .connected)
+        XCTAssertTrue(store.saves > 0)
+
+        try await client.sendEvent(name: "node.presence.alive", payloadJson: #"{"trigger":"manual"}"#)
+
+        client.suspend()
+        listener.waitForStatus("suspended") { $0 == .suspended }
+        let woke = try await client.wake(leaseMs: 500)
+        XCTAssertTrue(woke, "wake did not get online")
+        waitUntil("suspended again after the lease") { client.status() == .suspended }
+
+        try client.resume()
+        let connectedBefore = listener.seenStatuses.filter { $0 == .connected }.count
+        listener.waitForStatus("connected again", timeout: 30) { _ in
+            listener.seenStatuses.filter { $0 == .connected }.count > connectedBefore
+        }
+        client.networkChanged()
+
+        client.disconnect()
+        listener.waitForStatus("idle") { $0 == .idle }
+        XCTAssertTrue(listener.seenErrors.isEmpty, "errors: \(listener.seenErrors)")
+    }
+
+    func testWrongTokenIsAnAuthError() throws {
+        guard token != nil else { throw XCTSkip("CLAWLET_E2E_TOKEN is not set") }
+        let listener = RecordingListener()
+        var config = Fixtures.config(gatewayUrl: url, token: "definitely-wrong")
+        config.pinPolicy = url.hasPrefix("wss://") ? .trustOnFirstUse : .systemTrust
+        let client = try NodeClient(config: config, store: MemoryStore(), handler: TestHandler(), listener: listener)
+        try client.connect()
+        listener.waitForStatus("stopped", timeout: 30) { $0 == .stopped }
+        let auth = listener.seenErrors.first {
+            if case .Auth = $0 { return true }
+            return false
+        }
+        XCTAssertNotNil(auth, "no Auth error; saw \(listener.seenErrors)")
+        client.disconnect()
+    }
+
+    /// The operator side through the clawlet CLI: approve the node's commands, invoke device.info.
+    func testInvokeDeviceInfoThroughTheCli() throws {
+        guard let cli = ProcessInfo.processInfo.environment["CLAWLET_E2E_CLAWLET"] else {
+            throw XCTSkip("CLAWLET_E2E_CLAWLET (path to the clawlet CLI) is not set")
+        }
+        let listener = RecordingListener(trustPins: true)
+        let client = try makeClient(listener: listener)
+        try client.connect()
+        listener.waitForStatus("connected", timeout: 30) { $0 == .connected }
+        defer { client.disconnect() }
+
+        // Approve the pending command surface of this node, then invoke.
+        let pending = try run(cli, ["nodes", "pending", "--json"])
+        if let data = pending.data(using: .utf8),
+           let doc = try? JSONSerialization.jsonObject(with: data),
+           let requests = (doc as? [String: Any])?["pending"] as? [[String: Any]] ?? doc as? [[String: Any]] {
+            for request in requests where (request["nodeId"] as? String) == client.deviceId() {
+                if let id = request["requestId"] as? String { _ = try run(cli, ["nodes", "approve", id]) }
+            }
+        }
+        let out = try run(cli, ["nodes", "invoke", "--node", client.deviceId(), "--command", "device.info"])
+        XCTAssertTrue(out.contains("XCTest"), out)
+    }
+
+    private func run(_ cli: String, _ args: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: cli)
+        var arguments = args
+        arguments += ["--url", url]
+        if let token { arguments += ["--token", token] }
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw NSError(domain: "clawlet-cli", code: Int(process.terminationStatus),
+                          userInfo: [NSLocalizedDescriptionKey: "\(args.joined(separator: " ")): \(text)"])
+        }
+        return text
+    }
+}
