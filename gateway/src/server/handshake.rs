@@ -25,6 +25,7 @@ use super::clock::now_ms;
 use super::context::{Peer, Shared};
 use super::hub::Audience;
 use super::options::AuthConfig;
+use super::policy::PlatformId;
 use super::rate_limit::{SCOPE_DEVICE_TOKEN, SCOPE_SHARED_SECRET};
 use super::session::Role;
 use crate::state::{
@@ -677,7 +678,8 @@ impl Admission<'_> {
         let c = &self.params.client;
         let caps = self.params.caps.clone().unwrap_or_default();
         let declared = self.params.commands.clone().unwrap_or_default();
-        let commands = self.shared.policy.filter(&declared, &c.platform);
+        let platform = PlatformId::classify(&c.platform, c.device_family.as_deref());
+        let commands = self.shared.policy.filter(&declared, platform);
         let surface = DeclaredSurface {
             client_id: Some(c.id.clone()),
             client_mode: Some(c.mode.clone()),

@@ -3,11 +3,169 @@
 
 use super::options::CommandPolicyOptions;
 
-/// Allowed by default on every platform clawlet knows.
-const BASE_COMMANDS: &[&str] = &["system.notify"];
+/// Which platform-default row applies to a node (SPEC §6.5), from its `platform` and
+/// `deviceFamily` as OpenClaw classifies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlatformId {
+    Ios,
+    WatchOs,
+    Android,
+    MacOs,
+    Windows,
+    Linux,
+    Unknown,
+}
 
-/// Extra defaults for Linux hosts.
-const LINUX_COMMANDS: &[&str] = &["computer.act"];
+impl PlatformId {
+    /// Classifies `platform` / `device_family`: an exact platform id must agree with the
+    /// family, a native label (`iOS 18.1`, `Android 15 (SDK 35)`) needs the matching family,
+    /// any other platform text is unknown, and without a platform the family decides.
+    pub(crate) fn classify(platform: &str, device_family: Option<&str>) -> Self {
+        let raw = platform.trim().to_lowercase();
+        let family = device_family.unwrap_or("").trim().to_lowercase();
+        let exact = match raw.as_str() {
+            "ios" => Some(Self::Ios),
+            "watchos" => Some(Self::WatchOs),
+            "android" => Some(Self::Android),
+            "macos" => Some(Self::MacOs),
+            "windows" => Some(Self::Windows),
+            "linux" => Some(Self::Linux),
+            _ => None,
+        };
+        if let Some(id) = exact {
+            let agrees = match id {
+                Self::Ios => matches!(family.as_str(), "" | "iphone" | "ipad" | "ios"),
+                Self::WatchOs => matches!(family.as_str(), "apple watch" | "watchos"),
+                Self::Android => matches!(family.as_str(), "" | "android"),
+                Self::MacOs => family == "mac",
+                Self::Windows => family == "windows",
+                Self::Linux => family == "linux",
+                Self::Unknown => false,
+            };
+            return if agrees { id } else { Self::Unknown };
+        }
+        if let Some(id) = Self::native_label(&raw, &family) {
+            return id;
+        }
+        if !raw.is_empty() {
+            return Self::Unknown;
+        }
+        const FAMILY_TOKENS: &[(PlatformId, &[&str])] = &[
+            (PlatformId::Ios, &["iphone", "ipad", "ios"]),
+            (PlatformId::WatchOs, &["apple watch", "watchos"]),
+            (PlatformId::Android, &["android"]),
+            (PlatformId::MacOs, &["mac"]),
+            (PlatformId::Windows, &["windows"]),
+            (PlatformId::Linux, &["linux"]),
+        ];
+        FAMILY_TOKENS
+            .iter()
+            .find(|(_, tokens)| tokens.iter().any(|t| family.contains(t)))
+            .map_or(Self::Unknown, |(id, _)| *id)
+    }
+
+    /// `ios 18.1`, `ipados 17`, `watchos 11.2`, `macos 15.0.1`, `android 15 (sdk 35)`.
+    fn native_label(raw: &str, family: &str) -> Option<Self> {
+        fn version(v: &str) -> bool {
+            let parts: Vec<&str> = v.split('.').collect();
+            (1..=3).contains(&parts.len())
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        }
+        let (name, rest) = raw.split_once(' ')?;
+        match name {
+            "ios" | "ipados" if version(rest) => {
+                matches!(family, "iphone" | "ipad" | "ios").then_some(Self::Ios)
+            }
+            "watchos" if version(rest) => {
+                matches!(family, "apple watch" | "watchos").then_some(Self::WatchOs)
+            }
+            "macos" if version(rest) => (family == "mac").then_some(Self::MacOs),
+            "android" => {
+                let (major, sdk) = match rest.split_once(' ') {
+                    Some((major, sdk)) => (major, Some(sdk)),
+                    None => (rest, None),
+                };
+                let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                let sdk_ok = sdk.is_none_or(|s| {
+                    s.strip_prefix("(sdk ")
+                        .and_then(|s| s.strip_suffix(')'))
+                        .is_some_and(digits)
+                });
+                (digits(major) && sdk_ok && family == "android").then_some(Self::Android)
+            }
+            _ => None,
+        }
+    }
+
+    /// The platform-default allowlist row (SPEC §6.5; OpenClaw's command-policy table).
+    fn defaults(self) -> &'static [&'static str] {
+        match self {
+            Self::Ios => &[
+                "camera.list",
+                "location.get",
+                "device.info",
+                "device.status",
+                "contacts.search",
+                "calendar.events",
+                "reminders.list",
+                "photos.latest",
+                "motion.activity",
+                "motion.pedometer",
+                "system.notify",
+            ],
+            Self::WatchOs => &["device.info", "device.status", "system.notify"],
+            Self::Android => &[
+                "camera.list",
+                "location.get",
+                "notifications.list",
+                "notifications.actions",
+                "system.notify",
+                "device.info",
+                "device.status",
+                "device.permissions",
+                "device.health",
+                "device.apps",
+                "contacts.search",
+                "calendar.events",
+                "callLog.search",
+                "reminders.list",
+                "photos.latest",
+                "motion.activity",
+                "motion.pedometer",
+                "mobile.ui.observe",
+                "mobile.ui.act",
+            ],
+            Self::MacOs => &[
+                "camera.list",
+                "camera.ptz.status",
+                "location.get",
+                "device.info",
+                "device.status",
+                "device.apps",
+                "contacts.search",
+                "calendar.events",
+                "reminders.list",
+                "photos.latest",
+                "motion.activity",
+                "motion.pedometer",
+                "system.notify",
+                "computer.act",
+            ],
+            Self::Windows => &[
+                "camera.list",
+                "location.get",
+                "device.info",
+                "device.status",
+                "system.notify",
+                "computer.act",
+            ],
+            Self::Linux => &["system.notify", "computer.act"],
+            Self::Unknown => &["camera.list", "location.get", "system.notify"],
+        }
+    }
+}
 
 /// Host commands admitted once the node's surface is approved (not in the static table).
 const APPROVAL_GATED: &[&str] = &[
@@ -80,21 +238,18 @@ impl CommandPolicy {
     }
 
     /// Whether `command` passes the platform allowlist as adjusted by allow/deny.
-    pub(crate) fn allows(&self, command: &str, platform: &str) -> bool {
+    pub(crate) fn allows(&self, command: &str, platform: PlatformId) -> bool {
         if self.options.deny.iter().any(|d| d == command) {
             return false;
         }
         if self.options.allow.iter().any(|a| a == command) {
             return true;
         }
-        let linux = platform.trim().to_ascii_lowercase().starts_with("linux");
-        BASE_COMMANDS.contains(&command)
-            || APPROVAL_GATED.contains(&command)
-            || (linux && LINUX_COMMANDS.contains(&command))
+        platform.defaults().contains(&command) || APPROVAL_GATED.contains(&command)
     }
 
     /// The declared commands the policy admits (the rest are withheld at connect).
-    pub(crate) fn filter(&self, declared: &[String], platform: &str) -> Vec<String> {
+    pub(crate) fn filter(&self, declared: &[String], platform: PlatformId) -> Vec<String> {
         declared
             .iter()
             .filter(|c| self.allows(c, platform))
@@ -106,7 +261,7 @@ impl CommandPolicy {
     pub(crate) fn check_invoke(
         &self,
         command: &str,
-        platform: &str,
+        platform: PlatformId,
         effective: &[String],
     ) -> Result<(), Refusal> {
         if !self.allows(command, platform) {
@@ -132,15 +287,15 @@ mod tests {
             allow: vec!["camera.snap".into(), "system.notify".into()],
             deny: vec!["system.notify".into()],
         });
-        assert!(!p.allows("system.notify", "linux"));
-        assert!(p.allows("camera.snap", "linux"));
+        assert!(!p.allows("system.notify", PlatformId::Linux));
+        assert!(p.allows("camera.snap", PlatformId::Linux));
         let d = CommandPolicy::default();
-        assert!(!d.allows("camera.snap", "linux"));
-        assert!(d.allows("system.run", "linux"));
-        assert!(d.allows("computer.act", "linux"));
-        assert!(!d.allows("dir.list", "linux"));
+        assert!(!d.allows("camera.snap", PlatformId::Linux));
+        assert!(d.allows("system.run", PlatformId::Linux));
+        assert!(d.allows("computer.act", PlatformId::Linux));
+        assert!(!d.allows("dir.list", PlatformId::Linux));
         assert_eq!(
-            d.check_invoke("system.run", "linux", &[]),
+            d.check_invoke("system.run", PlatformId::Linux, &[]),
             Err(Refusal::NoCommandsDeclared)
         );
     }
@@ -174,7 +329,7 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        let admitted = CommandPolicy::default().filter(&declared, "linux");
+        let admitted = CommandPolicy::default().filter(&declared, PlatformId::Linux);
         assert_eq!(
             admitted,
             [
@@ -193,5 +348,43 @@ mod tests {
                 "terminal.upload",
             ]
         );
+    }
+
+    #[test]
+    fn platforms_are_classified_like_openclaw() {
+        use PlatformId::*;
+        assert_eq!(PlatformId::classify("ios", Some("iPhone")), Ios);
+        assert_eq!(PlatformId::classify("ios", None), Ios);
+        assert_eq!(PlatformId::classify("ios", Some("Mac")), Unknown);
+        assert_eq!(PlatformId::classify("iOS 18.1", Some("iPad")), Ios);
+        assert_eq!(PlatformId::classify("android", Some("Android")), Android);
+        assert_eq!(
+            PlatformId::classify("Android 15 (SDK 35)", Some("Android")),
+            Android
+        );
+        assert_eq!(
+            PlatformId::classify("android 15 (sdk x)", Some("Android")),
+            Unknown
+        );
+        assert_eq!(PlatformId::classify("macos", Some("Mac")), MacOs);
+        assert_eq!(PlatformId::classify("macos", None), Unknown);
+        assert_eq!(PlatformId::classify("linux", Some("Linux")), Linux);
+        assert_eq!(PlatformId::classify("", Some("Apple Watch Ultra")), WatchOs);
+        assert_eq!(PlatformId::classify("", None), Unknown);
+        assert_eq!(PlatformId::classify("plan9", Some("Linux")), Unknown);
+    }
+
+    #[test]
+    fn mobile_rows_admit_device_and_location_but_not_dangerous_commands() {
+        let p = CommandPolicy::default();
+        for platform in [PlatformId::Ios, PlatformId::Android] {
+            assert!(p.allows("device.info", platform));
+            assert!(p.allows("location.get", platform));
+            assert!(!p.allows("camera.snap", platform));
+        }
+        assert!(p.allows("mobile.ui.act", PlatformId::Android));
+        assert!(!p.allows("mobile.ui.act", PlatformId::Ios));
+        assert!(!p.allows("device.info", PlatformId::Linux));
+        assert!(p.allows("location.get", PlatformId::Unknown));
     }
 }

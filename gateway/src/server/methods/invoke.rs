@@ -13,7 +13,7 @@ use super::{decode, invalid};
 use crate::server::context::Shared;
 use crate::server::hub::event_frame;
 use crate::server::invoke::{IdemStart, InvokeAnswer, NodeReply};
-use crate::server::policy::{DANGEROUS_COMMANDS, Refusal};
+use crate::server::policy::{DANGEROUS_COMMANDS, PlatformId, Refusal};
 
 /// Default budget when the operator gives none.
 const DEFAULT_TIMEOUT_MS: u64 = 30_000;
@@ -80,10 +80,11 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
         .as_ref()
         .and_then(|n| n.effective.lock().ok().map(|e| e.clone()))
         .unwrap_or_default();
-    if let Err(refusal) = shared
-        .policy
-        .check_invoke(&p.command, &node.client.platform, &effective)
-    {
+    if let Err(refusal) = shared.policy.check_invoke(
+        &p.command,
+        PlatformId::classify(&node.client.platform, node.client.device_family.as_deref()),
+        &effective,
+    ) {
         let message = match refusal {
             Refusal::NotAllowlisted if DANGEROUS_COMMANDS.contains(&p.command.as_str()) => format!(
                 "node command not allowed: \"{}\" requires explicit gateway.nodes.commands.allow opt-in",
