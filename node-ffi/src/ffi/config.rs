@@ -236,3 +236,144 @@ impl NodeClientConfig {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use clawlet_node_core::remote::{SetupCode, encode_setup_code};
+
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000_000;
+    const FP: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn base() -> NodeClientConfig {
+        NodeClientConfig {
+            gateway_url: Some("ws://127.0.0.1:18789".into()),
+            setup_code: None,
+            token: Some(" tok ".into()),
+            password: None,
+            display_name: "Phone".into(),
+            platform: "android".into(),
+            device_family: Some("Android".into()),
+            model_identifier: None,
+            app_version: "1.0".into(),
+            caps: vec!["device".into(), "device".into()],
+            commands: vec!["device.info".into()],
+            permissions: HashMap::new(),
+            pin_policy: PinPolicy::SystemTrust,
+            allow_insecure_private_ws: false,
+        }
+    }
+
+    fn code(url: &str, expires_at_ms: u64, fingerprint: Option<&str>) -> String {
+        encode_setup_code(&SetupCode {
+            url: url.into(),
+            urls: Vec::new(),
+            bootstrap_token: "boot-secret".into(),
+            expires_at_ms,
+            tls_fingerprint: fingerprint.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn a_plain_config_becomes_a_node_config() {
+        let v = base().validate(NOW, |_| false).unwrap();
+        assert_eq!(v.node.client.id, "openclaw-android");
+        assert_eq!(v.node.client.mode, "node");
+        assert_eq!(
+            v.node.caps,
+            vec!["device".to_string()],
+            "duplicates dropped"
+        );
+        assert_eq!(v.node.credentials.token.as_deref(), Some("tok"));
+        assert_eq!(v.pin, PinSource::None);
+    }
+
+    #[test]
+    fn a_setup_code_gives_url_bootstrap_token_and_pin() {
+        let mut c = base();
+        c.gateway_url = None;
+        c.token = None;
+        c.setup_code = Some(format!(
+            "OC-PAIR://{}",
+            code("wss://gw.example.com", NOW + 60_000, Some(FP))
+        ));
+        let v = c.validate(NOW, |_| false).unwrap();
+        assert_eq!(v.url.to_string(), "wss://gw.example.com");
+        assert_eq!(
+            v.node.credentials.bootstrap_token.as_deref(),
+            Some("boot-secret")
+        );
+        assert_eq!(v.pin, PinSource::Explicit(TlsPin::parse(FP).unwrap()));
+    }
+
+    #[test]
+    fn an_expired_setup_code_is_refused_unless_the_device_is_already_paired() {
+        let mut c = base();
+        c.gateway_url = None;
+        c.setup_code = Some(code("ws://127.0.0.1:18789", NOW - 1, None));
+        let err = c.validate(NOW, |_| false).unwrap_err();
+        assert!(matches!(err, NodeError::InvalidSetupCode { .. }), "{err:?}");
+        let v = c.validate(NOW, |_| true).unwrap();
+        assert_eq!(
+            v.node.credentials.bootstrap_token, None,
+            "spent code not resent"
+        );
+    }
+
+    #[test]
+    fn unsafe_or_malformed_configs_are_typed_errors() {
+        let mut c = base();
+        c.gateway_url = Some("ws://203.0.113.7:18789".into());
+        assert!(matches!(
+            c.validate(NOW, |_| false),
+            Err(NodeError::InsecureTransport { .. })
+        ));
+        let mut c = base();
+        c.gateway_url = Some("http://x".into());
+        assert!(matches!(
+            c.validate(NOW, |_| false),
+            Err(NodeError::InvalidConfig { .. })
+        ));
+        let mut c = base();
+        c.gateway_url = None;
+        assert!(matches!(
+            c.validate(NOW, |_| false),
+            Err(NodeError::InvalidConfig { .. })
+        ));
+        let mut c = base();
+        c.display_name = "  ".into();
+        assert!(matches!(
+            c.validate(NOW, |_| false),
+            Err(NodeError::InvalidConfig { .. })
+        ));
+        let mut c = base();
+        c.pin_policy = PinPolicy::Pinned {
+            fingerprint: "abc".into(),
+        };
+        c.gateway_url = Some("wss://gw.example.com".into());
+        assert!(matches!(
+            c.validate(NOW, |_| false),
+            Err(NodeError::InvalidConfig { .. })
+        ));
+        let mut c = base();
+        c.setup_code = Some("not a code!".into());
+        assert!(matches!(
+            c.validate(NOW, |_| false),
+            Err(NodeError::InvalidSetupCode { .. })
+        ));
+    }
+
+    #[test]
+    fn trust_on_first_use_only_applies_to_wss() {
+        let mut c = base();
+        c.pin_policy = PinPolicy::TrustOnFirstUse;
+        assert_eq!(c.validate(NOW, |_| false).unwrap().pin, PinSource::None);
+        c.gateway_url = Some("wss://gw.example.com".into());
+        assert_eq!(
+            c.validate(NOW, |_| false).unwrap().pin,
+            PinSource::TrustOnFirstUse
+        );
+    }
+}

@@ -84,3 +84,36 @@ impl runtime::CommandHandler for HandlerBridge {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_results_become_invoke_outcomes() {
+        assert_eq!(outcome(Ok(None)), InvokeOutcome::ok_empty());
+        assert_eq!(
+            outcome(Ok(Some("{\"a\":1}".into()))),
+            InvokeOutcome::ok_json("{\"a\":1}")
+        );
+        assert!(matches!(
+            outcome(Ok(Some("{oops".into()))),
+            InvokeOutcome::Error { code, .. } if code == "UNAVAILABLE"
+        ));
+        let denied = CommandError::PermissionDenied {
+            message: "no location".into(),
+        };
+        assert_eq!(
+            outcome(Err(denied)),
+            InvokeOutcome::error("PERMISSION_DENIED", "no location")
+        );
+        let custom = CommandError::Failed {
+            code: " ".into(),
+            message: "m".into(),
+        };
+        assert_eq!(
+            outcome(Err(custom)),
+            InvokeOutcome::error("UNAVAILABLE", "m")
+        );
+    }
+}

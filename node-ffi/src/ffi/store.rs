@@ -215,3 +215,73 @@ impl CredentialStore for FileKeyValueStore {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::credential_store::CredentialStore as _;
+
+    #[test]
+    fn file_store_keeps_any_key_inside_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileKeyValueStore::open(dir.path().join("creds")).unwrap();
+        for key in [
+            "identity.seed",
+            "tls-pin:wss://h:443",
+            "../../etc/passwd",
+            "..",
+        ] {
+            assert!(
+                store
+                    .path(key)
+                    .unwrap()
+                    .starts_with(dir.path().join("creds"))
+            );
+            store.save(key.into(), key.as_bytes().to_vec()).unwrap();
+            assert_eq!(
+                store.load(key.into()).unwrap(),
+                Some(key.as_bytes().to_vec())
+            );
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("creds")).unwrap().count(),
+            4
+        );
+        store.delete("..".into()).unwrap();
+        store.delete("..".into()).unwrap();
+        assert_eq!(store.load("..".into()).unwrap(), None);
+        assert!(store.path("").is_err());
+    }
+
+    #[test]
+    fn bridge_round_trips_tokens_and_refuses_a_bad_seed() {
+        let dir = tempfile::tempdir().unwrap();
+        let app: Arc<dyn CredentialStore> = Arc::new(FileKeyValueStore::open(dir.path()).unwrap());
+        let bridge = StoreBridge { app: app.clone() };
+        let key = TokenKey {
+            origin: "ws://127.0.0.1:18789".into(),
+            device_id: "dev".into(),
+            role: "node".into(),
+        };
+        let token = StoredDeviceToken {
+            token: "secret".into(),
+            scopes: vec!["a".into()],
+            issued_at_ms: Some(5),
+        };
+        bridge.save_device_token(&key, &token).unwrap();
+        assert_eq!(bridge.load_device_token(&key).unwrap(), Some(token));
+        bridge.delete_device_token(&key).unwrap();
+        assert_eq!(bridge.load_device_token(&key).unwrap(), None);
+
+        app.save(IDENTITY_SEED_KEY.into(), vec![1, 2, 3]).unwrap();
+        assert!(
+            bridge.load_identity_seed().is_err(),
+            "a short seed is not replaced"
+        );
+        assert_eq!(
+            app.load(IDENTITY_SEED_KEY.into()).unwrap(),
+            Some(vec![1, 2, 3])
+        );
+    }
+}
