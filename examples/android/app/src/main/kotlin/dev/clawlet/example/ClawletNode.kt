@@ -1,0 +1,213 @@
+package dev.clawlet.example
+
+import android.Manifest
+import android.content.Context
+import android.content.pm.PackageManager
+import android.os.Build
+import androidx.core.content.ContextCompat
+import dev.clawlet.sdk.NodeClient
+import dev.clawlet.sdk.NodeClientConfig
+import dev.clawlet.sdk.NodeException
+import dev.clawlet.sdk.NodeListener
+import dev.clawlet.sdk.NodeStatus
+import dev.clawlet.sdk.PinPolicy
+import dev.clawlet.sdk.parseSetupCode
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
+
+/** What the UI shows; one immutable snapshot per change. */
+data class NodeUiState(
+    val status: NodeStatus = NodeStatus.Idle,
+    val statusText: String = NodeStatusText.describe(NodeStatus.Idle),
+    /** Shown while the operator has to approve this phone. */
+    val pairingRequestId: String? = null,
+    /** The last error for the user; null when fine. */
+    val errorText: String? = null,
+    /** The certificate changed: offer "trust the new certificate". */
+    val pinMismatch: Boolean = false,
+    /** Where a scanned setup code points, shown before pairing. */
+    val scannedGateway: String? = null,
+    /** Set while the SDK waits for the user to trust a certificate. */
+    val pinPrompt: PinPrompt? = null,
+)
+
+/**
+ * The app's one node, app-scoped (created in [ExampleApplication]): the activity's
+ * [NodeViewModel], the lifecycle observer and the wake worker all reach the same client, which
+ * must outlive any single screen.
+ */
+class ClawletNode(private val context: Context) {
+    private val store = KeystoreCredentialStore(context)
+    private val handler = AppCommandHandler(context)
+    private val pins = PinConfirmationBridge()
+    private val prefs = context.getSharedPreferences("clawlet-node", Context.MODE_PRIVATE)
+    private val _state = MutableStateFlow(NodeUiState())
+    val state: StateFlow<NodeUiState> = _state.asStateFlow()
+
+    @Volatile
+    var client: NodeClient? = null
+        private set
+
+    /** After a restart: reconnect to the gateway paired before (its device token is stored). */
+    fun restore() {
+        if (client != null) return
+        val url = prefs.getString(KEY_URL, null) ?: return
+        start(config(gatewayUrl = url, setupCode = null, token = null))
+    }
+
+    /**
+     * For a background wake (WakeWorker): the client, created without connecting if the process
+     * was started for the wake; null if this phone was never paired. `wake()` connects for the
+     * lease and then returns the client to where it was.
+     */
+    @Synchronized
+    fun clientForWake(): NodeClient? {
+        client?.let { return it }
+        val url = prefs.getString(KEY_URL, null) ?: return null
+        return try {
+            NodeClient(config(gatewayUrl = url, setupCode = null, token = null), store, handler, listener)
+                .also { client = it }
+        } catch (e: NodeException) {
+            _state.update { it.copy(errorText = NodeStatusText.describe(e)) }
+            null
+        }
+    }
+
+    /** The user scanned (or pasted) a setup code / oc-pair:// link. */
+    fun pair(scannedCode: String) {
+        try {
+            // For display and an early, friendly error; NodeClient parses it again.
+            val info = parseSetupCode(scannedCode)
+            val pin = info.tlsFingerprint?.let { " (certificate ${it.take(16)}…)" } ?: ""
+            _state.update { it.copy(scannedGateway = info.url + pin) }
+        } catch (e: NodeException) {
+            _state.update { it.copy(errorText = NodeStatusText.describe(e)) }
+            return
+        }
+        replaceClient(config(gatewayUrl = null, setupCode = scannedCode, token = null))
+    }
+
+    /** Without a setup code (clawlet's gateway issues none yet): URL + `clawlet gateway auth-token`. */
+    fun connect(gatewayUrl: String, token: String) {
+        replaceClient(config(gatewayUrl = gatewayUrl, setupCode = null, token = token))
+    }
+
+    /** The user accepted the gateway's new certificate after a PinMismatch. */
+    fun trustNewCertificate() {
+        val client = client ?: return
+        try {
+            client.forgetPin()
+            _state.update { it.copy(pinMismatch = false) }
+            client.connect()
+        } catch (e: NodeException) {
+            _state.update { it.copy(errorText = NodeStatusText.describe(e)) }
+        }
+    }
+
+    fun disconnect() {
+        client?.disconnect()
+    }
+
+    /** The pin dialog's buttons. */
+    fun answerPinPrompt(trust: Boolean) {
+        _state.update { it.copy(pinPrompt = null) }
+        pins.answer(trust)
+    }
+
+    private fun replaceClient(config: NodeClientConfig) {
+        client?.let {
+            it.disconnect()
+            it.close()          // frees the Rust object now instead of at GC
+        }
+        client = null
+        start(config)
+    }
+
+    private fun start(config: NodeClientConfig) {
+        try {
+            val client = NodeClient(config, store, handler, listener)
+            this.client = client
+            prefs.edit().putString(KEY_URL, client.gatewayUrl()).apply()
+            _state.update { it.copy(errorText = null) }
+            client.connect()
+        } catch (e: NodeException) {
+            _state.update { it.copy(errorText = NodeStatusText.describe(e)) }
+        }
+    }
+
+    private fun config(gatewayUrl: String?, setupCode: String?, token: String?) = NodeClientConfig(
+        gatewayUrl = gatewayUrl,
+        setupCode = setupCode,
+        token = token,
+        password = null,
+        displayName = "${Build.MANUFACTURER} ${Build.MODEL}",
+        platform = "android",
+        deviceFamily = "Android",
+        modelIdentifier = Build.MODEL,
+        appVersion = AppCommandHandler.appVersion(context),
+        caps = listOf("device", "location"),
+        commands = listOf("device.info", "location.get"),
+        permissions = mapOf("location" to hasLocationPermission(context)),
+        pinPolicy = PinPolicy.TrustOnFirstUse,   // a pin in the setup code wins over this
+        allowInsecurePrivateWs = false,
+    )
+
+    /**
+     * Called on SDK threads; MutableStateFlow.update is thread-safe, so no hop is needed (the UI
+     * collects on the main thread). Each method returns at once, except [confirmPin].
+     */
+    private val listener = object : NodeListener {
+        override fun onStatus(status: NodeStatus) {
+            _state.update {
+                it.copy(
+                    status = status,
+                    statusText = NodeStatusText.describe(status),
+                    pairingRequestId = when (status) {
+                        is NodeStatus.AwaitingApproval -> status.requestId ?: it.pairingRequestId
+                        is NodeStatus.Connected -> null
+                        else -> it.pairingRequestId
+                    },
+                    errorText = if (status is NodeStatus.Connected) null else it.errorText,
+                )
+            }
+        }
+
+        override fun onPairingRequired(requestId: String?, reason: String?) {
+            _state.update { it.copy(pairingRequestId = requestId) }
+        }
+
+        override fun onPairingApproved(requestId: String?) {
+            _state.update { it.copy(pairingRequestId = null) }
+        }
+
+        override fun onError(error: NodeException) {
+            _state.update {
+                it.copy(
+                    errorText = NodeStatusText.describe(error),
+                    pinMismatch = it.pinMismatch || error is NodeException.PinMismatch,
+                )
+            }
+        }
+
+        /** Blocks this SDK thread until the user answers the dialog (or the bridge times out). */
+        override fun confirmPin(gatewayUrl: String, fingerprint: String): Boolean =
+            pins.ask(
+                gatewayUrl,
+                fingerprint,
+                show = { prompt -> _state.update { it.copy(pinPrompt = prompt) } },
+                hide = { prompt -> _state.update { if (it.pinPrompt == prompt) it.copy(pinPrompt = null) else it } },
+            )
+    }
+
+    companion object {
+        private const val KEY_URL = "gatewayUrl"
+
+        fun hasLocationPermission(context: Context): Boolean =
+            ContextCompat.checkSelfPermission(context, Manifest.permission.ACCESS_FINE_LOCATION) ==
+                PackageManager.PERMISSION_GRANTED ||
+                ContextCompat.checkSelfPermission(context, Manifest.permission.ACCESS_COARSE_LOCATION) ==
+                PackageManager.PERMISSION_GRANTED
+    }
+}

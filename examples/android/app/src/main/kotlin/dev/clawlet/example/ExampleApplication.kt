@@ -1,0 +1,17 @@
+package dev.clawlet.example
+
+import android.app.Application
+
+/** Owns the app-scoped node and installs the lifecycle hooks once per process. */
+class ExampleApplication : Application() {
+    lateinit var node: ClawletNode
+        private set
+
+    override fun onCreate() {
+        super.onCreate()
+        node = ClawletNode(this)
+        // Connects on the first onStart (app in the foreground); a process started by WorkManager
+        // in the background only builds the client in WakeWorker.
+        NodeLifecycle(this, node).install()
+    }
+}

@@ -1,0 +1,5 @@
+@file:Suppress("unused", "UNUSED_PARAMETER")
+
+package android.annotation
+
+annotation class SuppressLint(vararg val value: String)
