@@ -94,6 +94,13 @@ if [ "$(grep -cxF "$bad" "$py")" != 1 ]; then
 fi
 sed -i 's/^    eventloop\.call_soon(_uniffi_cancel_task, task)$/    eventloop.call_soon_threadsafe(_uniffi_cancel_task, task)  # clawlet: thread-safe (generate.sh)/' "$py"
 
+# Kotlin: an error field named `message` does not compile (it clashes with Throwable.message);
+# node-ffi/uniffi.toml renames them for Kotlin. Catch a new one here with the fix in the message.
+if grep -nE '^ +val `message`' "$raw/kotlin/dev/clawlet/sdk/clawlet.kt" >&2; then
+  echo "generate.sh: a Kotlin error class has a field named message (above); add it to [bindings.kotlin.rename] in node-ffi/uniffi.toml" >&2
+  exit 1
+fi
+
 # Nothing unexpected (a new file would otherwise be silently left out).
 produced="$(cd "$raw" && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ')"
 expected="kotlin/dev/clawlet/sdk/clawlet.kt python/clawlet.py swift/Clawlet.swift swift/ClawletFFI.h swift/ClawletFFI.modulemap "

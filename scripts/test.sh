@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The single test command: installs what a fresh Debian machine of this kind lacks, then runs
 # every test: formatting, lints, the Rust test suites, the no_std and embedded proofs, a
-# fuzz smoke run and the interop run against unmodified OpenClaw from npm. Exits non-zero on
-# the first failure.
+# fuzz smoke run, the generated bindings (Python and Kotlin/JVM against a real gateway) and the
+# interop run against unmodified OpenClaw from npm. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -38,6 +38,9 @@ bash scripts/run-embedded-qemu.sh
 
 step "fuzz smoke"
 bash scripts/fuzz-smoke.sh
+
+step "bindings (generated code, C header, Python and Kotlin e2e)"
+bash scripts/test-bindings.sh
 
 step "interop with unmodified OpenClaw (npm)"
 bash scripts/interop.sh

@@ -40,6 +40,7 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 CLAWLET_BIN = Path(os.environ.get("CLAWLET_BIN", TARGET / "debug" / "clawlet"))
 NODE_LIB = Path(os.environ.get("CLAWLET_NODE_LIB", TARGET / "debug" / "libclawlet_node.so"))
 WAIT = 30.0  # every wait is bounded by this many seconds
+LEASE_MS = 5000  # the wake lease: long enough to connect and serve one CLI invoke
 
 ECHO = "test.echo"
 FAIL = "test.fail"
@@ -129,6 +130,11 @@ class Gateway:
             if time.monotonic() > deadline:
                 raise AssertionError(f"gateway not ready within {WAIT}s:\n{self.log()}")
             time.sleep(0.05)
+
+    def terminate(self):
+        """SIGTERM: the gateway tells its clients, settles invokes and exits (within ~5 s)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
 
     def stop(self):
         if self.proc is None or self.proc.poll() is not None:
@@ -333,13 +339,20 @@ class NodeClientE2E(unittest.IsolatedAsyncioTestCase):
             "plain",
             {"gateway": {"nodes": {"pairing": {"autoApproveLocal": False}, "commands": policy}}},
         )
-        cls.addClassCleanup(cls.gw.stop)
-        cls.gw.start()
         cls.tls = Gateway(
             cls.tmp, "tls", {"gateway": {"tls": {"enabled": True}, "nodes": {"commands": policy}}}
         )
-        cls.addClassCleanup(cls.tls.stop)
+        cls.addClassCleanup(cls.stop_gateways)
+        cls.gw.start()
         cls.tls.start()
+
+    @classmethod
+    def stop_gateways(cls):
+        # Both at once: each takes up to its shutdown grace.
+        for gw in (cls.gw, cls.tls):
+            gw.terminate()
+        for gw in (cls.gw, cls.tls):
+            gw.stop()
 
     async def asyncSetUp(self):
         # Rust calls the async handler from its own threads: tell UniFFI which loop runs it.
@@ -466,13 +479,13 @@ class NodeClientE2E(unittest.IsolatedAsyncioTestCase):
         await listener2.wait_status("SUSPENDED", mark)
         mark = listener2.mark()
         started = time.monotonic()
-        wake = asyncio.ensure_future(client2.wake(8000))
+        wake = asyncio.ensure_future(client2.wake(LEASE_MS))
         await listener2.wait_status("CONNECTED", mark)
         online_after = time.monotonic() - started
         await self.invoke_echo(gw, device_id, {"during": "wake"})
         woke = await asyncio.wait_for(wake, WAIT)
         self.assertIs(woke, True)
-        self.assertLess(online_after, 8.0)
+        self.assertLess(online_after, LEASE_MS / 1000)
         await listener2.wait_status("SUSPENDED", mark)
         self.assertEqual(status_name(client2.status()), "SUSPENDED")
         print(

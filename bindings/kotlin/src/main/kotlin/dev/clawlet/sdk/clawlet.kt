@@ -3722,10 +3722,10 @@ sealed class CommandException: kotlin.Exception() {
         /**
          * What is wrong.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : CommandException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -3736,10 +3736,10 @@ sealed class CommandException: kotlin.Exception() {
         /**
          * Why.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : CommandException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -3750,10 +3750,10 @@ sealed class CommandException: kotlin.Exception() {
         /**
          * Which permission and how to grant it.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : CommandException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -3764,10 +3764,10 @@ sealed class CommandException: kotlin.Exception() {
         /**
          * Why.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : CommandException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -3783,10 +3783,10 @@ sealed class CommandException: kotlin.Exception() {
         /**
          * Message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : CommandException() {
         override val message
-            get() = "code=${ `code` }, message=${ `message` }"
+            get() = "code=${ `code` }, reason=${ `reason` }"
     }
     
 
@@ -3833,28 +3833,28 @@ public object FfiConverterTypeCommandError : FfiConverterRustBuffer<CommandExcep
             is CommandException.InvalidParams -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is CommandException.Unavailable -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is CommandException.PermissionDenied -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is CommandException.BackgroundUnavailable -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is CommandException.Failed -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
         }
     }
@@ -3863,28 +3863,28 @@ public object FfiConverterTypeCommandError : FfiConverterRustBuffer<CommandExcep
         when(value) {
             is CommandException.InvalidParams -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is CommandException.Unavailable -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is CommandException.PermissionDenied -> {
                 buf.putInt(3)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is CommandException.BackgroundUnavailable -> {
                 buf.putInt(4)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is CommandException.Failed -> {
                 buf.putInt(5)
                 FfiConverterString.write(value.`code`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -3910,10 +3910,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * What is wrong.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -3924,10 +3924,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * What is wrong.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -3938,10 +3938,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * What is wrong.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -3952,10 +3952,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * Why and how to fix it.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -3976,7 +3976,7 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * The gateway's message.
          */
-        val `message`: kotlin.String, 
+        val `reason`: kotlin.String, 
         
         /**
          * The gateway's `recommendedNextStep` (`update_auth_credentials`, ...).
@@ -3984,7 +3984,7 @@ sealed class NodeException: kotlin.Exception() {
         val `nextStep`: kotlin.String?
         ) : NodeException() {
         override val message
-            get() = "kind=${ `kind` }, detailCode=${ `detailCode` }, message=${ `message` }, nextStep=${ `nextStep` }"
+            get() = "kind=${ `kind` }, detailCode=${ `detailCode` }, reason=${ `reason` }, nextStep=${ `nextStep` }"
     }
     
     /**
@@ -4028,10 +4028,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * What failed.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4042,10 +4042,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * What failed.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4070,10 +4070,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * Message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "code=${ `code` }, message=${ `message` }"
+            get() = "code=${ `code` }, reason=${ `reason` }"
     }
     
     /**
@@ -4150,29 +4150,29 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.InvalidConfig -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is NodeException.InvalidSetupCode -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is NodeException.InvalidInput -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is NodeException.InsecureTransport -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is NodeException.Auth -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterTypeAuthProblemKind.allocationSize(value.`kind`)
                 + FfiConverterOptionalString.allocationSize(value.`detailCode`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterOptionalString.allocationSize(value.`nextStep`)
             )
             is NodeException.PinMismatch -> (
@@ -4189,12 +4189,12 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.Transport -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is NodeException.Store -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is NodeException.NotConnected -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4204,7 +4204,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is NodeException.Closed -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4217,29 +4217,29 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
         when(value) {
             is NodeException.InvalidConfig -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is NodeException.InvalidSetupCode -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is NodeException.InvalidInput -> {
                 buf.putInt(3)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is NodeException.InsecureTransport -> {
                 buf.putInt(4)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is NodeException.Auth -> {
                 buf.putInt(5)
                 FfiConverterTypeAuthProblemKind.write(value.`kind`, buf)
                 FfiConverterOptionalString.write(value.`detailCode`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 FfiConverterOptionalString.write(value.`nextStep`, buf)
                 Unit
             }
@@ -4256,12 +4256,12 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             }
             is NodeException.Transport -> {
                 buf.putInt(8)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is NodeException.Store -> {
                 buf.putInt(9)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is NodeException.NotConnected -> {
@@ -4271,7 +4271,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.Rejected -> {
                 buf.putInt(11)
                 FfiConverterString.write(value.`code`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is NodeException.Closed -> {
@@ -4603,10 +4603,10 @@ sealed class StoreException: kotlin.Exception() {
         /**
          * What failed (never the secret itself).
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : StoreException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
 
@@ -4640,7 +4640,7 @@ public object FfiConverterTypeStoreError : FfiConverterRustBuffer<StoreException
             is StoreException.Failed -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
         }
     }
@@ -4649,7 +4649,7 @@ public object FfiConverterTypeStoreError : FfiConverterRustBuffer<StoreException
         when(value) {
             is StoreException.Failed -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
