@@ -94,7 +94,7 @@ export CLAWLET_NODE_LIB="$target_dir/debug/libclawlet_node.so"
 
 if wants python; then
   progress "python e2e ($(python3 --version))"
-  timed "python e2e" timeout --kill-after=10 300 python3 bindings/python/tests/test_node_client.py
+  PYTHONDONTWRITEBYTECODE=1 timed "python e2e" timeout --kill-after=10 300 python3 bindings/python/tests/test_node_client.py
 fi
 
 if wants kotlin; then
