@@ -130,6 +130,38 @@ pub enum DevicesCommand {
     Reject(RequestIdArgs),
     /// Remove a paired device (its live connections are closed).
     Remove(DeviceIdArgs),
+    /// Print a single-use setup code and QR code a phone scans to pair (10 minutes).
+    #[command(long_about = SETUP_CODE_ABOUT)]
+    SetupCode(SetupCodeArgs),
+}
+
+const SETUP_CODE_ABOUT: &str = "Print a single-use setup code, its oc-pair:// link and a QR \
+code of the link. Scan the QR code with the OpenClaw app (or any app built on the clawlet SDK), \
+or paste the code into it: the phone connects to the gateway URL inside the code, pairs itself \
+and its commands without further approval, and keeps the device token it is given.\n\n\
+The code works once and for 10 minutes. The URL in it must be reachable from the phone: by \
+default it is this gateway's listen address (loopback unless gateway.bind is lan/tailnet/custom), \
+so pass --public-url with a LAN or tailnet URL, ideally wss:// (e.g. Tailscale Serve). Phones \
+refuse plaintext ws:// except on loopback and private LAN addresses, and the default `full` \
+profile (operator.admin) is downgraded to `limited` unless the URL is wss:// or loopback. \
+Treat the code like a password until it is used or expires.";
+
+/// `clawlet devices setup-code`
+#[derive(Debug, clap::Args)]
+pub struct SetupCodeArgs {
+    /// What the paired phone may do: `full` (node + operator with admin; needs wss:// or
+    /// loopback), `limited` (node + operator without admin), `node` (node only, e.g. a watch),
+    /// `voice-node` (node + operator read/talk).
+    #[arg(long, value_name = "PROFILE", default_value = "full",
+          value_parser = ["full", "limited", "node", "voice-node"])]
+    pub profile: String,
+    /// The gateway URL to put in the code when the listen address is not reachable from the
+    /// phone: a LAN or tailnet URL such as wss://gateway.tailnet.ts.net or ws://192.168.1.20:18789.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Connection flags.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// A positional pairing request id.

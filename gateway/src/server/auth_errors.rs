@@ -90,6 +90,9 @@ pub(crate) fn auth_message(reason: &str, client: &ClientInfo, local: bool) -> St
             "unauthorized: device token scope mismatch (re-pair or approve scope upgrade)"
                 .to_owned()
         }
+        "bootstrap_token_invalid" => {
+            "unauthorized: bootstrap token invalid or expired (scan a fresh setup code)".to_owned()
+        }
         _ => "unauthorized".to_owned(),
     }
 }

@@ -344,6 +344,21 @@ fn hello_ok(shared: &Shared, a: &Accepted, session: &Session) -> String {
     if let (Some(obj), Some(token)) = (auth.as_object_mut(), &a.token) {
         obj.insert("deviceToken".into(), json!(token.token));
         obj.insert("issuedAtMs".into(), json!(token.issued_at_ms));
+        if !a.extra_tokens.is_empty() {
+            let extra: Vec<Value> = a
+                .extra_tokens
+                .iter()
+                .map(|t| {
+                    json!({
+                        "deviceToken": t.token,
+                        "role": t.role,
+                        "scopes": t.scopes,
+                        "issuedAtMs": t.issued_at_ms,
+                    })
+                })
+                .collect();
+            obj.insert("deviceTokens".into(), Value::Array(extra));
+        }
     }
     let payload = json!({
         "type": "hello-ok",

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
+use super::bind::ListenAddr;
 use super::hub::Hub;
 use super::invoke::InvokeRouter;
 use super::options::AuthConfig;
@@ -34,6 +35,12 @@ pub(crate) struct Settings {
     pub(crate) config_path: Option<String>,
     pub(crate) state_dir: Option<String>,
     pub(crate) host_name: String,
+    /// The bound listeners, for the URL a setup code carries.
+    pub(crate) listen: Vec<ListenAddr>,
+    /// SHA-256 of the served certificate when TLS is on (`tlsFingerprint` of setup codes).
+    pub(crate) tls_fingerprint: Option<String>,
+    /// Lifetime of a setup code's bootstrap token.
+    pub(crate) setup_code_ttl: Duration,
 }
 
 /// Shared by the accept loops and every connection task.

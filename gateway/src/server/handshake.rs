@@ -1,5 +1,6 @@
-//! The `connect` request: validation in OpenClaw's order (SPEC §2.2), shared and device-token
-//! auth, the device proof, pairing, node surface reconciliation and token issuance.
+//! The `connect` request: validation in OpenClaw's order (SPEC §2.2), shared, bootstrap-token
+//! (setup code) and device-token auth, the device proof, pairing, node surface reconciliation
+//! and token issuance.
 
 use std::sync::Arc;
 
@@ -26,11 +27,11 @@ use super::context::{Peer, Shared};
 use super::hub::Audience;
 use super::options::AuthConfig;
 use super::policy::PlatformId;
-use super::rate_limit::{SCOPE_DEVICE_TOKEN, SCOPE_SHARED_SECRET};
+use super::rate_limit::{SCOPE_BOOTSTRAP_TOKEN, SCOPE_DEVICE_TOKEN, SCOPE_SHARED_SECRET};
 use super::session::Role;
 use crate::state::{
-    DeclaredSurface, IssuedToken, NewDeviceRequest, PairingOutcome, PairingReason, SurfaceOutcome,
-    TokenCheck,
+    BootstrapOutcome, BootstrapRedemption, DeclaredSurface, IssuedToken, NewDeviceRequest,
+    PairingOutcome, PairingReason, SurfaceOutcome, TokenCheck,
 };
 
 /// `|now − signedAt|` allowed for a device proof.
@@ -89,7 +90,21 @@ pub(crate) struct Accepted {
     pub(crate) method: &'static str,
     pub(crate) via_device_token: bool,
     pub(crate) token: Option<IssuedToken>,
+    /// `hello-ok.auth.deviceTokens`: the other roles' tokens of a redeemed setup code.
+    pub(crate) extra_tokens: Vec<IssuedToken>,
     pub(crate) node: Option<NodeAdmission>,
+}
+
+/// What a presented bootstrap token came to, when it did not admit the connect by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BootstrapCheck {
+    /// None was presented.
+    Absent,
+    /// It was wrong (unknown, expired, used, or not for this role): counted as a failed
+    /// credential only if the connect fails anyway.
+    Failed,
+    /// Its rate-limit bucket is locked out for this many ms; it was not checked.
+    RateLimited(u64),
 }
 
 /// Outcome of the shared-secret check.
@@ -318,10 +333,36 @@ impl Admission<'_> {
         let explicit = non_empty(auth.device_token.as_ref()).map(str::to_owned);
         let fallback = non_empty(auth.token.as_ref()).map(str::to_owned);
         let presented = explicit.clone().or(fallback.clone());
+        scopes.dedup();
+        // A valid bootstrap token wins over every other credential (SPEC §4.2 step 2): the
+        // connect is classified `bootstrap-token` so the device pairs and its surface is approved.
+        let mut bootstrap = BootstrapCheck::Absent;
+        if let Some(token) = non_empty(auth.bootstrap_token.as_ref()).map(str::to_owned) {
+            match self
+                .shared
+                .limiter
+                .check(self.peer.ip, SCOPE_BOOTSTRAP_TOKEN, self.peer.local)
+            {
+                Err(wait) => {
+                    bootstrap = BootstrapCheck::RateLimited(
+                        u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    );
+                }
+                Ok(()) => match self.redeem_bootstrap(&device, token, &scopes).await? {
+                    Some(accepted) => return Ok(accepted),
+                    None => bootstrap = BootstrapCheck::Failed,
+                },
+            }
+        }
+        let bootstrap_failed = bootstrap == BootstrapCheck::Failed;
         if !shared_ok {
             let Some(candidate) = presented.clone() else {
-                return Err(match shared_auth {
-                    SharedAuth::RateLimited(ms) => {
+                return Err(match (bootstrap, shared_auth) {
+                    (BootstrapCheck::Failed, _) => {
+                        self.record_bootstrap_failure();
+                        self.client_failure("bootstrap_token_invalid", false, None, true)
+                    }
+                    (BootstrapCheck::RateLimited(ms), _) | (_, SharedAuth::RateLimited(ms)) => {
                         self.client_failure("rate_limited", false, Some(ms), false)
                     }
                     _ => self.client_failure(reason, false, None, false),
@@ -351,11 +392,16 @@ impl Admission<'_> {
                     if !scopes.iter().all(|s| token_scopes.contains(s)) {
                         return Err(self.client_failure("scope_mismatch", false, None, true));
                     }
+                    // A working device token proves the device: a stale bootstrap token
+                    // next to it is not held against this address.
                     self.shared.limiter.reset(self.peer.ip, SCOPE_DEVICE_TOKEN);
                     method = "device-token";
                     via_device_token = true;
                 }
                 _ => {
+                    if bootstrap_failed {
+                        self.record_bootstrap_failure();
+                    }
                     if explicit.is_some() {
                         self.shared.limiter.record_failure(
                             self.peer.ip,
@@ -364,6 +410,19 @@ impl Admission<'_> {
                         );
                         return Err(self.client_failure(
                             "device_token_mismatch",
+                            false,
+                            None,
+                            true,
+                        ));
+                    }
+                    if bootstrap_failed {
+                        self.shared.limiter.record_failure(
+                            self.peer.ip,
+                            SCOPE_DEVICE_TOKEN,
+                            self.peer.local,
+                        );
+                        return Err(self.client_failure(
+                            "bootstrap_token_invalid",
                             false,
                             None,
                             true,
@@ -382,7 +441,6 @@ impl Admission<'_> {
                 }
             }
         }
-        scopes.dedup();
         self.pair(&device.id, &device.public_key, &scopes, method)
             .await?;
         let node = if self.role == Role::Node {
@@ -418,9 +476,126 @@ impl Admission<'_> {
             method,
             via_device_token,
             token: Some(token),
+            extra_tokens: Vec::new(),
             node,
             params: self.params,
         })
+    }
+
+    /// Counts a wrong bootstrap token against this address.
+    fn record_bootstrap_failure(&self) {
+        self.shared
+            .limiter
+            .record_failure(self.peer.ip, SCOPE_BOOTSTRAP_TOKEN, self.peer.local);
+    }
+
+    /// The pairing request of this verified connect (for pairing or a setup-code redemption).
+    fn device_request(
+        &self,
+        device_id: &str,
+        public_key: &str,
+        scopes: &[String],
+    ) -> NewDeviceRequest {
+        let c = &self.params.client;
+        NewDeviceRequest {
+            device_id: device_id.to_owned(),
+            public_key: public_key.to_owned(),
+            display_name: c.display_name.clone(),
+            platform: Some(c.platform.clone()),
+            device_family: c.device_family.clone(),
+            client_id: Some(c.id.clone()),
+            client_mode: Some(c.mode.clone()),
+            role: self.role.as_str().to_owned(),
+            scopes: scopes.to_vec(),
+            remote_ip: (!self.peer.local).then(|| self.peer.ip.to_string()),
+            browser_origin: None,
+            silent: false,
+        }
+    }
+
+    /// Redeems a setup code's bootstrap token (SPEC §4.4): in one state transaction the token
+    /// is consumed, the device paired (`approvedVia:"bootstrap"`), a node's declared surface
+    /// approved and a token issued per granted role. `None` when the token is not valid here.
+    async fn redeem_bootstrap(
+        &self,
+        device: &clawlet_node_core::wire::connect::DeviceProof,
+        token: String,
+        scopes: &[String],
+    ) -> Result<Option<Accepted>, Rejection> {
+        let declared = (self.role == Role::Node).then(|| self.declared_surface());
+        let redemption = BootstrapRedemption {
+            token,
+            device: self.device_request(&device.id, &device.public_key, scopes),
+            surface: declared.as_ref().map(|(_, _, surface)| surface.clone()),
+        };
+        let now = now_ms();
+        let outcome = self
+            .shared
+            .state
+            .call(move |store| store.redeem_bootstrap_token(&redemption, now))
+            .await
+            .map_err(|e| self.internal(&e.to_string()))?
+            .map_err(|e| self.internal(&e.to_string()))?;
+        let redeemed = match outcome {
+            BootstrapOutcome::Invalid => return Ok(None),
+            BootstrapOutcome::Redeemed(r) => r,
+        };
+        self.shared
+            .limiter
+            .reset(self.peer.ip, SCOPE_BOOTSTRAP_TOKEN);
+        tracing::info!(
+            setup_id = %redeemed.setup_id,
+            device = %device.id,
+            profile = redeemed.profile.as_str(),
+            "setup code redeemed: device paired"
+        );
+        let request_id = redeemed
+            .settled_device_request
+            .clone()
+            .unwrap_or_else(crate::server::clock::new_uuid);
+        self.broadcast_pairing(
+            "device.pair.resolved",
+            &DevicePairResolved {
+                request_id,
+                device_id: device.id.clone(),
+                decision: PairDecision::Approved,
+                ts: now,
+            },
+        );
+        if let Some(request_id) = &redeemed.approved_surface_request {
+            self.broadcast_pairing(
+                "node.pair.resolved",
+                &NodePairResolved {
+                    request_id: request_id.clone(),
+                    node_id: device.id.clone(),
+                    decision: PairDecision::Approved,
+                    ts: now,
+                },
+            );
+        }
+        let node = declared.map(|(caps, commands, _)| NodeAdmission {
+            caps,
+            commands,
+            effective: redeemed
+                .effective
+                .clone()
+                .map(|e| e.commands)
+                .unwrap_or_default(),
+            pending_request_id: None,
+        });
+        let redeemed = *redeemed;
+        Ok(Some(Accepted {
+            request_id: self.id.clone(),
+            role: self.role,
+            scopes: scopes.to_vec(),
+            device_id: Some(device.id.clone()),
+            method: "bootstrap-token",
+            via_device_token: false,
+            token: Some(redeemed.token),
+            extra_tokens: redeemed.extra_tokens,
+            node,
+            params: self.params.clone(),
+        }))
     }
 
     fn internal(&self, message: &str) -> Rejection {
@@ -473,6 +648,7 @@ impl Admission<'_> {
             method: self.shared.settings.auth.mode_name(),
             via_device_token: false,
             token: None,
+            extra_tokens: Vec::new(),
             node: None,
             params: self.params,
         })
@@ -559,21 +735,7 @@ impl Admission<'_> {
         scopes: &[String],
         method: &str,
     ) -> Result<(), Rejection> {
-        let c = &self.params.client;
-        let request = NewDeviceRequest {
-            device_id: device_id.to_owned(),
-            public_key: public_key.to_owned(),
-            display_name: c.display_name.clone(),
-            platform: Some(c.platform.clone()),
-            device_family: c.device_family.clone(),
-            client_id: Some(c.id.clone()),
-            client_mode: Some(c.mode.clone()),
-            role: self.role.as_str().to_owned(),
-            scopes: scopes.to_vec(),
-            remote_ip: (!self.peer.local).then(|| self.peer.ip.to_string()),
-            browser_origin: None,
-            silent: false,
-        };
+        let request = self.device_request(device_id, public_key, scopes);
         let silent_allowed = self.shared.settings.auto_approve_local && self.peer.local;
         let now = now_ms();
         let outcome = self
@@ -675,6 +837,22 @@ impl Admission<'_> {
     /// Node surface (SPEC §5.2, §6.5): withhold what the policy refuses, then compare with the
     /// approved surface; a new or wider one becomes a `node.pair.requested`.
     async fn reconcile_node(&self, node_id: &str) -> Result<NodeAdmission, Rejection> {
+        let (caps, commands, surface) = self.declared_surface();
+        let now = now_ms();
+        let id = node_id.to_owned();
+        let outcome = self
+            .shared
+            .state
+            .call(move |store| store.reconcile_node_surface(&id, &surface, now))
+            .await
+            .map_err(|e| self.internal(&e.to_string()))?
+            .map_err(|e| self.internal(&e.to_string()))?;
+        Ok(self.admit_surface(caps, commands, outcome, now))
+    }
+
+    /// The node's declaration with what the command policy refuses withheld: `(caps, commands,
+    /// surface)`.
+    fn declared_surface(&self) -> (Vec<String>, Vec<String>, DeclaredSurface) {
         let c = &self.params.client;
         let caps = self.params.caps.clone().unwrap_or_default();
         let declared = self.params.commands.clone().unwrap_or_default();
@@ -694,16 +872,18 @@ impl Admission<'_> {
             remote_ip: (!self.peer.local).then(|| self.peer.ip.to_string()),
             silent: self.shared.settings.auto_approve_local && self.peer.local,
         };
-        let now = now_ms();
-        let id = node_id.to_owned();
-        let outcome = self
-            .shared
-            .state
-            .call(move |store| store.reconcile_node_surface(&id, &surface, now))
-            .await
-            .map_err(|e| self.internal(&e.to_string()))?
-            .map_err(|e| self.internal(&e.to_string()))?;
-        Ok(match outcome {
+        (caps, commands, surface)
+    }
+
+    /// The admission of a reconciled surface, announcing a new or superseded request.
+    fn admit_surface(
+        &self,
+        caps: Vec<String>,
+        commands: Vec<String>,
+        outcome: SurfaceOutcome,
+        now: u64,
+    ) -> NodeAdmission {
+        match outcome {
             SurfaceOutcome::Approved(effective) => NodeAdmission {
                 caps,
                 commands,
@@ -730,7 +910,7 @@ impl Admission<'_> {
                     pending_request_id: Some(pending.request.request_id.clone()),
                 }
             }
-        })
+        }
     }
 
     fn broadcast_pairing<T: serde::Serialize>(&self, event: &str, payload: &T) {

@@ -129,6 +129,9 @@ pub struct ServerOptions {
     pub pong_timeout: Duration,
     /// Delay before answering a wrong credential (slows guessing; OpenClaw answers ~250 ms late).
     pub failed_auth_delay: Duration,
+    /// How long a setup code (`device.pair.setupCode`) works: OpenClaw's 10 minutes; tests
+    /// shorten it to see expiry.
+    pub setup_code_ttl: Duration,
     /// Pairing state.
     pub state: StateSource,
     /// `hello-ok.server.version`.
@@ -157,6 +160,7 @@ impl Default for ServerOptions {
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(25),
             failed_auth_delay: Duration::from_millis(250),
+            setup_code_ttl: Duration::from_millis(crate::state::BOOTSTRAP_TOKEN_TTL_MS),
             state: StateSource::InMemory,
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
             config_path: None,

@@ -11,6 +11,8 @@ use super::options::RateLimitOptions;
 pub(crate) const SCOPE_SHARED_SECRET: &str = "shared-secret";
 /// See [`SCOPE_SHARED_SECRET`].
 pub(crate) const SCOPE_DEVICE_TOKEN: &str = "device-token";
+/// See [`SCOPE_SHARED_SECRET`]: setup-code bootstrap tokens.
+pub(crate) const SCOPE_BOOTSTRAP_TOKEN: &str = "bootstrap-token";
 
 /// Buckets kept at most; beyond it the stale ones are pruned (bounded memory under a spray).
 const MAX_BUCKETS: usize = 10_000;

@@ -328,6 +328,74 @@ impl StateStore {
     }
 }
 
+/// Pairs (or widens) the device of a redeemed setup code inside the caller's transaction: its
+/// roles and scopes become at least `roles` / `scopes`, platform and deviceFamily are pinned
+/// afresh and `approved_via` is `bootstrap`. A pending request of the device is settled by this
+/// approval; its id is returned so the server can announce it as approved.
+pub(crate) fn approve_for_bootstrap(
+    conn: &Connection,
+    req: &NewDeviceRequest,
+    roles: &[String],
+    scopes: &[String],
+    now_ms: u64,
+) -> StateResult<(PairedDevice, Option<String>)> {
+    let public_key = canonical_public_key(&req.public_key);
+    purge_expired_pending(conn, now_ms)?;
+    let settled = load_pending_by_device(conn, &req.device_id)?.map(|p| p.request.request_id);
+    if let Some(request_id) = &settled {
+        delete_pending(conn, request_id)?;
+    }
+    let device = match load_paired(conn, &req.device_id)? {
+        Some(old) if old.public_key == public_key => PairedDevice {
+            display_name: req.display_name.clone().or(old.display_name),
+            platform: req.platform.clone(),
+            device_family: req.device_family.clone(),
+            client_id: req.client_id.clone().or(old.client_id),
+            client_mode: req.client_mode.clone().or(old.client_mode),
+            roles: union(&old.roles, roles),
+            scopes: union(&old.scopes, scopes),
+            approved_via: Some("bootstrap".to_owned()),
+            approved_at_ms: now_ms,
+            ..old
+        },
+        old => {
+            if old.is_some() {
+                // A new key is a new identity: the old key's tokens and node surfaces go.
+                conn.execute(
+                    "DELETE FROM device_pairing_paired WHERE device_id = ?1",
+                    params![req.device_id],
+                )?;
+            }
+            PairedDevice {
+                device_id: req.device_id.clone(),
+                public_key,
+                display_name: req.display_name.clone(),
+                platform: req.platform.clone(),
+                device_family: req.device_family.clone(),
+                client_id: req.client_id.clone(),
+                client_mode: req.client_mode.clone(),
+                role: req.role.clone(),
+                roles: dedup(roles),
+                scopes: dedup(scopes),
+                approved_via: Some("bootstrap".to_owned()),
+                created_at_ms: now_ms,
+                approved_at_ms: now_ms,
+                last_seen_at_ms: None,
+                last_seen_reason: None,
+                connected: None,
+                tokens: Vec::new(),
+            }
+        }
+    };
+    upsert_paired(
+        conn,
+        &device,
+        req.remote_ip.as_deref(),
+        req.browser_origin.as_deref(),
+    )?;
+    Ok((device, settled))
+}
+
 /// Keys compare in canonical base64url; a key the decoder rejects is kept verbatim (and then
 /// simply never matches a well-formed one).
 fn canonical_public_key(key: &str) -> String {

@@ -38,6 +38,14 @@ pub enum StateError {
         /// The cap.
         limit: usize,
     },
+    /// As many setup codes are outstanding as the gateway keeps; one must be used or expire.
+    #[error(
+        "too many outstanding setup codes ({limit}); use one or wait until they expire (10 minutes)"
+    )]
+    TooManySetupCodes {
+        /// The cap.
+        limit: usize,
+    },
     /// The file was written by a newer clawlet; refusing protects its data from a downgrade.
     #[error(
         "state database schema version {found} is newer than this build supports ({supported})"

@@ -121,8 +121,22 @@ CREATE TABLE node_activity (
 ) STRICT;
 "#;
 
+/// Version 2: setup-code bootstrap tokens (SPEC §4.4). OpenClaw keeps the bearer value in
+/// `device_bootstrap_tokens.token`; here only its SHA-256 is stored, like device tokens. A row
+/// lives until it is redeemed (deleted in the same transaction that pairs the device, so a crash
+/// can neither lose the pairing nor let the token be used twice) or until it expires.
+const V2_BOOTSTRAP_TOKENS: &str = r#"
+CREATE TABLE device_bootstrap_tokens (
+    setup_id      TEXT    NOT NULL PRIMARY KEY,
+    token_sha256  BLOB    NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
+    profile       TEXT    NOT NULL CHECK (profile IN ('full', 'limited', 'node', 'voice-node')),
+    issued_at_ms  INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+) STRICT;
+"#;
+
 /// Every schema version in order; index `i` upgrades `user_version` `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1_PAIRING];
+const MIGRATIONS: &[&str] = &[V1_PAIRING, V2_BOOTSTRAP_TOKENS];
 
 /// The `user_version` a fully migrated database has.
 pub(crate) fn latest_version() -> i64 {
@@ -171,7 +185,7 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(tables.len(), 7, "{tables:?}");
+        assert_eq!(tables.len(), 8, "{tables:?}");
         assert!(tables.iter().all(|(_, strict)| *strict == 1), "{tables:?}");
     }
 

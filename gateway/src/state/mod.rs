@@ -10,11 +10,13 @@
 //! - `migrations`: the schema and its versioning.
 //! - [`devices`]: device pairing requests (TTL, supersede, upgrade reasons) and paired devices.
 //! - [`tokens`]: per-role device tokens: issue, echo, rotate, revoke, verify.
+//! - [`bootstrap`]: setup-code bootstrap tokens: issue, and redeem-and-pair in one transaction.
 //! - [`nodes`]: node command-surface approval; [`approval_scopes`]: who may approve what.
 //! - [`node_activity`]: last connect/disconnect and host stats.
 //! - [`meta`]: the `gateway_meta` key/value table.
 
 pub mod approval_scopes;
+pub mod bootstrap;
 mod codec;
 pub mod devices;
 pub mod error;
@@ -29,6 +31,10 @@ pub mod store;
 pub mod tokens;
 
 pub use approval_scopes::{ADMIN_APPROVAL_COMMANDS, required_approve_scopes};
+pub use bootstrap::{
+    BOOTSTRAP_TOKEN_TTL_MS, BootstrapOutcome, BootstrapProfile, BootstrapRedemption,
+    IssuedBootstrapToken, MAX_OUTSTANDING_BOOTSTRAP_TOKENS, RedeemedBootstrap,
+};
 pub use devices::{
     DEVICE_PAIRING_PENDING_TTL_MS, NewDeviceRequest, PairingOutcome, PairingReason, PendingPairing,
 };

@@ -175,36 +175,7 @@ impl StateStore {
             .ok_or_else(|| StateError::UnknownRequestId(request_id.to_owned()))?;
         let created_at_ms =
             load_approved(&tx, &pending.node_id)?.map_or(now_ms, |a| a.node.created_at_ms);
-        tx.execute(
-            "INSERT INTO node_surface_approved (
-                 node_id, client_id, client_mode, display_name, platform, version, device_family,
-                 model_identifier, caps_json, commands_json, permissions_json, created_at_ms,
-                 approved_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT (node_id) DO UPDATE SET
-                 client_id = excluded.client_id, client_mode = excluded.client_mode,
-                 display_name = excluded.display_name, platform = excluded.platform,
-                 version = excluded.version, device_family = excluded.device_family,
-                 model_identifier = excluded.model_identifier, caps_json = excluded.caps_json,
-                 commands_json = excluded.commands_json,
-                 permissions_json = excluded.permissions_json,
-                 approved_at_ms = excluded.approved_at_ms",
-            params![
-                pending.node_id,
-                pending.client_id,
-                pending.client_mode,
-                pending.display_name,
-                pending.platform,
-                pending.version,
-                pending.device_family,
-                pending.model_identifier,
-                to_json(&pending.caps)?,
-                to_json(&pending.commands)?,
-                pending.permissions.as_ref().map(to_json).transpose()?,
-                created_at_ms,
-                now_ms,
-            ],
-        )?;
+        upsert_approved(&tx, &pending, created_at_ms, now_ms)?;
         delete_pending(&tx, request_id)?;
         let node = load_approved(&tx, &pending.node_id)?
             .ok_or_else(|| StateError::UnknownNodeId(pending.node_id.clone()))?
@@ -291,6 +262,95 @@ impl StateStore {
     pub fn pending_node_request(&self, node_id: &str) -> StateResult<Option<NodePairRequest>> {
         load_pending(&self.conn, PendingKey::Node(node_id))
     }
+}
+
+/// Approves a node's declared surface outright, inside the caller's transaction: the first
+/// surface of a device that redeemed a setup code (SPEC §4.4). A declaration the approved surface
+/// already covers changes nothing. Returns what the node may use and, when something was
+/// approved, the request id it settles (its pending request's, or a fresh one).
+pub(crate) fn approve_declared_surface(
+    conn: &Connection,
+    node_id: &str,
+    declared: &DeclaredSurface,
+    now_ms: u64,
+) -> StateResult<(EffectiveSurface, Option<String>)> {
+    let caps = dedup(&declared.caps);
+    let commands = dedup(&declared.commands);
+    let approved = load_approved(conn, node_id)?;
+    if let Some(approved) = &approved
+        && is_subset(&commands, &approved.node.commands)
+        && is_subset(&caps, &approved.node.caps)
+    {
+        return Ok((EffectiveSurface { caps, commands }, None));
+    }
+    let request_id = match load_pending(conn, PendingKey::Node(node_id))? {
+        Some(pending) => {
+            delete_pending(conn, &pending.request_id)?;
+            pending.request_id
+        }
+        None => new_request_id()?,
+    };
+    let request = NodePairRequest {
+        request_id: request_id.clone(),
+        node_id: node_id.to_owned(),
+        client_id: declared.client_id.clone(),
+        client_mode: declared.client_mode.clone(),
+        display_name: declared.display_name.clone(),
+        platform: declared.platform.clone(),
+        version: declared.version.clone(),
+        device_family: declared.device_family.clone(),
+        model_identifier: declared.model_identifier.clone(),
+        required_approve_scopes: required_approve_scopes(&commands),
+        caps: caps.clone(),
+        commands: commands.clone(),
+        permissions: declared.permissions.clone(),
+        remote_ip: declared.remote_ip.clone(),
+        silent: None,
+        ts: now_ms,
+    };
+    let created_at_ms = approved.map_or(now_ms, |a| a.node.created_at_ms);
+    upsert_approved(conn, &request, created_at_ms, now_ms)?;
+    Ok((EffectiveSurface { caps, commands }, Some(request_id)))
+}
+
+/// Writes `req`'s surface as the node's approved one (replacing any previous one).
+fn upsert_approved(
+    conn: &Connection,
+    req: &NodePairRequest,
+    created_at_ms: u64,
+    now_ms: u64,
+) -> StateResult<()> {
+    conn.execute(
+        "INSERT INTO node_surface_approved (
+             node_id, client_id, client_mode, display_name, platform, version, device_family,
+             model_identifier, caps_json, commands_json, permissions_json, created_at_ms,
+             approved_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (node_id) DO UPDATE SET
+             client_id = excluded.client_id, client_mode = excluded.client_mode,
+             display_name = excluded.display_name, platform = excluded.platform,
+             version = excluded.version, device_family = excluded.device_family,
+             model_identifier = excluded.model_identifier, caps_json = excluded.caps_json,
+             commands_json = excluded.commands_json,
+             permissions_json = excluded.permissions_json,
+             approved_at_ms = excluded.approved_at_ms",
+        params![
+            req.node_id,
+            req.client_id,
+            req.client_mode,
+            req.display_name,
+            req.platform,
+            req.version,
+            req.device_family,
+            req.model_identifier,
+            to_json(&req.caps)?,
+            to_json(&req.commands)?,
+            req.permissions.as_ref().map(to_json).transpose()?,
+            created_at_ms,
+            now_ms,
+        ],
+    )?;
+    Ok(())
 }
 
 fn delete_pending(conn: &Connection, request_id: &str) -> StateResult<()> {

@@ -222,6 +222,19 @@ impl StateStore {
     }
 }
 
+/// A fresh token for (device, role) inside the caller's transaction: issued, or rotated over
+/// the previous one (a redeemed setup code hands out new credentials for every role it grants).
+pub(crate) fn issue_fresh_token(
+    conn: &Connection,
+    device_id: &str,
+    role: &str,
+    scopes: &[String],
+    now_ms: u64,
+) -> StateResult<IssuedToken> {
+    let exists = load_token(conn, device_id, role)?.is_some();
+    write_fresh_token(conn, device_id, role, scopes, exists, true, now_ms)
+}
+
 /// Token metadata of one device, by role, for listings: never the bearer value or its hash.
 pub(crate) fn token_infos(conn: &Connection, device_id: &str) -> StateResult<Vec<DeviceTokenInfo>> {
     let mut stmt =

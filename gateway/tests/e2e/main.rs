@@ -8,6 +8,7 @@
 )]
 
 mod raw;
+mod setup_code;
 mod support;
 
 use std::time::Duration;

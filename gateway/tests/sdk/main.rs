@@ -17,3 +17,4 @@ mod app;
 mod lifecycle;
 mod pairing;
 mod pins;
+mod setup_code;

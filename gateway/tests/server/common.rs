@@ -220,6 +220,7 @@ pub fn signed_params(
     let token = auth
         .get("token")
         .or_else(|| auth.get("deviceToken"))
+        .or_else(|| auth.get("bootstrapToken"))
         .and_then(Value::as_str)
         .map(str::to_owned);
     let payload = DeviceAuthPayload {

@@ -14,4 +14,5 @@ mod handshake;
 mod invoke;
 mod limits;
 mod pairing;
+mod pairing_bootstrap;
 mod tls;

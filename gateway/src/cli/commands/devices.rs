@@ -1,10 +1,13 @@
-//! `clawlet devices list|approve|reject|remove`: device pairing (`device.pair.*`).
+//! `clawlet devices list|approve|reject|remove|setup-code`: device pairing (`device.pair.*`).
 
+use clawlet_node_core::remote::SETUP_CODE_URL_PREFIX;
+use qrcode::render::unicode::Dense1x2;
+use qrcode::{EcLevel, QrCode};
 use serde_json::{Value, json};
 
-use crate::cli::DevicesCommand;
 use crate::cli::context::{CliError, Context};
 use crate::cli::output::{age, now_ms, print_json, print_table, short_id, str_field, str_list};
+use crate::cli::{DevicesCommand, SetupCodeArgs};
 
 /// Dispatches `clawlet devices <cmd>`.
 pub async fn run(ctx: &Context, command: DevicesCommand) -> Result<(), CliError> {
@@ -90,7 +93,107 @@ pub async fn run(ctx: &Context, command: DevicesCommand) -> Result<(), CliError>
             }
             Ok(())
         }
+        DevicesCommand::SetupCode(args) => setup_code(ctx, &args).await,
     }
+}
+
+/// `clawlet devices setup-code`: asks the gateway for a setup code and shows it for scanning.
+async fn setup_code(ctx: &Context, args: &SetupCodeArgs) -> Result<(), CliError> {
+    let mut params = serde_json::Map::new();
+    if args.profile != "full" {
+        params.insert("bootstrapProfile".into(), json!(args.profile));
+    }
+    if let Some(url) = &args.public_url {
+        params.insert("publicUrl".into(), json!(url));
+    }
+    let mut result = ctx
+        .call(
+            &args.connect,
+            &["operator.admin"],
+            "device.pair.setupCode",
+            Value::Object(params),
+        )
+        .await?;
+    let code = str_field(&result, "setupCode").to_string();
+    if code.is_empty() {
+        return Err(CliError::Other(anyhow::anyhow!(
+            "the gateway answered device.pair.setupCode without a setupCode"
+        )));
+    }
+    let link = format!("{SETUP_CODE_URL_PREFIX}{code}");
+    if args.connect.json {
+        if let Some(obj) = result.as_object_mut() {
+            obj.insert("link".into(), json!(link));
+        }
+        print_json(&result);
+        return Ok(());
+    }
+    match qr_text(&link) {
+        Some(qr) => {
+            println!("Scan with the OpenClaw app (or an app built on the clawlet SDK):");
+            println!();
+            println!("{qr}");
+            println!();
+        }
+        None => println!("(the link is too long for a QR code; paste the setup code instead)"),
+    }
+    println!("Setup code: {code}");
+    println!("Link:       {link}");
+    println!(
+        "Gateway:    {} ({})",
+        str_field(&result, "gatewayUrl"),
+        str_field(&result, "urlSource")
+    );
+    let access = str_field(&result, "access");
+    if result.get("accessDowngraded").and_then(Value::as_bool) == Some(true) {
+        println!(
+            "Access:     {access} (downgraded from full: the URL is plaintext ws:// off this host; \
+             use --public-url wss://... for full access)"
+        );
+    } else {
+        println!("Access:     {access}");
+    }
+    let expires = result.get("expiresAtMs").and_then(Value::as_u64);
+    println!(
+        "Expires:    {} (single use)",
+        expires_text(expires, now_ms())
+    );
+    println!();
+    println!(
+        "The phone must reach the gateway URL above; if it cannot, run again with \
+         --public-url <LAN or tailnet URL>. Anyone holding the code can pair until it is used \
+         or expires."
+    );
+    Ok(())
+}
+
+/// The link as a QR code of half-height unicode blocks, light modules drawn (for dark
+/// terminals), with the quiet zone; `None` if it does not fit a QR code.
+fn qr_text(link: &str) -> Option<String> {
+    let code = QrCode::with_error_correction_level(link.as_bytes(), EcLevel::L).ok()?;
+    Some(
+        code.render::<Dense1x2>()
+            .dark_color(Dense1x2::Light)
+            .light_color(Dense1x2::Dark)
+            .build(),
+    )
+}
+
+/// "in 10 min (at 14:05:09 UTC)" for an expiry timestamp.
+fn expires_text(expires_at_ms: Option<u64>, now_ms: u64) -> String {
+    let Some(at) = expires_at_ms else {
+        return "in 10 min".to_string();
+    };
+    let left_s = at.saturating_sub(now_ms) / 1000;
+    let day_s = (at / 1000) % 86_400;
+    format!(
+        "in {} min {} s (at {:02}:{:02}:{:02} UTC)",
+        left_s / 60,
+        left_s % 60,
+        day_s / 3600,
+        (day_s / 60) % 60,
+        day_s % 60
+    )
 }
 
 fn name_of(device: &Value) -> String {

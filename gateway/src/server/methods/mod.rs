@@ -4,6 +4,7 @@ mod invoke;
 mod node;
 mod pairing;
 mod read;
+mod setup_code;
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::context::Shared;
-use super::scopes::{PAIRING, READ, WRITE};
+use super::scopes::{ADMIN, PAIRING, READ, WRITE};
 use super::session::{Role, Session};
 
 /// Who may call a method.
@@ -40,6 +41,7 @@ const METHODS: &[(&str, Access)] = &[
     ("device.pair.approve", Access::Operator(PAIRING)),
     ("device.pair.reject", Access::Operator(PAIRING)),
     ("device.pair.remove", Access::Operator(PAIRING)),
+    ("device.pair.setupCode", Access::Operator(ADMIN)),
     ("device.token.rotate", Access::Operator(PAIRING)),
     ("device.token.revoke", Access::Operator(PAIRING)),
     ("node.pair.list", Access::Operator(PAIRING)),
@@ -56,12 +58,15 @@ const METHODS: &[(&str, Access)] = &[
     ("skills.bins", Access::Node),
 ];
 
+/// Real methods OpenClaw leaves out of `hello-ok.features.methods` (SPEC §2.3).
+const UNADVERTISED: &[&str] = &["node.runnerInventory.update", "device.pair.setupCode"];
+
 /// Methods advertised in `hello-ok.features.methods` (OpenClaw leaves some real ones out).
 pub(crate) fn advertised_methods() -> Vec<&'static str> {
     METHODS
         .iter()
         .map(|(m, _)| *m)
-        .filter(|m| *m != "node.runnerInventory.update")
+        .filter(|m| !UNADVERTISED.contains(m))
         .collect()
 }
 
@@ -144,6 +149,7 @@ pub(crate) async fn dispatch(
         "device.pair.approve" => pairing::device_approve(shared, session, params).await,
         "device.pair.reject" => pairing::device_reject(shared, params).await,
         "device.pair.remove" => pairing::device_remove(shared, params).await,
+        "device.pair.setupCode" => setup_code::setup_code(shared, params).await,
         "device.token.rotate" => pairing::token_rotate(shared, session, params).await,
         "device.token.revoke" => pairing::token_revoke(shared, session, params).await,
         "node.pair.list" => pairing::node_list(shared).await,
@@ -172,6 +178,11 @@ pub(crate) fn state_error(err: crate::state::StateError) -> ErrorShape {
         | StateError::RoleNotApproved { .. }
         | StateError::UnknownToken { .. }
         | StateError::TooLarge { .. } => invalid(err.to_string()),
+        StateError::TooManySetupCodes { .. } => {
+            let mut error = ErrorShape::new(error_code::UNAVAILABLE, err.to_string());
+            error.retryable = Some(true);
+            error
+        }
         other => {
             tracing::error!(error = %other, "gateway state failure");
             ErrorShape::new(error_code::UNAVAILABLE, "gateway state unavailable")
