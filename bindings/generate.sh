@@ -44,9 +44,11 @@ generated=(
   python/clawlet/clawlet.py
 )
 
-# One build for the library, the generator and the gateway (test-bindings.sh needs it too):
-# one cargo invocation, so the shared dependencies are built with one feature set.
-cargo build --locked --quiet -p clawlet-node -p clawlet-uniffi-bindgen -p clawlet-gateway
+# The library with the gateway (test-bindings.sh needs `clawlet` too; the same feature set as
+# scripts/interop.sh's build, so neither rebuilds the other's), then the generator on its own
+# (its `cli` feature of uniffi must not leak into the library's build).
+cargo build --locked --quiet -p clawlet-node -p clawlet-gateway
+cargo build --locked --quiet -p clawlet-uniffi-bindgen
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

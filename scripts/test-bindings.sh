@@ -81,12 +81,12 @@ if wants kotlin; then
   progress "kotlinc $KOTLIN_VERSION, $(java -version 2>&1 | head -1), JNA $(readlink -f /usr/share/java/jna.jar | grep -oE '[0-9.]+[0-9]')"
 fi
 
-# Builds libclawlet_node, uniffi-bindgen and clawlet (one cargo call), regenerates, compares and
+# Builds libclawlet_node, clawlet and uniffi-bindgen, regenerates, compares and
 # runs the C check of the header. The e2e tests below use the same build.
 if wants generate; then
   timed "generate.sh --check" bash bindings/generate.sh --check
 else
-  cargo build --locked --quiet -p clawlet-node -p clawlet-uniffi-bindgen -p clawlet-gateway
+  cargo build --locked --quiet -p clawlet-node -p clawlet-gateway
 fi
 
 export CLAWLET_BIN="$target_dir/debug/clawlet"
