@@ -19,6 +19,9 @@
 
 MOBILE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CLAWLET_MOBILE_TARGET_DIR:-$MOBILE_ROOT/target/mobile}"
+# No debuginfo: these builds are only checked, never debugged; it cuts the iOS staticlib from
+# ~110 MB to ~45 MB and its cold build by ~15 %.
+export CARGO_PROFILE_DEV_DEBUG=0
 IOS_DEPLOYMENT_TARGET="${IPHONEOS_DEPLOYMENT_TARGET:-13.0}"
 ANDROID_API="${CLAWLET_ANDROID_API:-21}"
 

@@ -77,7 +77,9 @@ final class GatewayE2ETests: XCTestCase {
         client.disconnect()
     }
 
+    #if os(macOS)
     /// The operator side through the clawlet CLI: approve the node's commands, invoke device.info.
+    /// macOS only: iOS has no Process to run the CLI with.
     func testInvokeDeviceInfoThroughTheCli() throws {
         guard let cli = ProcessInfo.processInfo.environment["CLAWLET_E2E_CLAWLET"] else {
             throw XCTSkip("CLAWLET_E2E_CLAWLET (path to the clawlet CLI) is not set")
@@ -88,15 +90,19 @@ final class GatewayE2ETests: XCTestCase {
         listener.waitForStatus("connected", timeout: 30) { $0 == .connected }
         defer { client.disconnect() }
 
-        // Approve the pending command surface of this node, then invoke.
-        let pending = try run(cli, ["nodes", "pending", "--json"])
-        if let data = pending.data(using: .utf8),
-           let doc = try? JSONSerialization.jsonObject(with: data),
-           let requests = (doc as? [String: Any])?["pending"] as? [[String: Any]] ?? doc as? [[String: Any]] {
-            for request in requests where (request["nodeId"] as? String) == client.deviceId() {
-                if let id = request["requestId"] as? String { _ = try run(cli, ["nodes", "approve", id]) }
-            }
+        // Approve the pending command surface of this node (it appears shortly after connecting),
+        // then invoke.
+        var requestId: String?
+        let deadline = Date().addingTimeInterval(30)
+        while requestId == nil, Date() < deadline {
+            let pending = try run(cli, ["nodes", "pending", "--json"])
+            let doc = try? JSONSerialization.jsonObject(with: Data(pending.utf8)) as? [String: Any]
+            let requests = doc?["pending"] as? [[String: Any]] ?? []
+            requestId = requests.first { ($0["nodeId"] as? String) == client.deviceId() }?["requestId"] as? String
+            if requestId == nil { Thread.sleep(forTimeInterval: 0.2) }
         }
+        let id = try XCTUnwrap(requestId, "no pending node request for \(client.deviceId())")
+        _ = try run(cli, ["nodes", "approve", id])
         let out = try run(cli, ["nodes", "invoke", "--node", client.deviceId(), "--command", "device.info"])
         XCTAssertTrue(out.contains("XCTest"), out)
     }
@@ -120,4 +126,5 @@ final class GatewayE2ETests: XCTestCase {
         }
         return text
     }
+    #endif
 }
