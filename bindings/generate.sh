@@ -140,6 +140,16 @@ check_c_header() {
     echo "generate.sh: ClawletFFI.h does not compile as C" >&2
     return 1
   }
+  # The module map Swift imports `ClawletFFI` through: clang loads it as a module.
+  if [ "$compiler" = clang ]; then
+    printf '#pragma clang module import ClawletFFI\nint main(void) { return (int)ffi_clawlet_node_uniffi_contract_version(); }\n' >"$work/import_module.c"
+    clang -fsyntax-only -fmodules -fmodules-cache-path="$work/modules" \
+      -fmodule-map-file="$header_dir/module.modulemap" "${cflags[@]}" "$work/import_module.c" || {
+      echo "generate.sh: clang cannot import ClawletFFI through module.modulemap" >&2
+      return 1
+    }
+    echo "C: ClawletFFI.h compiles with $(clang --version | head -1), and imports as module ClawletFFI"
+  fi
   # Every `checksum() != N` comparison in the Swift bindings, plus the contract version.
   local checks
   checks="$(grep -oE '(uniffi_clawlet_node_checksum_[a-z0-9_]+)\(\) != ([0-9]+)' "$swift_file" |
