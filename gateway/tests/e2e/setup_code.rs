@@ -3,7 +3,7 @@
 
 use clawlet_node_core::remote::parse_setup_code;
 
-use crate::support::World;
+use crate::support::{Proc, World};
 
 #[test]
 fn setup_code_prints_the_code_link_and_qr_and_pins_tls() {
@@ -59,4 +59,74 @@ fn setup_code_prints_the_code_link_and_qr_and_pins_tls() {
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("Scan the QR code"), "{help}");
     assert!(help.contains("--public-url"), "{help}");
+}
+
+/// `clawlet node run --setup-code`: a headless node pairs from the code alone (its URL and TLS
+/// pin come from it), serves an invoke with no operator approval, and comes back after a
+/// restart with its device token although the code is spent.
+#[test]
+fn headless_node_pairs_from_a_setup_code_over_pinned_tls() {
+    let world = World::new();
+    world.write_config(r#"{ gateway: { tls: { enabled: true } } }"#);
+    let _gateway = world.start_gateway(&[]);
+    let json = world.cli_json(&["devices", "setup-code", "--profile", "node"]);
+    let link = json["link"].as_str().unwrap().to_string();
+
+    // No --url: the node takes the code's wss:// URL and pin.
+    let start = || {
+        let mut cmd = world.command(&[
+            "node",
+            "run",
+            "--display-name",
+            "phone",
+            "--setup-code",
+            &link,
+        ]);
+        cmd.env("CLAWLET_NODE_DIR", world.node_dir("phone"));
+        Proc::spawn("node-phone", cmd)
+    };
+    let mut node = start();
+    node.wait_for(
+        "connected to the gateway",
+        std::time::Duration::from_secs(30),
+    );
+    assert!(!node.log().contains("pairing required"), "{}", node.log());
+    let nodes = world.cli_json(&["nodes", "list"]);
+    let node_id = nodes["nodes"][0]["nodeId"].as_str().unwrap().to_string();
+    let out = world.cli(&[
+        "nodes",
+        "invoke",
+        "--node",
+        &node_id,
+        "--command",
+        "system.which",
+        "--params",
+        r#"{"bins":["sh"]}"#,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/sh"),
+        "{out:?}"
+    );
+
+    node.terminate(std::time::Duration::from_secs(10));
+    let mut again = start();
+    again.wait_for(
+        "connected to the gateway",
+        std::time::Duration::from_secs(30),
+    );
+    assert!(
+        !again.log().contains("AUTH_BOOTSTRAP_TOKEN_INVALID"),
+        "{}",
+        again.log()
+    );
+    again.terminate(std::time::Duration::from_secs(10));
+
+    // A garbled code is a usage error before anything connects.
+    let out = world.cli(&["node", "run", "--setup-code", "not a code"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid --setup-code"),
+        "{out:?}"
+    );
 }

@@ -1,6 +1,8 @@
 //! Why a headless node stopped for good; every message says what to do (exit status 1).
 
-use clawlet_node_core::remote::{PinError, TransportError as PolicyError, UrlError};
+use clawlet_node_core::remote::{
+    PinError, SetupCodeError, TransportError as PolicyError, UrlError,
+};
 use clawlet_node_core::session::AuthFailureKind;
 
 use crate::credential_store::CredentialStoreError;
@@ -15,6 +17,14 @@ pub enum HeadlessError {
     /// The TLS fingerprint does not parse.
     #[error("invalid --tls-fingerprint: {0}")]
     InvalidPin(#[from] PinError),
+    /// The setup code does not decode.
+    #[error("invalid --setup-code: {0}")]
+    InvalidSetupCode(#[from] SetupCodeError),
+    /// The setup code expired before this node was paired with it.
+    #[error(
+        "the setup code expired before this node was paired (codes last 10 minutes); ask the operator for a new one (clawlet devices setup-code)"
+    )]
+    SetupCodeExpired,
     /// The transport would be unsafe (plaintext to a public host, pin on `ws://`).
     #[error(transparent)]
     Transport(#[from] PolicyError),

@@ -13,6 +13,9 @@ pub struct HeadlessOptions {
     pub token: Option<String>,
     /// Explicit shared password (`--password`); wins over the environment.
     pub password: Option<String>,
+    /// A setup code (`--setup-code`, bare or `oc-pair://`): its bootstrap token pairs the node
+    /// without an operator, its pin (if any) is enforced; `url` should be the code's URL.
+    pub setup_code: Option<String>,
     /// Human label shown to operators (default: the host name).
     pub display_name: Option<String>,
     /// TLS fingerprint pin for `wss://` (any accepted spelling); remembered for the origin.
@@ -39,6 +42,7 @@ impl HeadlessOptions {
             url: url.into(),
             token: None,
             password: None,
+            setup_code: None,
             display_name: None,
             tls_fingerprint: None,
             allow_exec: false,
@@ -58,6 +62,7 @@ impl std::fmt::Debug for HeadlessOptions {
             .field("url", &self.url)
             .field("token", &mark(&self.token))
             .field("password", &mark(&self.password))
+            .field("setup_code", &mark(&self.setup_code))
             .field("display_name", &self.display_name)
             .field("tls_fingerprint", &self.tls_fingerprint)
             .field("allow_exec", &self.allow_exec)

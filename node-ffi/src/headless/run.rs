@@ -4,14 +4,16 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use clawlet_node_core::remote::{GatewayUrl, PlaintextPolicy, TlsPin, check_transport};
+use clawlet_node_core::remote::{
+    GatewayUrl, PlaintextPolicy, SetupCode, TlsPin, check_transport, parse_setup_code,
+};
 use clawlet_node_core::{ClientInfo, Credentials, DeviceIdentity, NodeConfig};
 
 use super::error::HeadlessError;
 use super::options::{HeadlessExit, HeadlessOptions};
 use super::progress::HeadlessListener;
 use crate::credential_store::{
-    CredentialStore, FileCredentialStore, gateway_origin, load_or_create_identity_seed,
+    CredentialStore, FileCredentialStore, TokenKey, gateway_origin, load_or_create_identity_seed,
 };
 use crate::host::{
     HOST_COMMANDS, HOST_STATS_EVENT, HOST_STATS_INTERVAL, HostCommands, HostConfig, HostStats,
@@ -58,7 +60,12 @@ pub async fn run_headless(
     let store = Arc::new(FileCredentialStore::open(&dir)?);
     let origin = gateway_origin(&url);
 
-    let pin = match options.tls_fingerprint.as_deref() {
+    // Parsed without the expiry check: a spent code is fine once the node holds a device token.
+    let setup: Option<SetupCode> = non_empty(options.setup_code.clone())
+        .map(|code| parse_setup_code(&code, 0))
+        .transpose()?;
+    let code_pin = setup.as_ref().and_then(|c| c.tls_fingerprint.clone());
+    let pin = match options.tls_fingerprint.as_deref().or(code_pin.as_deref()) {
         Some(fp) => Some(TlsPin::parse(fp)?),
         None if url.is_secure() => match store.load_tls_pin(&origin)? {
             Some(stored) => Some(TlsPin::parse(&stored)?),
@@ -68,22 +75,41 @@ pub async fn run_headless(
     };
     let plaintext = PlaintextPolicy::from_env(env(ENV_BREAK_GLASS, options.read_env).as_deref());
     check_transport(&url, pin.as_ref(), &plaintext)?;
-    if let (Some(pin), Some(_)) = (&pin, &options.tls_fingerprint) {
+    if let (Some(pin), true) = (
+        &pin,
+        options.tls_fingerprint.is_some() || code_pin.is_some(),
+    ) {
         store.save_tls_pin(&origin, &pin.to_hex())?;
     }
 
     let token = non_empty(options.token.clone()).or_else(|| env(ENV_TOKEN, options.read_env));
     let password =
         non_empty(options.password.clone()).or_else(|| env(ENV_PASSWORD, options.read_env));
+
+    let seed = load_or_create_identity_seed(store.as_ref())?;
+    let device_id = DeviceIdentity::from_seed(&seed).device_id().to_string();
+    let bootstrap_token = match &setup {
+        None => None,
+        Some(code) if code.expires_at_ms > unix_now_ms() => Some(code.bootstrap_token.clone()),
+        Some(_) => {
+            let key = TokenKey {
+                origin: origin.clone(),
+                device_id: device_id.clone(),
+                role: "node".into(),
+            };
+            if store.load_device_token(&key)?.is_none() {
+                return Err(HeadlessError::SetupCodeExpired);
+            }
+            None
+        }
+    };
     let source = match (&options.token, &token, &password) {
         (Some(_), _, _) => "the --token flag",
         (None, Some(_), _) => ENV_TOKEN,
         (_, None, Some(_)) => "the gateway password",
+        (_, None, None) if bootstrap_token.is_some() => "the setup code (until paired)",
         (_, None, None) => "the stored device token (if any)",
     };
-
-    let seed = load_or_create_identity_seed(store.as_ref())?;
-    let device_id = DeviceIdentity::from_seed(&seed).device_id().to_string();
     let display_name = non_empty(options.display_name.clone()).or_else(host_name);
     let path_env = non_empty(options.path_env.clone())
         .or_else(|| non_empty(std::env::var("PATH").ok()))
@@ -106,7 +132,7 @@ pub async fn run_headless(
     node.credentials = Credentials {
         token,
         password,
-        bootstrap_token: None,
+        bootstrap_token,
     };
     node.backoff = options.backoff;
 
@@ -149,6 +175,13 @@ pub async fn run_headless(
     stats.abort();
     runtime.shutdown().await;
     result
+}
+
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// Sends `node.host.stats` on every connect (and node approval) and every 60 s while connected.

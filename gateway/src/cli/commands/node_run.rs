@@ -4,6 +4,9 @@ use clawlet_node::{HeadlessExit, HeadlessOptions, run_headless};
 
 use crate::cli::context::{CliError, Context};
 
+/// Where a node connects without --url or --setup-code (the local gateway's default port).
+const DEFAULT_URL: &str = "ws://127.0.0.1:18789";
+
 /// `clawlet node run` flags.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -13,12 +16,17 @@ and (with --allow-exec) system.run until stopped. The node keeps its identity an
 when pairing is required: `clawlet devices approve <requestId>` then `clawlet nodes approve \
 <requestId>` on the gateway host let it in without a restart.\n\n\
 Credentials: --token/--password, else OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD, else the \
-stored device token from an earlier pairing."
+stored device token from an earlier pairing, else the bootstrap token of --setup-code (a code from \
+`clawlet devices setup-code` pairs the node without an operator; its URL and TLS pin are used)."
 )]
 pub struct NodeRunArgs {
-    /// Gateway URL, e.g. ws://127.0.0.1:18789 (an SSH tunnel) or wss://gateway.example:18789.
-    #[arg(long, value_name = "URL", default_value = "ws://127.0.0.1:18789")]
-    pub url: String,
+    /// Gateway URL, e.g. ws://127.0.0.1:18789 (an SSH tunnel) or wss://gateway.example:18789
+    /// [default: the --setup-code's URL, else ws://127.0.0.1:18789].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// A setup code or oc-pair:// link from `clawlet devices setup-code` (single use, 10 min).
+    #[arg(long, value_name = "CODE")]
+    pub setup_code: Option<String>,
     /// Shared gateway token (only needed until the node has its device token).
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
@@ -39,7 +47,22 @@ pub struct NodeRunArgs {
 
 /// Runs the node until a signal or a terminal auth failure.
 pub async fn run(ctx: &Context, args: NodeRunArgs) -> Result<(), CliError> {
-    let mut options = HeadlessOptions::new(args.url);
+    let url = match (args.url, &args.setup_code) {
+        (Some(url), _) => url,
+        (None, Some(code)) => clawlet_node_core::remote::parse_setup_code(code.trim(), 0)
+            .map_err(|e| {
+                CliError::usage(
+                    format!("invalid --setup-code: {e}"),
+                    Some(
+                        "copy the whole code or oc-pair:// link from `clawlet devices setup-code`",
+                    ),
+                )
+            })?
+            .url,
+        (None, None) => DEFAULT_URL.to_string(),
+    };
+    let mut options = HeadlessOptions::new(url);
+    options.setup_code = args.setup_code;
     options.token = args.token;
     options.password = args.password;
     options.display_name = args.display_name;
