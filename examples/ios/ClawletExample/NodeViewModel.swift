@@ -54,8 +54,8 @@ final class NodeViewModel: ObservableObject {
         start(config: makeConfig(gatewayUrl: nil, setupCode: scannedCode))
     }
 
-    /// Without a setup code (a clawlet gateway issues none yet): URL + the gateway token from
-    /// `clawlet gateway auth-token`. wss:// certificates are pinned on first use.
+    /// Without a setup code: URL + the shared gateway token (`clawlet gateway auth-token`).
+    /// wss:// certificates are pinned on first use.
     func connect(gatewayUrl: String, token: String) {
         client?.disconnect()
         client = nil

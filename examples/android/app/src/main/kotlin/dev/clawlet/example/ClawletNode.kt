@@ -89,7 +89,7 @@ class ClawletNode(private val context: Context) {
         replaceClient(config(gatewayUrl = null, setupCode = scannedCode, token = null))
     }
 
-    /** Without a setup code (clawlet's gateway issues none yet): URL + `clawlet gateway auth-token`. */
+    /** Without a setup code: URL + the shared token (`clawlet gateway auth-token`). */
     fun connect(gatewayUrl: String, token: String) {
         replaceClient(config(gatewayUrl = gatewayUrl, setupCode = null, token = token))
     }

@@ -23,20 +23,20 @@ object NodeStatusText {
     }
 
     fun describe(error: NodeException): String = when (error) {
-        is NodeException.InvalidConfig -> "Settings problem: ${error.detail}"
-        is NodeException.InvalidInput -> "Settings problem: ${error.detail}"
-        is NodeException.InvalidSetupCode -> "This setup code does not work: ${error.detail}. Scan a new one."
-        is NodeException.InsecureTransport -> "Refusing an insecure connection: ${error.detail}"
-        is NodeException.Auth -> authText(error.kind, error.detail, error.nextStep)
+        is NodeException.InvalidConfig -> "Settings problem: ${error.reason}"
+        is NodeException.InvalidInput -> "Settings problem: ${error.reason}"
+        is NodeException.InvalidSetupCode -> "This setup code does not work: ${error.reason}. Scan a new one."
+        is NodeException.InsecureTransport -> "Refusing an insecure connection: ${error.reason}"
+        is NodeException.Auth -> authText(error.kind, error.reason, error.nextStep)
         is NodeException.PinMismatch ->
             "The gateway's certificate changed (expected ${error.expected.take(12)}…, got " +
                 "${error.presented.take(12)}…). If you replaced it, trust the new certificate; " +
                 "otherwise someone may be intercepting the connection."
         is NodeException.PinNotConfirmed -> "The certificate was not trusted, so nothing was sent. Connect again to review it."
-        is NodeException.Transport -> "Cannot reach the gateway: ${error.detail}"
-        is NodeException.Store -> "Cannot read the stored credentials: ${error.detail}"
+        is NodeException.Transport -> "Cannot reach the gateway: ${error.reason}"
+        is NodeException.Store -> "Cannot read the stored credentials: ${error.reason}"
         is NodeException.NotConnected -> "Not connected to the gateway"
-        is NodeException.Rejected -> "The gateway refused (${error.code}): ${error.detail}"
+        is NodeException.Rejected -> "The gateway refused (${error.code}): ${error.reason}"
         is NodeException.Closed -> "The connection was closed"
     }
 
