@@ -17,7 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../mobile-env.sh"
 cd "$MOBILE_ROOT"
 
 TARGET=aarch64-apple-ios
-HEADER="$MOBILE_ROOT/bindings/swift/Sources/ClawletFFI/ClawletFFI.h"
+HEADER="${CLAWLET_FFI_HEADER:-$MOBILE_ROOT/bindings/swift/Sources/ClawletFFI/ClawletFFI.h}"
 
 mobile_need_llvm
 mobile_need_targets "$TARGET"
@@ -25,7 +25,7 @@ mobile_cc_env "$TARGET"
 
 mobile_log "cargo rustc -p clawlet-node --lib --target $TARGET --crate-type staticlib"
 mobile_timed "ios staticlib" \
-    cargo rustc --quiet -p clawlet-node --lib --target "$TARGET" --crate-type staticlib
+    cargo rustc --locked --quiet -p clawlet-node --lib --target "$TARGET" --crate-type staticlib
 
 LIB="$CARGO_TARGET_DIR/$TARGET/debug/libclawlet_node.a"
 [ -s "$LIB" ] || mobile_die "$LIB was not produced"
