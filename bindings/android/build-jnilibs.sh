@@ -22,11 +22,12 @@ root="$(cd "$here/../.." && pwd)"
 api="${CLAWLET_ANDROID_API:-21}"
 
 profile=release
-abis=()
+abis=(arm64-v8a armeabi-v7a x86 x86_64)
+chosen=""
 for arg in "$@"; do
     case "$arg" in
         --debug) profile=debug ;;
-        arm64-v8a | armeabi-v7a | x86 | x86_64) abis+=("$arg") ;;
+        arm64-v8a | armeabi-v7a | x86 | x86_64) chosen="$chosen $arg" ;;
         -h | --help)
             sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
             exit 0
@@ -34,7 +35,7 @@ for arg in "$@"; do
         *) die "unknown argument $arg (ABIs: arm64-v8a armeabi-v7a x86 x86_64)" ;;
     esac
 done
-[ "${#abis[@]}" -gt 0 ] || abis=(arm64-v8a armeabi-v7a x86 x86_64)
+[ -z "$chosen" ] || read -r -a abis <<<"$chosen"
 
 ndk="${ANDROID_NDK_HOME:-${ANDROID_NDK_ROOT:-}}"
 [ -n "$ndk" ] || die "ANDROID_NDK_HOME is not set: install the NDK (Android Studio > SDK Manager > NDK, or sdkmanager 'ndk;27.2.12479018') and export ANDROID_NDK_HOME=<sdk>/ndk/<version>"
@@ -42,13 +43,19 @@ ndk="${ANDROID_NDK_HOME:-${ANDROID_NDK_ROOT:-}}"
 export ANDROID_NDK_HOME="$ndk"
 cargo ndk --version >/dev/null 2>&1 || die "cargo-ndk is not installed: cargo install cargo-ndk"
 
-declare -A triple=(
-    [arm64-v8a]=aarch64-linux-android [armeabi-v7a]=armv7-linux-androideabi
-    [x86]=i686-linux-android [x86_64]=x86_64-linux-android
-)
+# A function, not an associative array: macOS's /bin/bash 3.2 has none.
+triple() {
+    case "$1" in
+        arm64-v8a) echo aarch64-linux-android ;;
+        armeabi-v7a) echo armv7-linux-androideabi ;;
+        x86) echo i686-linux-android ;;
+        x86_64) echo x86_64-linux-android ;;
+    esac
+}
 installed="$(rustup target list --installed)"
 for abi in "${abis[@]}"; do
-    grep -qx "${triple[$abi]}" <<<"$installed" || die "rustup target ${triple[$abi]} missing: rustup target add ${triple[$abi]}"
+    t="$(triple "$abi")"
+    grep -qx "$t" <<<"$installed" || die "rustup target $t missing: rustup target add $t"
 done
 
 out="$here/clawlet/src/main/jniLibs"
@@ -56,7 +63,7 @@ out="$here/clawlet/src/main/jniLibs"
 export CARGO_TARGET_DIR="${CLAWLET_ANDROID_TARGET_DIR:-$root/target/android}"
 ndk_args=(--platform "$api" -o "$out")
 for abi in "${abis[@]}"; do ndk_args+=(-t "$abi"); done
-cargo_args=(build -p clawlet-node --lib)
+cargo_args=(build --locked -p clawlet-node --lib)
 [ "$profile" = release ] && cargo_args+=(--release)
 
 cd "$root"

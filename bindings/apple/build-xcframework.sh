@@ -20,6 +20,7 @@
 #         does not accept target sources outside the package directory).
 # On Linux, bindings/apple/check-ios-staticlib.sh checks the iOS staticlib without Xcode.
 set -euo pipefail
+# (Written for macOS's /bin/bash 3.2: no associative arrays, no mapfile.)
 
 die() {
     printf 'error: %s\n' "$*" >&2
@@ -80,7 +81,9 @@ for t in "${targets[@]}"; do
     log "cargo rustc -p clawlet-node --lib --target $t --crate-type staticlib ($profile)"
     start=$(date +%s)
     # --crate-type staticlib: the crate also lists cdylib, which an XCFramework does not need.
-    cargo rustc -p clawlet-node --lib "${cargo_profile[@]}" --target "$t" --crate-type staticlib
+    # ${a[@]+...}: macOS's bash 3.2 calls an empty array unbound under `set -u`.
+    cargo rustc --locked -p clawlet-node --lib ${cargo_profile[@]+"${cargo_profile[@]}"} \
+        --target "$t" --crate-type staticlib
     log "$t: $(($(date +%s) - start)) s"
 done
 
