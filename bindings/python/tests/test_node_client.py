@@ -20,6 +20,7 @@ target/debug/libclawlet_node.so), CLAWLET_TEST_KEEP=1 keeps the temp dir.
 """
 
 import asyncio
+import atexit
 import base64
 import ctypes
 import json
@@ -49,6 +50,7 @@ SLOW = "test.slow"
 # The generated module loads lib<cdylib>.so from its own directory: stage the checked-in package
 # with the built library beside it.
 _STAGE = Path(tempfile.mkdtemp(prefix="clawlet-py-"))
+atexit.register(shutil.rmtree, _STAGE, True)
 shutil.copytree(ROOT / "bindings" / "python" / "clawlet", _STAGE / "clawlet")
 shutil.copy2(NODE_LIB, _STAGE / "clawlet" / NODE_LIB.name)
 sys.path.insert(0, str(_STAGE))
@@ -331,7 +333,6 @@ class NodeClientE2E(unittest.IsolatedAsyncioTestCase):
         cls.tmp = Path(tempfile.mkdtemp(prefix="clawlet-py-e2e-"))
         if not os.environ.get("CLAWLET_TEST_KEEP"):
             cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
-        cls.addClassCleanup(shutil.rmtree, _STAGE, True)
         policy = {"allow": [ECHO, FAIL, SLOW]}
         # Manual device approval, so pairing really goes through the operator.
         cls.gw = Gateway(
