@@ -192,11 +192,13 @@ class ClawletNode:
         self.proc: Proc | None = None
         self.runs = 0
 
-    def start(self, token: str | None, allow_exec: bool = False) -> Proc:
+    def start(self, token: str | None, allow_exec: bool = False, setup_code: str | None = None) -> Proc:
         argv = [str(self.sc.ctx.clawlet), "node", "run", "--url", f"ws://127.0.0.1:{self.port}",
                 "--display-name", self.name]
         if token is not None:
             argv += ["--token", token]
+        if setup_code is not None:
+            argv += ["--setup-code", setup_code]
         if allow_exec:
             argv.append("--allow-exec")
         env = self.sc.base_env(self.home)

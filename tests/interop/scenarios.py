@@ -542,6 +542,51 @@ def s8_error_parity(sc: Scenario) -> None:
         raise Fail("\n".join(lines), frames)
 
 
+# ------------------------------------------------------------------------ 9
+
+
+def s9_setup_code_pairing(sc: Scenario) -> None:
+    """A setup code issued by OpenClaw's gateway pairs a clawlet node (the path the SDK's phones
+    take) with no operator approval, and the node keeps its device token afterwards."""
+    tok = token()
+    gw = OpenClawGateway(sc, "oc-gw", tok, auto_approve_local=False).start()
+    px = sc.proxy("node", gw.port)
+    cli = OpenClawCli(sc, "op", px.listen_port, tok)
+    issued = cli.json(["gateway", "call", "device.pair.setupCode", "--params",
+                       json.dumps({"bootstrapProfile": "node", "publicUrl": f"ws://127.0.0.1:{px.listen_port}"})])
+    code = issued.get("setupCode") or (issued.get("payload") or {}).get("setupCode")
+    check(isinstance(code, str) and code, f"OpenClaw issued no setup code: {issued}")
+
+    node = ClawletNode(sc, "clawlet-s9", px.listen_port)
+    proc = node.start(None, setup_code=code)
+    node_id = node.node_id()
+    sc.wait_log(proc, CLAWLET_CONNECTED, 60)
+    check("pairing required" not in proc.log(), "a node with a setup code was asked to pair", sc.frames(px))
+    def node_connects() -> list[dict[str, Any]]:
+        return [r for r in connect_frames(sc, px)
+                if isinstance(r.get("json"), dict) and r["json"]["params"]["client"].get("mode") == "node"]
+
+    first = node_connects()
+    check(first and "bootstrapToken" in (first[0]["json"]["params"].get("auth") or {}),
+          "the node did not offer the setup code's bootstrap token", sc.frames(px))
+    hello = hello_of(sc, px, first[0])
+    check(hello and hello.get("ok") and hello["payload"]["auth"].get("method") == "bootstrap-token"
+          and hello["payload"]["auth"].get("deviceToken"),
+          "OpenClaw did not accept the bootstrap token with a device token", sc.frames(px))
+    sc.note("bootstrap hello-ok auth keys: " + ", ".join(sorted(hello["payload"]["auth"])))
+
+    answer = cli.json(["nodes", "invoke", "--node", node_id, "--command", "system.which", "--params", WHICH_PARAMS])
+    check_which_answer(sc, answer, px, "clawlet")
+
+    # Restart with the spent code: the device token carries it, the code is not offered again.
+    node.stop()
+    proc = node.start(None, setup_code=code)
+    sc.wait_log(proc, CLAWLET_CONNECTED, 60)
+    reconnect = node_connects()[-1]["json"]["params"].get("auth") or {}
+    check("bootstrapToken" not in reconnect and reconnect.get("deviceToken"),
+          f"the restarted node did not connect with its device token alone: {sorted(reconnect)}", sc.frames(px))
+
+
 SCENARIOS = [
     Spec(1, "clawlet node -> OpenClaw gateway: silent local pairing, nodes list, invoke", 240, s1_silent_local_pairing),
     Spec(2, "clawlet node -> OpenClaw gateway: explicit pairing without a node restart", 270, s2_explicit_pairing),
@@ -551,4 +596,5 @@ SCENARIOS = [
     Spec(6, "openclaw node run -> clawlet gateway: pairing, 90 s of ticks/pings, invoke, restart", 400, s6_openclaw_node_on_clawlet),
     Spec(7, "OpenClaw CLI -> clawlet gateway: same output as against OpenClaw's gateway", 360, s7_openclaw_cli_on_clawlet),
     Spec(8, "openclaw node run wrong/missing token: same error and close code on both gateways", 300, s8_error_parity),
+    Spec(9, "clawlet node -> OpenClaw gateway: pairs from an OpenClaw-issued setup code, no approvals", 240, s9_setup_code_pairing),
 ]
