@@ -4,7 +4,7 @@
 //   cargo run --release -p clawlet-gateway -- gateway run &        # ws://127.0.0.1:18789
 //   export CLAWLET_E2E_GATEWAY_URL=ws://127.0.0.1:18789
 //   export CLAWLET_E2E_TOKEN="$(cargo run -q --release -p clawlet-gateway -- gateway auth-token)"
-//   export CLAWLET_E2E_CLAWLET="$PWD/target/release/clawlet"      # optional: invoke test
+//   export CLAWLET_E2E_CLAWLET="$PWD/target/release/clawlet"      # optional: the CLI tests (invoke, setup code)
 //   cd bindings/apple && swift test
 //
 // A loopback client is approved automatically by a default clawlet gateway.
@@ -105,6 +105,39 @@ final class GatewayE2ETests: XCTestCase {
         _ = try run(cli, ["nodes", "approve", id])
         let out = try run(cli, ["nodes", "invoke", "--node", client.deviceId(), "--command", "device.info"])
         XCTAssertTrue(out.contains("XCTest"), out)
+    }
+
+    /// The phone's path: a setup code from `clawlet devices setup-code` pairs a fresh identity
+    /// with no shared token; afterwards the stored device token alone gets it back in.
+    func testPairFromSetupCodeIssuedByTheCli() throws {
+        guard let cli = ProcessInfo.processInfo.environment["CLAWLET_E2E_CLAWLET"] else {
+            throw XCTSkip("CLAWLET_E2E_CLAWLET (path to the clawlet CLI) is not set")
+        }
+        let issued = try run(cli, ["devices", "setup-code", "--json"])
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(issued.utf8)) as? [String: Any])
+        let link = try XCTUnwrap(doc["link"] as? String, issued)
+        XCTAssertTrue(link.hasPrefix("oc-pair://"))
+        let info = try parseSetupCode(code: link)
+        XCTAssertFalse(info.url.isEmpty)
+
+        let store = MemoryStore()
+        let listener = RecordingListener(trustPins: true)
+        var config = Fixtures.config(gatewayUrl: nil, setupCode: link, token: nil)
+        config.displayName = "xctest-setup-code"
+        let client = try NodeClient(config: config, store: store, handler: TestHandler(), listener: listener)
+        try client.connect()
+        listener.waitForStatus("connected with the bootstrap token", timeout: 30) { $0 == .connected }
+        let deviceId = client.deviceId()
+        client.disconnect()
+
+        // Same identity, no setup code and no token: the device token in the store is enough.
+        let again = RecordingListener(trustPins: true)
+        let back = try NodeClient(config: Fixtures.config(gatewayUrl: info.url, token: nil),
+                                  store: store, handler: TestHandler(), listener: again)
+        XCTAssertEqual(back.deviceId(), deviceId)
+        try back.connect()
+        again.waitForStatus("connected with the device token", timeout: 30) { $0 == .connected }
+        back.disconnect()
     }
 
     private func run(_ cli: String, _ args: [String]) throws -> String {
