@@ -101,7 +101,7 @@ pub(crate) async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let _task = shared.tasks.clone();
+    let _task = shared.tasks.enter();
     let (sink, mut stream) = ws.split();
     let (out, rx, queued) = Outbound::new(MAX_BUFFERED_BYTES);
     let mut writer = tokio::spawn(write_loop(sink, rx, queued));

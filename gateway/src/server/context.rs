@@ -4,11 +4,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::bind::ListenAddr;
 use super::hub::Hub;
 use super::invoke::InvokeRouter;
+use super::live_tasks::LiveTasks;
 use super::options::AuthConfig;
 use super::policy::CommandPolicy;
 use super::preauth::PreauthBudget;
@@ -57,8 +58,8 @@ pub(crate) struct Shared {
     pub(crate) boot_id: String,
     pub(crate) started: Instant,
     pub(crate) shutdown: watch::Receiver<bool>,
-    /// Every connection task holds a clone; shutdown waits until all are dropped.
-    pub(crate) tasks: mpsc::Sender<()>,
+    /// Every connection task holds a token; shutdown waits until all are dropped.
+    pub(crate) tasks: Arc<LiveTasks>,
 }
 
 /// Where a socket comes from, as the handshake needs it.

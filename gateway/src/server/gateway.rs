@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -40,7 +40,6 @@ pub struct RunningGateway {
     addrs: Vec<ListenAddr>,
     stop: watch::Sender<bool>,
     shared: Arc<Shared>,
-    tasks: mpsc::Receiver<()>,
     jobs: Vec<JoinHandle<()>>,
     fingerprint: Option<String>,
 }
@@ -86,7 +85,6 @@ impl Gateway {
         };
         let state = StateHandle::spawn(store)?;
         let (stop, stop_rx) = watch::channel(false);
-        let (task_tx, task_rx) = mpsc::channel(1);
         let shared = Arc::new(Shared {
             settings: Settings {
                 auth: options.auth,
@@ -115,7 +113,7 @@ impl Gateway {
             boot_id: crate::server::clock::new_uuid(),
             started: Instant::now(),
             shutdown: stop_rx,
-            tasks: task_tx,
+            tasks: Arc::default(),
         });
         let mut jobs = Vec::new();
         for (listener, addr) in listeners {
@@ -139,7 +137,6 @@ impl Gateway {
             addrs,
             stop,
             shared,
-            tasks: task_rx,
             jobs,
             fingerprint,
         })
@@ -164,16 +161,10 @@ impl RunningGateway {
 
     /// Stops gracefully: `shutdown {reason:"gateway stopping"}` to every client, in-flight
     /// invokes settled, every socket closed 1012 "service restart", then the listeners.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
         begin_shutdown(&self.shared, &self.stop);
         // Sockets drop their task tokens as they finish; wait for all (bounded).
-        let tasks = &mut self.tasks;
-        let shared = self.shared.clone();
-        let wait = async move {
-            drop(shared);
-            while tasks.recv().await.is_some() {}
-        };
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, wait).await;
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.shared.tasks.idle()).await;
         for job in &self.jobs {
             job.abort();
         }

@@ -29,6 +29,7 @@ mod handshake;
 mod http;
 mod hub;
 mod invoke;
+mod live_tasks;
 mod methods;
 pub mod options;
 mod outbound;
