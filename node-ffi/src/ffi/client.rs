@@ -4,7 +4,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use clawlet_node_core::DeviceIdentity;
-use clawlet_node_core::SessionStatus;
 use clawlet_node_core::remote::TlsPin;
 
 use super::config::{NodeClientConfig, PinSource, ValidatedConfig};
@@ -520,10 +519,4 @@ impl ClientShared {
         tokio::time::sleep_until(deadline).await;
         Ok(online)
     }
-}
-
-/// Whether `status` is a live session (used by tests of the status mapping).
-#[allow(dead_code)]
-pub(crate) fn is_online(status: &SessionStatus) -> bool {
-    matches!(status, SessionStatus::Connected)
 }
