@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The single test command: installs what a fresh Debian machine of this kind lacks, then runs
 # every test: formatting, lints, the Rust test suites, the no_std and embedded proofs, a
-# fuzz smoke run, the generated bindings (Python and Kotlin/JVM against a real gateway) and the
+# fuzz smoke run, the generated bindings (Python and Kotlin/JVM against a real gateway), the iOS
+# and Android builds of the SDK that Linux can check, and the
 # interop run against unmodified OpenClaw from npm. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -41,6 +42,9 @@ bash scripts/fuzz-smoke.sh
 
 step "bindings (generated code, C header, Python and Kotlin e2e)"
 bash scripts/test-bindings.sh
+
+step "mobile targets (iOS staticlib, 4 Android ABIs, Swift parse, Android example)"
+bash bindings/check-mobile-targets.sh
 
 step "interop with unmodified OpenClaw (npm)"
 bash scripts/interop.sh
