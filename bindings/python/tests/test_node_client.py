@@ -543,6 +543,50 @@ class NodeClientE2E(unittest.IsolatedAsyncioTestCase):
         client.connect()
         await listener.wait_status("CONNECTED")
 
+    async def test_setup_code_pairs_over_pinned_tls_without_approvals(self):
+        """The phone flow: a code from `clawlet devices setup-code` (URL, bootstrap token and TLS
+        pin inside) is the whole config; no token, no operator approval, and after a restart
+        the spent code is not needed any more."""
+        tls = self.tls
+        issued = await in_thread(tls.cli_json, "devices", "setup-code", "--profile", "node")
+        link = issued["link"]
+        info = clawlet.parse_setup_code(link)
+        self.assertEqual(info.url, f"wss://127.0.0.1:{tls.port}")
+        real = (await in_thread(tls.cli, "gateway", "tls-fingerprint")).stdout.strip()
+        self.assertEqual(clawlet.normalize_pin(info.tls_fingerprint), clawlet.normalize_pin(real))
+
+        def config():
+            c = node_config("", None)
+            c.gateway_url = None
+            c.setup_code = link
+            return c
+
+        store = JsonFileStore(self.tmp / "py-setup-code.json")
+        listener = Recorder()
+        client = self.client(config(), store, None, listener)
+        client.connect()
+        await listener.wait_status("CONNECTED")
+        self.assertFalse([v for k, v in listener.events if k == "pairing_required"], listener.events)
+        await self.invoke_echo(tls, client.device_id(), {"via": "setup-code"})
+
+        # App restart with the same (now spent) code: the stored device token carries it.
+        client.disconnect()
+        listener = Recorder()
+        again = self.client(config(), JsonFileStore(self.tmp / "py-setup-code.json"), None, listener)
+        self.assertEqual(again.device_id(), client.device_id())
+        again.connect()
+        await listener.wait_status("CONNECTED")
+
+        # A new phone with the spent code: the gateway's typed refusal.
+        listener = Recorder()
+        other = self.client(config(), JsonFileStore(self.tmp / "py-setup-code-2.json"), None, listener)
+        try:
+            other.connect()
+            error = await listener.wait_error(NodeError.Auth)
+        except NodeError.Auth as thrown:
+            error = thrown
+        self.assertEqual(error.kind, AuthProblemKind.BOOTSTRAP_TOKEN_INVALID, error)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
