@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -41,16 +42,35 @@ def kill_everything() -> None:
 _ports_taken: set[int] = set()
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A loopback port no other scenario of this run was given."""
+    """A loopback port no other scenario of this run was given, below the kernel's ephemeral
+    range: a port from bind(0) is released before the gateway or proxy binds it, and in that
+    window any outgoing connection of a busy run (OpenClaw's CLI, the proxies) may take it as its
+    source port ("address already in use"); ports outside the ephemeral range are never handed
+    out that way."""
+    low, _ = _ephemeral_range()
+    top = max(low, 12000)
     with _port_lock:
-        while True:
+        for _ in range(10000):
+            port = random.randrange(10000, top)
+            if port in _ports_taken:
+                continue
             with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-            if port not in _ports_taken:
-                _ports_taken.add(port)
-                return port
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _ports_taken.add(port)
+            return port
+        raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 class Fail(Exception):

@@ -307,9 +307,14 @@ def s4_gateway_restart(sc: Scenario) -> None:
     cli = OpenClawCli(sc, "op", px.listen_port, tok)
     mark = len(proc.log())
     res = cli.json(["gateway", "call", "gateway.restart.request", "--params", '{"reason":"interop"}'])
-    check(res.get("status") == "scheduled", f"gateway.restart.request: {res}")
+    # OpenClaw defers a restart while it still has work in flight (on a loaded machine, e.g. its
+    # startup sidecars) and restarts once that is done; both answers lead to the same restart.
+    check(res.get("status") in ("scheduled", "deferred") and (res.get("restart") or {}).get("ok", True),
+          f"gateway.restart.request: {res}")
+    if res.get("status") == "deferred":
+        sc.note(f"restart deferred by OpenClaw: {(res.get('preflight') or {}).get('summary')}")
     shutdown = sc.eventually(
-        "the shutdown event", 30,
+        "the shutdown event", 90,
         lambda: find_frames(sc.frames(px), "s2c", "event", event="shutdown"))
     check(shutdown[-1]["json"]["payload"].get("restartExpectedMs"), "the restart's shutdown event has no restartExpectedMs", shutdown)
     sc.wait_log(proc, CLAWLET_CONNECTED, 60, after=mark)
