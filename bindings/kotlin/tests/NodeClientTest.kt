@@ -202,9 +202,33 @@ fun Any?.list(): List<Any?> = this as List<Any?>
 
 class CliResult(val code: Int, val stdout: String, val stderr: String)
 
+private val portsTaken = mutableSetOf<Int>()
+
+/** A loopback port below the kernel's ephemeral range: a port from bind(0) is released before
+ *  the gateway binds it, and meanwhile an outgoing connection may take it as its source port. */
+@Synchronized
+fun freePort(): Int {
+    val low = runCatching {
+        File("/proc/sys/net/ipv4/ip_local_port_range").readText().trim().split(Regex("\\s+"))[0].toInt()
+    }.getOrDefault(32768).coerceAtLeast(12000)
+    val random = java.util.Random()
+    repeat(10000) {
+        val port = 10000 + random.nextInt(low - 10000)
+        if (port in portsTaken) return@repeat
+        val bound = runCatching {
+            ServerSocket(port, 1, InetAddress.getByName("127.0.0.1")).close()
+        }.isSuccess
+        if (bound) {
+            portsTaken.add(port)
+            return port
+        }
+    }
+    error("no free loopback port below the ephemeral range")
+}
+
 class Gateway(root: File, name: String, config: String) {
     val dir = File(root, name).apply { mkdirs() }
-    val port = ServerSocket(0, 1, InetAddress.getByName("127.0.0.1")).use { it.localPort }
+    val port = freePort()
     private val configFile = File(dir, "clawlet.json").apply { writeText(config) }
     private val logFile = File(dir, "gateway.log")
     private var process: Process? = null

@@ -25,6 +25,7 @@ import base64
 import ctypes
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -80,9 +81,27 @@ def _die_with_parent():
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port below the kernel's ephemeral range: a bind(0) port is released before
+    the gateway binds it, and meanwhile an outgoing connection may take it as its source port."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(10000):
+        port = random.randrange(10000, max(low, 12000))
+        if port in _PORTS_TAKEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_TAKEN.add(port)
+        return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
+
+
+_PORTS_TAKEN: set = set()
 
 
 class Gateway:

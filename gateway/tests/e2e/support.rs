@@ -16,10 +16,39 @@ pub fn clawlet_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_clawlet"))
 }
 
-/// A free loopback port (bound then released; the kernel does not hand it out again at once).
+/// A free loopback port for a gateway process, below the kernel's ephemeral range: a port
+/// from bind(0) is released before the gateway binds it, and meanwhile any outgoing connection
+/// of the parallel tests (CLI calls, nodes) may take it as its source port. Ports handed out
+/// here are never handed out twice in one test binary.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    static TAKEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768)
+        .max(12_000);
+    let mut taken = TAKEN.lock().unwrap();
+    let seed = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+    let span = u64::from(low - 10_000);
+    for i in 0..10_000u64 {
+        let port = 10_000
+            + ((seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(i * 7919))
+                % span) as u16;
+        if taken.contains(&port) {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            taken.push(port);
+            return port;
+        }
+    }
+    panic!("no free loopback port below the ephemeral range");
 }
 
 /// One test's world: its own HOME, config, state dir and node dir.
