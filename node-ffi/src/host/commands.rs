@@ -76,7 +76,7 @@ impl CommandHandler for HostCommands {
                         output_cap_bytes: config.output_cap_bytes,
                         default_timeout_ms: config.default_run_timeout_ms,
                     };
-                    system_run(params, request.timeout_ms, &settings, &context).await
+                    system_run(params, &settings, &context).await
                 }
                 _ => InvokeOutcome::error("UNAVAILABLE", "command not supported"),
             }

@@ -104,7 +104,6 @@ struct RunOutput {
 /// Runs `system.run`; see the module docs.
 pub(crate) async fn system_run(
     params_json: Option<&str>,
-    invoke_timeout_ms: Option<u64>,
     settings: &RunSettings,
     context: &InvokeContext,
 ) -> InvokeOutcome {
@@ -137,11 +136,12 @@ pub(crate) async fn system_run(
             "system.run is disabled on this node; restart it with --allow-exec to allow running commands",
         );
     }
-    let timeout_ms = match (params.timeout_ms, invoke_timeout_ms) {
-        (Some(p), Some(i)) => p.min(i),
-        (Some(t), None) | (None, Some(t)) => t,
-        (None, None) => settings.default_timeout_ms,
-    };
+    // The command's own timeout (params.timeoutMs, else the default) ends it with a
+    // `timedOut` result. The invoke's budget is the gateway's: when it runs out the gateway
+    // answers TIMEOUT and sends node.invoke.cancel, which stops the process through `context`
+    // (and the session cancels it itself 5 s later if that cancel is lost). Killing it locally
+    // at the same deadline raced the cancel and reported a result nobody waits for.
+    let timeout_ms = params.timeout_ms.unwrap_or(settings.default_timeout_ms);
     let program = argv.first().map(String::as_str).unwrap_or_default();
     tracing::info!(program, timeout_ms, "system.run");
     let Some(output) = execute(&argv, &params, settings, timeout_ms, context).await else {
