@@ -15,6 +15,7 @@ pub mod ffi;
 pub mod headless;
 pub mod host;
 pub mod runtime;
+mod setup_bootstrap;
 pub mod transport;
 
 pub use credential_store::{CredentialStore, FileCredentialStore};

@@ -8,6 +8,7 @@ use clawlet_node_core::remote::{
 use clawlet_node_core::{ClientInfo, Credentials, NodeConfig};
 
 use super::error::NodeError;
+use crate::setup_bootstrap::bootstrap_token;
 use crate::transport::ConnectOptions;
 
 /// Longest accepted display name, platform or model string (they end up in operator UIs).
@@ -142,7 +143,7 @@ impl NodeClientConfig {
     pub(crate) fn validate(
         &self,
         now_ms: u64,
-        has_device_token: impl Fn(&GatewayUrl) -> bool,
+        has_device_token: impl FnOnce(&GatewayUrl) -> bool,
     ) -> Result<ValidatedConfig, NodeError> {
         let setup_code = match trimmed(&self.setup_code) {
             // Parse with the expiry check off first: an old code is fine once paired.
@@ -159,20 +160,12 @@ impl NodeClientConfig {
             }
         };
         let url = GatewayUrl::parse(&url_text)?;
-        let mut bootstrap_token = None;
-        if let Some(code) = &setup_code {
-            if code.expires_at_ms <= now_ms {
-                if !has_device_token(&url) {
-                    return Err(NodeError::InvalidSetupCode {
-                        message:
-                            "the setup code has expired (they last 10 minutes); ask for a new one"
-                                .into(),
-                    });
-                }
-            } else {
-                bootstrap_token = Some(code.bootstrap_token.clone());
+        let bootstrap_token = match &setup_code {
+            Some(code) => {
+                bootstrap_token(code, now_ms, || Ok::<_, NodeError>(has_device_token(&url)))?
             }
-        }
+            None => None,
+        };
 
         let code_pin = match setup_code
             .as_ref()

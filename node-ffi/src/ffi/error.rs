@@ -7,6 +7,7 @@ use clawlet_node_core::session::AuthFailureKind;
 
 use crate::credential_store::CredentialStoreError;
 use crate::runtime::RuntimeError;
+use crate::setup_bootstrap::SetupCodeExpired;
 use crate::transport::TransportError;
 
 /// Which credential problem stopped the node (from the gateway's `details.code`).
@@ -145,6 +146,14 @@ pub enum NodeError {
     /// The client was closed.
     #[error("the node client is closed")]
     Closed,
+}
+
+impl From<SetupCodeExpired> for NodeError {
+    fn from(_: SetupCodeExpired) -> Self {
+        Self::InvalidSetupCode {
+            message: "the setup code has expired (they last 10 minutes); ask for a new one".into(),
+        }
+    }
 }
 
 impl From<UrlError> for NodeError {

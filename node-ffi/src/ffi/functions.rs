@@ -6,8 +6,8 @@ use clawlet_node_core::DeviceIdentity;
 use clawlet_node_core::remote;
 
 use super::error::NodeError;
-use super::presence::now_unix_ms;
 use super::store::{CredentialStore, FileKeyValueStore};
+use crate::runtime::unix_now_ms;
 
 /// What a setup code says, without its secret bootstrap token (for a confirmation screen).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -25,7 +25,7 @@ pub struct SetupCodeInfo {
 /// Decodes a scanned `oc-pair://…` link or a pasted setup code (expired codes are refused).
 #[uniffi::export]
 pub fn parse_setup_code(code: String) -> Result<SetupCodeInfo, NodeError> {
-    let code = remote::parse_setup_code(code.trim(), now_unix_ms())?;
+    let code = remote::parse_setup_code(code.trim(), unix_now_ms())?;
     Ok(SetupCodeInfo {
         url: code.url.clone(),
         urls: code.urls.clone(),

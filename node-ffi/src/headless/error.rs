@@ -103,3 +103,9 @@ pub(crate) fn auth_hint(kind: AuthFailureKind) -> &'static str {
         | AuthFailureKind::Other => "ask the gateway's operator to check its auth configuration",
     }
 }
+
+impl From<crate::setup_bootstrap::SetupCodeExpired> for HeadlessError {
+    fn from(_: crate::setup_bootstrap::SetupCodeExpired) -> Self {
+        Self::SetupCodeExpired
+    }
+}

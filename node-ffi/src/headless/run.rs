@@ -18,7 +18,8 @@ use crate::credential_store::{
 use crate::host::{
     HOST_COMMANDS, HOST_STATS_EVENT, HOST_STATS_INTERVAL, HostCommands, HostConfig, HostStats,
 };
-use crate::runtime::{NodeHandle, NodeRuntime, RuntimeConfig, RuntimeError};
+use crate::runtime::{NodeHandle, NodeRuntime, RuntimeConfig, RuntimeError, unix_now_ms};
+use crate::setup_bootstrap::bootstrap_token;
 use crate::transport::ConnectOptions;
 
 /// `OPENCLAW_GATEWAY_TOKEN` and friends (SPEC §8.2: the node host reads env credentials).
@@ -89,19 +90,15 @@ pub async fn run_headless(
     let seed = load_or_create_identity_seed(store.as_ref())?;
     let device_id = DeviceIdentity::from_seed(&seed).device_id().to_string();
     let bootstrap_token = match &setup {
-        None => None,
-        Some(code) if code.expires_at_ms > unix_now_ms() => Some(code.bootstrap_token.clone()),
-        Some(_) => {
+        Some(code) => bootstrap_token(code, unix_now_ms(), || {
             let key = TokenKey {
                 origin: origin.clone(),
                 device_id: device_id.clone(),
                 role: "node".into(),
             };
-            if store.load_device_token(&key)?.is_none() {
-                return Err(HeadlessError::SetupCodeExpired);
-            }
-            None
-        }
+            Ok::<_, HeadlessError>(store.load_device_token(&key)?.is_some())
+        })?,
+        None => None,
     };
     let source = match (&options.token, &token, &password) {
         (Some(_), _, _) => "the --token flag",
@@ -175,13 +172,6 @@ pub async fn run_headless(
     stats.abort();
     runtime.shutdown().await;
     result
-}
-
-fn unix_now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// Sends `node.host.stats` on every connect (and node approval) and every 60 s while connected.

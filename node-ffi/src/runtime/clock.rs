@@ -31,3 +31,12 @@ impl Clock {
             .unwrap_or_else(|| tokio::time::Instant::now() + far)
     }
 }
+
+/// Wall-clock milliseconds since the Unix epoch (0 if the clock is before it), for what
+/// expires in real time (setup codes, `sentAtMs`).
+pub(crate) fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}

@@ -16,6 +16,7 @@ mod listener;
 mod start;
 
 pub use cancel::{CancelSignal, CancelTrigger};
+pub(crate) use clock::unix_now_ms;
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
 pub use handle::NodeHandle;
