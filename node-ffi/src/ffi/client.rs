@@ -11,13 +11,13 @@ use super::error::NodeError;
 use super::executor::runtime;
 use super::handler::{CommandHandler, HandlerBridge};
 use super::listener::{ListenerBridge, NodeListener};
-use super::presence::{PRESENCE_ALIVE_EVENT, now_unix_ms, presence_alive_payload};
+use super::presence::{PRESENCE_ALIVE_EVENT, presence_alive_payload};
 use super::status::NodeStatus;
 use super::store::{CredentialStore, StoreBridge, pin_key};
 use crate::credential_store::{
     CredentialStore as _, TokenKey, gateway_origin, load_or_create_identity_seed,
 };
-use crate::runtime::{NodeHandle, NodeRuntime, RuntimeConfig};
+use crate::runtime::{NodeHandle, NodeRuntime, RuntimeConfig, unix_now_ms};
 use crate::transport::probe_fingerprint;
 
 /// Role of the device token a node holds.
@@ -106,7 +106,7 @@ impl NodeClient {
         let store = Arc::new(StoreBridge { app: store });
         let seed = load_or_create_identity_seed(store.as_ref())?;
         let device_id = DeviceIdentity::from_seed(&seed).device_id().to_string();
-        let mut config = config.validate(now_unix_ms(), |url| {
+        let mut config = config.validate(unix_now_ms(), |url| {
             let key = TokenKey {
                 origin: gateway_origin(url),
                 device_id: device_id.clone(),
@@ -190,13 +190,7 @@ impl NodeClient {
 
     /// The app went to the background: close cleanly and stop reconnecting.
     pub fn suspend(&self) {
-        self.shared.set_lifecycle(Lifecycle::Suspended);
-        if let Some(handle) = self.shared.handle() {
-            spawn(async move {
-                let _ = handle.disconnect().await;
-            });
-        }
-        self.shared.report_status();
+        self.shared.suspend();
     }
 
     /// The app is in the foreground again: reconnect now (no-op after `disconnect()`).
@@ -295,6 +289,17 @@ impl ClientShared {
             *reported = Some(now.clone());
         }
         self.listener.on_status(now);
+    }
+
+    /// Closes cleanly and stays offline until resumed (the runtime is kept).
+    fn suspend(&self) {
+        self.set_lifecycle(Lifecycle::Suspended);
+        if let Some(handle) = self.handle() {
+            spawn(async move {
+                let _ = handle.disconnect().await;
+            });
+        }
+        self.report_status();
     }
 
     /// Stops reconnecting after a failure only the user can fix.
@@ -480,13 +485,7 @@ impl ClientShared {
             if still_waking {
                 match restore {
                     Lifecycle::Idle => self.stop(Lifecycle::Idle),
-                    _ => {
-                        self.set_lifecycle(Lifecycle::Suspended);
-                        if let Some(handle) = self.handle() {
-                            let _ = handle.disconnect().await;
-                        }
-                        self.report_status();
-                    }
+                    _ => self.suspend(),
                 }
             }
         }
@@ -501,14 +500,14 @@ impl ClientShared {
         self.start_or_resume()?;
         let mut online = false;
         while tokio::time::Instant::now() < deadline {
-            if self.status() == NodeStatus::Connected {
-                online = true;
-                break;
+            match self.status() {
+                NodeStatus::Connected => {
+                    online = true;
+                    break;
+                }
+                NodeStatus::Stopped => break,
+                _ => tokio::time::sleep(WAKE_POLL).await,
             }
-            if self.status() == NodeStatus::Stopped {
-                break;
-            }
-            tokio::time::sleep(WAKE_POLL).await;
         }
         if online && let Some(handle) = self.handle() {
             let payload = presence_alive_payload(&self.config.node.client, WAKE_TRIGGER);
