@@ -194,6 +194,24 @@ async fn run_timeout_kills_the_whole_process_group() {
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
 }
 
+/// The invoke's budget is the gateway's to enforce (it sends node.invoke.cancel); the node does
+/// not kill the command at that deadline itself, which would race the cancel.
+#[tokio::test]
+async fn run_is_not_killed_at_the_invoke_deadline() {
+    let (outcome, _) = call(
+        config(true),
+        request(
+            "system.run",
+            json!({"command":"sleep 0.5; echo done"}),
+            Some(100),
+        ),
+    )
+    .await;
+    let payload = ok_payload(&outcome);
+    assert_eq!(payload["timedOut"], false, "{payload}");
+    assert_eq!(payload["stdout"], "done\n");
+}
+
 #[tokio::test]
 async fn run_cancel_stops_the_child() {
     let (trigger, cancel) = CancelSignal::pair();
