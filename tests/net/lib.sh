@@ -215,6 +215,8 @@ net_spawn() {
     NO_COLOR=1 \
     "$@" </dev/null >>"$(net_log "$name")" 2>&1 &
   NET_PIDS[$name]=$!
+  # No job: bash still reaps it, but prints no "Killed" notices into other logs.
+  disown "$!"
   NET_PID_HOST[$name]=$host
 }
 
@@ -258,8 +260,11 @@ net_kill() {
   done
   if net_alive "$name"; then
     kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do
+      net_alive "$name" || break
+      sleep 0.1
+    done
   fi
-  wait "$pid" 2>/dev/null || true
 }
 
 # net_wait_gone NAME TIMEOUT: waits until process NAME has exited; fails after TIMEOUT seconds.
