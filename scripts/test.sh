@@ -31,6 +31,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace --locked
 
+step "test network (namespaces, OpenSSH)"
+bash scripts/test-net.sh
+
 step "no_std host binary"
 bash scripts/check-nostd.sh
 
