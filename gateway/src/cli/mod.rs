@@ -6,7 +6,9 @@
 pub mod commands;
 pub mod context;
 pub mod operator_client;
+pub mod node_target;
 pub mod output;
+pub mod secret_file;
 pub mod target;
 
 use clap::{Parser, Subcommand};

@@ -4,13 +4,14 @@
 //! two local conveniences that never apply to an override URL: the token the local gateway
 //! generated into its state dir, and the pin of the local gateway's own TLS certificate.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clawlet_node_core::remote::{
     CredentialError, CredentialPurpose, EnvCredentials, ExplicitTarget, ResolvedTarget, TlsPin,
     UrlSource, resolve_target,
 };
 
+use super::secret_file::{SecretFileError, flag_or_file};
 use crate::config::{ClawletPaths, GatewayConfig};
 
 /// The connection flags every networked command takes.
@@ -20,12 +21,21 @@ pub struct ConnectArgs {
     /// env credentials are never sent to a URL given on the command line.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// Shared gateway token (or a device token).
-    #[arg(long, value_name = "TOKEN")]
+    /// Shared gateway token (or a device token). Visible in `ps`: prefer --token-file or
+    /// OPENCLAW_GATEWAY_TOKEN. Any value is taken, also one that begins with `-`.
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub token: Option<String>,
-    /// Shared gateway password.
-    #[arg(long, value_name = "PASSWORD")]
+    /// Read the token from a file (only the secret; a trailing newline is fine), e.g. the
+    /// gateway's <state>/gateway-token.
+    #[arg(long, value_name = "PATH", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// Shared gateway password. Visible in `ps`: prefer --password-file or
+    /// OPENCLAW_GATEWAY_PASSWORD.
+    #[arg(long, value_name = "PASSWORD", allow_hyphen_values = true)]
     pub password: Option<String>,
+    /// Read the password from a file (only the secret; a trailing newline is fine).
+    #[arg(long, value_name = "PATH", conflicts_with = "password")]
+    pub password_file: Option<PathBuf>,
     /// SHA-256 fingerprint of the gateway's TLS certificate (wss:// only); the connection fails
     /// unless the certificate matches exactly.
     #[arg(long, value_name = "SHA256")]
@@ -43,6 +53,22 @@ impl ConnectArgs {
     /// The wait for connecting and for each answer.
     pub fn wait_ms(&self) -> u64 {
         self.timeout.unwrap_or(10_000).max(1)
+    }
+
+    /// The explicit token and password: the flag's value, else the file's content.
+    pub fn secrets(&self) -> Result<(Option<String>, Option<String>), SecretFileError> {
+        Ok((
+            flag_or_file(
+                self.token.as_deref(),
+                self.token_file.as_deref(),
+                "--token-file",
+            )?,
+            flag_or_file(
+                self.password.as_deref(),
+                self.password_file.as_deref(),
+                "--password-file",
+            )?,
+        ))
     }
 }
 
@@ -84,6 +110,9 @@ pub enum TargetError {
     /// `OPENCLAW_GATEWAY_PORT` is not a port.
     #[error("{0}")]
     Port(String),
+    /// `--token-file` / `--password-file` could not be used.
+    #[error(transparent)]
+    SecretFile(#[from] SecretFileError),
 }
 
 impl TargetError {
@@ -95,6 +124,7 @@ impl TargetError {
                 None => e.hint().to_string(),
             }),
             TargetError::Port(_) => None,
+            TargetError::SecretFile(e) => Some(e.hint().to_string()),
         }
     }
 }
@@ -112,10 +142,11 @@ pub fn resolve(
         .map_err(TargetError::Port)?;
     let mut credentials = config.credentials();
     credentials.port = Some(port);
+    let (token, password) = args.secrets()?;
     let explicit = ExplicitTarget {
         url: args.url.as_deref(),
-        token: args.token.as_deref(),
-        password: args.password.as_deref(),
+        token: token.as_deref(),
+        password: password.as_deref(),
         tls_fingerprint: args.tls_fingerprint.as_deref(),
     };
     let env_credentials = EnvCredentials {
@@ -175,6 +206,7 @@ mod tests {
             config_file: dir.path().join("clawlet.json"),
             state_dir: dir.path().join("state"),
             node_dir: dir.path().join("node"),
+            identity_dir: dir.path().join("identity"),
         };
         std::fs::create_dir_all(&paths.state_dir).unwrap();
         std::fs::write(paths.gateway_token_file(), "generated-token\n").unwrap();

@@ -45,5 +45,6 @@ pub use nodes::{
     ApprovedSurface, DeclaredSurface, EffectiveSurface, PendingSurface, SurfaceOutcome,
 };
 pub use secret::TOKEN_BYTES;
+pub(crate) use secret::generate_token;
 pub use store::{BUSY_TIMEOUT, StateStore};
 pub use tokens::{IssueKind, IssuedToken, TokenCheck};

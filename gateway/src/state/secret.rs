@@ -13,13 +13,32 @@ pub const TOKEN_BYTES: usize = 32;
 /// A SHA-256 digest: what the database keeps instead of a bearer value.
 pub(crate) type TokenDigest = [u8; 32];
 
-/// A fresh bearer token: 32 bytes from the OS RNG, base64url without padding.
+/// A fresh bearer token: 32 bytes from the OS RNG, base64url without padding, never starting
+/// with `-` (see [`encode_token`]).
 pub(crate) fn generate_token() -> StateResult<String> {
     let mut bytes = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| StateError::Entropy(e.to_string()))?;
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = encode_token(&mut bytes);
     bytes.fill(0);
     Ok(token)
+}
+
+/// The leading 6 bits that base64url encodes as `-` (value 62).
+const HYPHEN_SEXTET: u8 = 62;
+
+/// Encodes random bytes as base64url (no padding) so that the text never begins with `-`.
+///
+/// A secret that begins with `-` is read as an option by every command-line parser
+/// (`--token -abc` → "unexpected argument"), and 1 in 64 random tokens would. When the first
+/// 6 bits are 62 (`-`), the top bit of the first byte is cleared, which makes them 30 (`e`):
+/// the text stays valid base64url of 32 bytes and loses less than 0.03 bits of entropy.
+pub(crate) fn encode_token(bytes: &mut [u8]) -> String {
+    if let Some(first) = bytes.first_mut()
+        && *first >> 2 == HYPHEN_SEXTET
+    {
+        *first &= 0x7f;
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// SHA-256 of the token's UTF-8 bytes; a 256-bit random token needs no salt or slow hash.
@@ -53,6 +72,37 @@ mod tests {
         );
         assert_ne!(a, b);
         assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), TOKEN_BYTES);
+    }
+
+    #[test]
+    fn crafted_bytes_that_would_encode_to_a_leading_hyphen_do_not() {
+        // 0xf8..=0xfb are exactly the first bytes whose top 6 bits are 62 ('-').
+        for first in 0xf8..=0xfbu8 {
+            let mut bytes = [0u8; TOKEN_BYTES];
+            bytes[0] = first;
+            assert!(URL_SAFE_NO_PAD.encode(bytes).starts_with('-'));
+            let token = encode_token(&mut bytes);
+            assert!(token.starts_with('e'), "{token}");
+            assert_eq!(token.len(), 43);
+            assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), TOKEN_BYTES);
+        }
+        // Every other first byte encodes as it would without the mapping.
+        for first in (0..=0xffu8).filter(|b| !(0xf8..=0xfb).contains(b)) {
+            let mut bytes = [first; TOKEN_BYTES];
+            let plain = URL_SAFE_NO_PAD.encode(bytes);
+            assert_eq!(encode_token(&mut bytes), plain);
+            assert!(!plain.starts_with('-'));
+        }
+        assert_eq!(encode_token(&mut []), "");
+    }
+
+    #[test]
+    fn ten_thousand_generated_tokens_never_begin_with_a_hyphen() {
+        for _ in 0..10_000 {
+            let token = generate_token().unwrap();
+            assert!(!token.starts_with('-'), "{token}");
+            assert_eq!(token.len(), 43);
+        }
     }
 
     #[test]

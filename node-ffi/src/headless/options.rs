@@ -31,6 +31,15 @@ pub struct HeadlessOptions {
     /// Read `OPENCLAW_GATEWAY_TOKEN`, `OPENCLAW_GATEWAY_PASSWORD` and
     /// `OPENCLAW_ALLOW_INSECURE_PRIVATE_WS` from the process environment.
     pub read_env: bool,
+    /// Also read `OPENCLAW_GATEWAY_TOKEN` / `OPENCLAW_GATEWAY_PASSWORD` when `token` and
+    /// `password` are unset (only with `read_env`). A caller that applied the environment
+    /// itself (`clawlet node run` resolves flags, env and config) turns this off.
+    pub env_credentials: bool,
+    /// Where `url` came from, for the startup log (e.g. `gateway.remote.url (config /path)`).
+    pub url_source: Option<String>,
+    /// Where `token` / `password` came from, for the startup log (e.g. `token from
+    /// OPENCLAW_GATEWAY_TOKEN`); never the secret. Default: described from the options.
+    pub credential_source: Option<String>,
     /// Reconnect timing (defaults are the product's; tests shorten them).
     pub backoff: BackoffPolicy,
 }
@@ -50,6 +59,9 @@ impl HeadlessOptions {
             path_env: None,
             version: "2026.9.6".into(),
             read_env: true,
+            env_credentials: true,
+            url_source: None,
+            credential_source: None,
             backoff: BackoffPolicy::default(),
         }
     }
@@ -69,6 +81,9 @@ impl std::fmt::Debug for HeadlessOptions {
             .field("node_dir", &self.node_dir)
             .field("version", &self.version)
             .field("read_env", &self.read_env)
+            .field("env_credentials", &self.env_credentials)
+            .field("url_source", &self.url_source)
+            .field("credential_source", &self.credential_source)
             .finish_non_exhaustive()
     }
 }

@@ -83,9 +83,10 @@ pub async fn run_headless(
         store.save_tls_pin(&origin, &pin.to_hex())?;
     }
 
-    let token = non_empty(options.token.clone()).or_else(|| env(ENV_TOKEN, options.read_env));
+    let read_env_credentials = options.read_env && options.env_credentials;
+    let token = non_empty(options.token.clone()).or_else(|| env(ENV_TOKEN, read_env_credentials));
     let password =
-        non_empty(options.password.clone()).or_else(|| env(ENV_PASSWORD, options.read_env));
+        non_empty(options.password.clone()).or_else(|| env(ENV_PASSWORD, read_env_credentials));
 
     let seed = load_or_create_identity_seed(store.as_ref())?;
     let device_id = DeviceIdentity::from_seed(&seed).device_id().to_string();
@@ -100,12 +101,18 @@ pub async fn run_headless(
         })?,
         None => None,
     };
-    let source = match (&options.token, &token, &password) {
-        (Some(_), _, _) => "the --token flag",
-        (None, Some(_), _) => ENV_TOKEN,
-        (_, None, Some(_)) => "the gateway password",
-        (_, None, None) if bootstrap_token.is_some() => "the setup code (until paired)",
-        (_, None, None) => "the stored device token (if any)",
+    let unpaired_code = token.is_none() && password.is_none() && bootstrap_token.is_some();
+    let source = if unpaired_code {
+        "the setup code (until paired)"
+    } else if let Some(described) = options.credential_source.as_deref() {
+        described
+    } else {
+        match (&options.token, &token, &password) {
+            (Some(_), _, _) => "the --token flag",
+            (None, Some(_), _) => ENV_TOKEN,
+            (_, None, Some(_)) => "the gateway password",
+            (_, None, None) => "the stored device token (if any)",
+        }
     };
     let display_name = non_empty(options.display_name.clone()).or_else(host_name);
     let path_env = non_empty(options.path_env.clone())
@@ -138,12 +145,17 @@ pub async fn run_headless(
     host.path_env = path_env;
     host.display_name = display_name;
 
+    let url_source = options
+        .url_source
+        .as_deref()
+        .map(|from| format!("url from {from}; "))
+        .unwrap_or_default();
     tracing::info!(
         url = %url,
         node_id = %device_id,
         node_dir = %dir.display(),
         exec = if options.allow_exec { "allowed" } else { "disabled" },
-        "starting node; authenticating with {source}"
+        "starting node; {url_source}authenticating with {source}"
     );
     let listener = Arc::new(HeadlessListener::default());
     let runtime = NodeRuntime::start(

@@ -3,12 +3,13 @@
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use base64::Engine;
 
 use crate::cli::context::{CliError, Context};
+use crate::cli::secret_file::flag_or_file;
+use crate::cli::target::TargetError;
 use crate::config::{AuthMode, BindMode, GatewayConfig};
 use crate::server::bind::{self, ListenAddr};
 use crate::server::tls::{self, TlsIdentity};
@@ -30,12 +31,20 @@ pub struct RunArgs {
     /// Auth mode [default: gateway.auth.mode, then token].
     #[arg(long, value_name = "MODE", value_parser = ["none", "token", "password"])]
     pub auth: Option<String>,
-    /// Shared token (visible in `ps`; prefer gateway.auth.token or OPENCLAW_GATEWAY_TOKEN).
-    #[arg(long, value_name = "TOKEN")]
+    /// Shared token (visible in `ps`; prefer --token-file, gateway.auth.token or
+    /// OPENCLAW_GATEWAY_TOKEN). Values may begin with `-`.
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub token: Option<String>,
-    /// Shared password (visible in `ps`; prefer gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD).
-    #[arg(long, value_name = "PASSWORD")]
+    /// Read the shared token from a file (only the secret; a trailing newline is fine).
+    #[arg(long, value_name = "PATH", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// Shared password (visible in `ps`; prefer --password-file, gateway.auth.password or
+    /// OPENCLAW_GATEWAY_PASSWORD). Values may begin with `-`.
+    #[arg(long, value_name = "PASSWORD", allow_hyphen_values = true)]
     pub password: Option<String>,
+    /// Read the shared password from a file (only the secret; a trailing newline is fine).
+    #[arg(long, value_name = "PATH", conflicts_with = "password")]
+    pub password_file: Option<PathBuf>,
     /// Serve wss:// (same as gateway.tls.enabled: true).
     #[arg(long)]
     pub tls: bool,
@@ -64,8 +73,20 @@ impl SecretSource {
 }
 
 /// Runs the gateway until SIGINT/SIGTERM.
-pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
+pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
     let config = ctx.gateway_config()?;
+    args.token = flag_or_file(
+        args.token.as_deref(),
+        args.token_file.as_deref(),
+        "--token-file",
+    )
+    .map_err(TargetError::from)?;
+    args.password = flag_or_file(
+        args.password.as_deref(),
+        args.password_file.as_deref(),
+        "--password-file",
+    )
+    .map_err(TargetError::from)?;
     let port = config
         .effective_port(args.port, ctx.env.port.as_deref())
         .map_err(|e| CliError::usage(e, None))?;
@@ -159,13 +180,15 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
             "every device needs `clawlet devices approve` (autoApproveLocal is off)"
         }
     );
-    let first_url = urls.first().cloned().unwrap_or_default();
-    let pin_flag = fingerprint
-        .as_ref()
-        .map(|fp| format!(" --tls-fingerprint {fp}"))
-        .unwrap_or_default();
     println!(
-        "gateway ready. Pair a node: clawlet node run --url {first_url} --token \"$(clawlet gateway auth-token)\"{pin_flag}"
+        "{}",
+        ready_banner(
+            urls.first().map(String::as_str).unwrap_or_default(),
+            fingerprint.as_deref(),
+            secret_source,
+            auth_mode,
+            &ctx.paths.gateway_token_file(),
+        )
     );
     let _ = std::io::stdout().flush();
 
@@ -175,6 +198,33 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
     running.shutdown().await;
     println!("stopped");
     Ok(())
+}
+
+/// The "gateway ready" line: how to pair a node without putting the secret in argv (`ps`).
+fn ready_banner(
+    url: &str,
+    fingerprint: Option<&str>,
+    secret: Option<SecretSource>,
+    auth_mode: &str,
+    token_file: &Path,
+) -> String {
+    let pin_flag = fingerprint
+        .map(|fp| format!(" --tls-fingerprint {fp}"))
+        .unwrap_or_default();
+    let node = format!("clawlet node run --url {url}{pin_flag}");
+    match (secret, auth_mode) {
+        (Some(SecretSource::Generated | SecretSource::Stored), _) => format!(
+            "gateway ready. Pair a node: {node} --token-file {} (or OPENCLAW_GATEWAY_TOKEN=<token>, from `clawlet gateway auth-token`)",
+            token_file.display()
+        ),
+        (Some(_), "password") => format!(
+            "gateway ready. Pair a node: {node} --password-file <file with the password> (or OPENCLAW_GATEWAY_PASSWORD=<password>)"
+        ),
+        (Some(_), _) => format!(
+            "gateway ready. Pair a node: {node} --token-file <file with the token> (or OPENCLAW_GATEWAY_TOKEN=<token>)"
+        ),
+        (None, _) => format!("gateway ready. Pair a node: {node}"),
+    }
 }
 
 async fn wait_for_signal() {
@@ -261,15 +311,15 @@ fn resolve_auth(
     }
 }
 
-/// Reads the generated token, or creates it (32 random bytes, base64url, file mode 0600).
+/// Reads the generated token, or creates it (32 random bytes, base64url never starting with `-`,
+/// file mode 0600).
 fn load_or_generate_token(path: &Path) -> Result<(String, bool), CliError> {
     if let Some(token) = super::super::target::read_generated_token(path) {
         return Ok((token, false));
     }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    // The state's generator: base64url that never begins with `-`.
+    let token = crate::state::generate_token()
+        .map_err(|e| anyhow::anyhow!("cannot generate the gateway token: {e}"))?;
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)

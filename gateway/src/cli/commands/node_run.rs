@@ -1,43 +1,45 @@
 //! `clawlet node run`: the headless node (clawlet-node's runtime) until SIGINT/SIGTERM.
 
+use std::path::PathBuf;
+
 use clawlet_node::{HeadlessExit, HeadlessOptions, run_headless};
 
 use crate::cli::context::{CliError, Context};
-
-/// Where a node connects without --url or --setup-code (the local gateway's default port).
-const DEFAULT_URL: &str = "ws://127.0.0.1:18789";
+use crate::cli::node_target;
 
 /// `clawlet node run` flags.
 #[derive(Debug, clap::Args)]
-#[command(
-    long_about = "Connect to a gateway as a node and serve system.which, system.notify, device.info \
-and (with --allow-exec) system.run until stopped. The node keeps its identity and device token in \
-~/.clawlet/node (CLAWLET_NODE_DIR), reconnects forever with backoff, and waits for an operator \
-when pairing is required: `clawlet devices approve <requestId>` then `clawlet nodes approve \
-<requestId>` on the gateway host let it in without a restart.\n\n\
-Credentials: --token/--password, else OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD, else the \
-stored device token from an earlier pairing, else the bootstrap token of --setup-code (a code from \
-`clawlet devices setup-code` pairs the node without an operator; its URL and TLS pin are used)."
-)]
+#[command(long_about = NODE_RUN_ABOUT)]
 pub struct NodeRunArgs {
-    /// Gateway URL, e.g. ws://127.0.0.1:18789 (an SSH tunnel) or wss://gateway.example:18789
-    /// [default: the --setup-code's URL, else ws://127.0.0.1:18789].
+    /// Gateway URL, e.g. ws://127.0.0.1:18789 (an SSH tunnel) or wss://gateway.example:18789.
+    /// Only --token/--password (or their files) are sent to it, never config or env secrets
+    /// [default: the --setup-code's URL, else the configured target, see below].
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// A setup code or oc-pair:// link from `clawlet devices setup-code` (single use, 10 min).
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
     pub setup_code: Option<String>,
-    /// Shared gateway token (only needed until the node has its device token).
-    #[arg(long, value_name = "TOKEN")]
+    /// Shared gateway token (only needed until the node has its device token). Visible in
+    /// `ps`: prefer --token-file or OPENCLAW_GATEWAY_TOKEN. Values may begin with `-`.
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub token: Option<String>,
-    /// Shared gateway password.
-    #[arg(long, value_name = "PASSWORD")]
+    /// Read the shared token from a file (only the secret; a trailing newline is fine), e.g.
+    /// the gateway's <state>/gateway-token.
+    #[arg(long, value_name = "PATH", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// Shared gateway password. Visible in `ps`: prefer --password-file or
+    /// OPENCLAW_GATEWAY_PASSWORD.
+    #[arg(long, value_name = "PASSWORD", allow_hyphen_values = true)]
     pub password: Option<String>,
+    /// Read the shared password from a file (only the secret; a trailing newline is fine).
+    #[arg(long, value_name = "PATH", conflicts_with = "password")]
+    pub password_file: Option<PathBuf>,
     /// Name operators see [default: the host name].
     #[arg(long, value_name = "NAME")]
     pub display_name: Option<String>,
     /// SHA-256 fingerprint of the gateway's TLS certificate (wss://); required for self-signed
-    /// gateways, checked before any credential is sent.
+    /// gateways, checked before any credential is sent [default: gateway.remote.tlsFingerprint
+    /// for gateway.remote.url, the local gateway's own certificate for the local target].
     #[arg(long, value_name = "SHA256")]
     pub tls_fingerprint: Option<String>,
     /// Serve system.run (run programs on this host for the gateway's operators).
@@ -45,28 +47,53 @@ pub struct NodeRunArgs {
     pub allow_exec: bool,
 }
 
+const NODE_RUN_ABOUT: &str = "Connect to a gateway as a node and serve system.which, \
+system.notify, device.info and (with --allow-exec) system.run until stopped. The node keeps its \
+identity and device token in ~/.clawlet/node (CLAWLET_NODE_DIR), reconnects forever with \
+backoff, and waits for an operator when pairing is required: `clawlet devices approve \
+<requestId>` then `clawlet nodes approve <requestId>` on the gateway host let it in without a \
+restart.\n\n\
+With no flags the node reads the same config file (CLAWLET_CONFIG, ~/.clawlet/clawlet.json) and \
+environment as the CLI. Where each value comes from, first match wins:\n\n\
+URL:\n  \
+1. --url\n  \
+2. the URL inside --setup-code\n  \
+3. OPENCLAW_GATEWAY_URL\n  \
+4. gateway.remote.url when gateway.mode is \"remote\"\n  \
+5. the local gateway: ws://127.0.0.1:<port> (wss:// with gateway.tls.enabled), port from \
+OPENCLAW_GATEWAY_PORT, else gateway.port, else 18789\n\n\
+Token and password:\n  \
+- --token/--token-file and --password/--password-file always win, as a pair. They are the only \
+secrets sent to --url or to a --setup-code's URL.\n  \
+- With OPENCLAW_GATEWAY_URL: only OPENCLAW_GATEWAY_TOKEN / OPENCLAW_GATEWAY_PASSWORD.\n  \
+- Remote mode (gateway.remote.url): token OPENCLAW_GATEWAY_TOKEN, else gateway.remote.token, \
+else gateway.auth.token; password OPENCLAW_GATEWAY_PASSWORD, else gateway.remote.password, else \
+gateway.auth.password.\n  \
+- Local mode: OPENCLAW_GATEWAY_TOKEN/_PASSWORD, else gateway.auth.token/password, else the token \
+the local gateway generated (<state>/gateway-token, CLAWLET_STATE_DIR) when this user can read \
+it, as the CLI does. gateway.remote.token/password are never used in local mode: they are for \
+reaching a remote gateway.\n  \
+- No shared secret: the device token stored from an earlier pairing with that gateway, else the \
+bootstrap token of --setup-code (a code from `clawlet devices setup-code` pairs the node without \
+an operator; its URL and TLS pin are used).\n\n\
+TLS pin: --tls-fingerprint, else the setup code's pin, else gateway.remote.tlsFingerprint (for \
+gateway.remote.url only), else the local gateway's own certificate (local wss://), else the pin \
+remembered for that origin.\n\n\
+The startup log names the source of the URL and of the credential (never the secret).";
+
 /// Runs the node until a signal or a terminal auth failure.
 pub async fn run(ctx: &Context, args: NodeRunArgs) -> Result<(), CliError> {
-    let url = match (args.url, &args.setup_code) {
-        (Some(url), _) => url,
-        (None, Some(code)) => clawlet_node_core::remote::parse_setup_code(code.trim(), 0)
-            .map_err(|e| {
-                CliError::usage(
-                    format!("invalid --setup-code: {e}"),
-                    Some(
-                        "copy the whole code or oc-pair:// link from `clawlet devices setup-code`",
-                    ),
-                )
-            })?
-            .url,
-        (None, None) => DEFAULT_URL.to_string(),
-    };
-    let mut options = HeadlessOptions::new(url);
+    let config = ctx.gateway_config()?;
+    let target = node_target::resolve(&args, &ctx.env, &config, &ctx.paths)?;
+    let mut options = HeadlessOptions::new(target.url);
     options.setup_code = args.setup_code;
-    options.token = args.token;
-    options.password = args.password;
+    options.token = target.token;
+    options.password = target.password;
+    options.env_credentials = false;
+    options.url_source = Some(target.url_source);
+    options.credential_source = Some(target.credential_source);
     options.display_name = args.display_name;
-    options.tls_fingerprint = args.tls_fingerprint;
+    options.tls_fingerprint = target.tls_fingerprint;
     options.allow_exec = args.allow_exec;
     options.node_dir = Some(ctx.paths.node_dir.clone());
     match run_headless(options, shutdown_signal()).await {
