@@ -5,6 +5,7 @@
 //! - [`runtime`]: `NodeRuntime`, the tokio driver of the sans-IO `NodeSession`.
 //! - [`host`]: the built-in commands of a headless Linux node and its host stats.
 //! - [`headless`]: `run_headless`, what `clawlet node run` calls.
+//! - [`ssh_tunnel`]: managed SSH tunnels (the system `ssh`, supervised with backoff).
 //! - [`ffi`]: the UniFFI surface (`NodeClient` and the app's foreign traits) for Swift,
 //!   Kotlin and Python (docs/sdk-api.md).
 
@@ -16,6 +17,7 @@ pub mod headless;
 pub mod host;
 pub mod runtime;
 mod setup_bootstrap;
+pub mod ssh_tunnel;
 pub mod transport;
 
 pub use credential_store::{CredentialStore, FileCredentialStore};
