@@ -42,6 +42,15 @@ pub enum CliError {
         /// What to do.
         hint: Option<String>,
     },
+    /// Part of the work was done and part could not be (exit status 3), e.g. a service unit
+    /// written while no service manager is reachable to start it.
+    #[error("{message}")]
+    Incomplete {
+        /// What was not done, and why.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
     /// Anything else, with context.
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
@@ -66,7 +75,7 @@ impl CliError {
     pub fn hint(&self) -> Option<String> {
         match self {
             CliError::Target(e) => e.hint(),
-            CliError::Usage { hint, .. } => hint.clone(),
+            CliError::Usage { hint, .. } | CliError::Incomplete { hint, .. } => hint.clone(),
             CliError::Transport { url, source } => match **source {
                 TransportError::Connect { .. } | TransportError::ConnectTimeout { .. } => {
                     Some(format!(
@@ -80,10 +89,12 @@ impl CliError {
         }
     }
 
-    /// The process exit status for this failure (2 for usage errors, 1 otherwise).
+    /// The process exit status for this failure (2 for usage errors, 3 for incomplete work,
+    /// 1 otherwise).
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage { .. } => 2,
+            CliError::Incomplete { .. } => 3,
             _ => 1,
         }
     }

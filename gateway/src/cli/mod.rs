@@ -80,6 +80,16 @@ pub enum GatewayCommand {
     Probe(ConnectArgs),
     /// Call any gateway method and print its JSON answer.
     Call(CallArgs),
+    /// Install the gateway as a service (systemd user unit / launchd agent), enable and start it.
+    Install(commands::service::InstallArgs),
+    /// Stop, disable and remove the gateway service.
+    Uninstall,
+    /// Start the installed gateway service.
+    Start,
+    /// Stop the installed gateway service.
+    Stop,
+    /// Restart the installed gateway service.
+    Restart,
 }
 
 /// `clawlet node …`
@@ -87,6 +97,18 @@ pub enum GatewayCommand {
 pub enum NodeCommand {
     /// Connect to a gateway as a node and serve commands until stopped.
     Run(commands::node_run::NodeRunArgs),
+    /// Install the node as a service (systemd user unit / launchd agent), enable and start it.
+    Install(commands::service::InstallArgs),
+    /// Stop, disable and remove the node service.
+    Uninstall,
+    /// Start the installed node service.
+    Start,
+    /// Stop the installed node service.
+    Stop,
+    /// Restart the installed node service.
+    Restart,
+    /// The node service's state (exit status 3 when it is not running).
+    Status(commands::service::StatusArgs),
 }
 
 /// `clawlet health`
@@ -247,6 +269,7 @@ pub async fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Gateway(cmd) => commands::gateway::run(&ctx, cmd).await,
         Command::Node(NodeCommand::Run(args)) => commands::node_run::run(&ctx, args).await,
+        Command::Node(cmd) => commands::service::node(&ctx, cmd),
         Command::Health(args) => commands::health::run(&ctx, &args.connect).await,
         Command::Status(args) => commands::status::run(&ctx, &args).await,
         Command::Devices(cmd) => commands::devices::run(&ctx, cmd).await,

@@ -23,6 +23,11 @@ pub async fn run(ctx: &Context, command: GatewayCommand) -> Result<(), CliError>
         GatewayCommand::Health(args) => super::health::run(ctx, &args.connect).await,
         GatewayCommand::Probe(args) => probe(ctx, &args).await,
         GatewayCommand::Call(args) => call(ctx, &args).await,
+        service @ (GatewayCommand::Install(_)
+        | GatewayCommand::Uninstall
+        | GatewayCommand::Start
+        | GatewayCommand::Stop
+        | GatewayCommand::Restart) => super::service::gateway(ctx, service),
     }
 }
 

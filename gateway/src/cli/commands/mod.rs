@@ -7,6 +7,7 @@ pub mod gateway_run;
 pub mod health;
 pub mod node_run;
 pub mod nodes;
+pub mod service;
 pub mod status;
 
 use serde_json::Value;
