@@ -96,6 +96,7 @@ pub enum GatewayCommand {
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
     /// Connect to a gateway as a node and serve commands until stopped.
+    #[command(long_about = commands::node_run::NODE_RUN_ABOUT)]
     Run(commands::node_run::NodeRunArgs),
     /// Install the node as a service (systemd user unit / launchd agent), enable and start it.
     Install(commands::service::InstallArgs),

@@ -7,7 +7,9 @@
     clippy::indexing_slicing
 )]
 
+mod node_config;
 mod raw;
+mod secrets;
 mod setup_code;
 mod support;
 
@@ -68,8 +70,9 @@ fn manual_pairing_then_invoke() {
     let world = World::new();
     manual_pairing_config(&world);
     let gateway = world.start_gateway(&[]);
-    let token = world.token();
-    let node = world.start_node("alpha", &["--token", &token]);
+    // `--token=VALUE`: a value that begins with '-' is still a value.
+    let token_arg = format!("--token={}", world.token());
+    let node = world.start_node("alpha", &[&token_arg]);
     node.wait_for(NODE_PAIRING_REQUIRED, SECS_30);
 
     // The device request, as an operator sees it, then approved by id.
@@ -106,9 +109,9 @@ fn manual_pairing_then_invoke() {
 fn restarts_keep_pairings_and_device_tokens() {
     let world = World::new();
     let mut gateway = world.start_gateway(&[]);
-    let token = world.token();
+    let token_arg = format!("--token={}", world.token());
     // Silent local approval of the device; the surface still needs an operator.
-    let mut node = world.start_node("beta", &["--token", &token]);
+    let mut node = world.start_node("beta", &[&token_arg]);
     node.wait_for(NODE_CONNECTED, SECS_30);
     let node_request = wait_pending(&world, &["nodes", "pending"]);
     assert!(
@@ -146,8 +149,8 @@ fn restarts_keep_pairings_and_device_tokens() {
 fn invoke_timeout_cancels_and_node_loss_disconnects() {
     let world = World::new();
     let gateway = world.start_gateway(&[]);
-    let token = world.token();
-    let mut node = world.start_node("gamma", &["--token", &token, "--allow-exec"]);
+    let token_arg = format!("--token={}", world.token());
+    let mut node = world.start_node("gamma", &[&token_arg, "--allow-exec"]);
     node.wait_for(NODE_CONNECTED, SECS_30);
     let node_request = wait_pending(&world, &["nodes", "pending"]);
     assert!(
@@ -310,13 +313,12 @@ fn generated_token_and_tls_pin() {
     );
 
     let url = format!("wss://127.0.0.1:{}", world.port);
-    let token = world.token();
+    let token_arg = format!("--token={}", world.token());
     let ok = world.cli_json(&[
         "health",
         "--url",
         &url,
-        "--token",
-        &token,
+        &token_arg,
         "--tls-fingerprint",
         &pin,
     ]);
@@ -329,8 +331,7 @@ fn generated_token_and_tls_pin() {
         "health",
         "--url",
         &url,
-        "--token",
-        &token,
+        &token_arg,
         "--tls-fingerprint",
         &wrong,
     ]);
@@ -344,8 +345,7 @@ fn generated_token_and_tls_pin() {
             "run",
             "--url",
             &url,
-            "--token",
-            &token,
+            &token_arg,
             "--tls-fingerprint",
             &pin,
             "--display-name",

@@ -9,7 +9,6 @@ use crate::cli::node_target;
 
 /// `clawlet node run` flags.
 #[derive(Debug, clap::Args)]
-#[command(long_about = NODE_RUN_ABOUT)]
 pub struct NodeRunArgs {
     /// Gateway URL, e.g. ws://127.0.0.1:18789 (an SSH tunnel) or wss://gateway.example:18789.
     /// Only --token/--password (or their files) are sent to it, never config or env secrets
@@ -47,7 +46,8 @@ pub struct NodeRunArgs {
     pub allow_exec: bool,
 }
 
-const NODE_RUN_ABOUT: &str = "Connect to a gateway as a node and serve system.which, \
+/// `clawlet node run --help`: what the node does and where each value comes from.
+pub const NODE_RUN_ABOUT: &str = "Connect to a gateway as a node and serve system.which, \
 system.notify, device.info and (with --allow-exec) system.run until stopped. The node keeps its \
 identity and device token in ~/.clawlet/node (CLAWLET_NODE_DIR), reconnects forever with \
 backoff, and waits for an operator when pairing is required: `clawlet devices approve \
