@@ -37,6 +37,9 @@ pub enum HeadlessError {
     /// The runtime could not start.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// The managed SSH tunnel failed in a way restarting ssh cannot fix.
+    #[error(transparent)]
+    SshTunnel(#[from] crate::ssh_tunnel::SshTunnelError),
     /// The gateway refused our credentials.
     #[error("gateway authentication failed: {message}; {hint}")]
     AuthFailed {

@@ -2,6 +2,7 @@
 
 mod error;
 mod options;
+mod origin_alias;
 mod progress;
 mod run;
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clawlet_node_core::BackoffPolicy;
 
+use crate::ssh_tunnel::SshTunnelConfig;
+
 /// Options of [`super::run_headless`]; build with [`HeadlessOptions::new`] and set fields.
 #[derive(Clone)]
 pub struct HeadlessOptions {
@@ -42,6 +44,11 @@ pub struct HeadlessOptions {
     pub credential_source: Option<String>,
     /// Reconnect timing (defaults are the product's; tests shorten them).
     pub backoff: BackoffPolicy,
+    /// Reach the gateway through a managed SSH tunnel (`--ssh`): the node runs and supervises
+    /// `ssh -N -L …` itself and connects to `ws://127.0.0.1:<local port>` (`wss://` when `url`
+    /// is `wss://`; only the scheme of `url` is used). Device tokens and pins are stored under
+    /// the tunnel's stable origin (`ssh://user@host:port/remotePort`), not the local port.
+    pub ssh: Option<SshTunnelConfig>,
 }
 
 impl HeadlessOptions {
@@ -63,6 +70,7 @@ impl HeadlessOptions {
             url_source: None,
             credential_source: None,
             backoff: BackoffPolicy::default(),
+            ssh: None,
         }
     }
 }
@@ -81,6 +89,7 @@ impl std::fmt::Debug for HeadlessOptions {
             .field("node_dir", &self.node_dir)
             .field("version", &self.version)
             .field("read_env", &self.read_env)
+            .field("ssh", &self.ssh)
             .field("env_credentials", &self.env_credentials)
             .field("url_source", &self.url_source)
             .field("credential_source", &self.credential_source)

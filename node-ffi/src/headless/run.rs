@@ -11,6 +11,7 @@ use clawlet_node_core::{ClientInfo, Credentials, DeviceIdentity, NodeConfig};
 
 use super::error::HeadlessError;
 use super::options::{HeadlessExit, HeadlessOptions};
+use super::origin_alias::OriginAlias;
 use super::progress::HeadlessListener;
 use crate::credential_store::{
     CredentialStore, FileCredentialStore, TokenKey, gateway_origin, load_or_create_identity_seed,
@@ -20,6 +21,7 @@ use crate::host::{
 };
 use crate::runtime::{NodeHandle, NodeRuntime, RuntimeConfig, RuntimeError, unix_now_ms};
 use crate::setup_bootstrap::bootstrap_token;
+use crate::ssh_tunnel::{SshTunnelError, TunnelSupervisor};
 use crate::transport::ConnectOptions;
 
 /// `OPENCLAW_GATEWAY_TOKEN` and friends (SPEC §8.2: the node host reads env credentials).
@@ -52,14 +54,26 @@ pub async fn run_headless(
     options: HeadlessOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<HeadlessExit, HeadlessError> {
-    let url = GatewayUrl::parse(&options.url)?;
+    let mut url = GatewayUrl::parse(&options.url)?;
     let dir = options
         .node_dir
         .clone()
         .or_else(FileCredentialStore::default_dir)
         .ok_or(HeadlessError::NoNodeDir)?;
-    let store = Arc::new(FileCredentialStore::open(&dir)?);
-    let origin = gateway_origin(&url);
+    let mut store: Arc<dyn CredentialStore> = Arc::new(FileCredentialStore::open(&dir)?);
+    let mut origin = gateway_origin(&url);
+    // A managed SSH tunnel: the URL is its local end, credentials live under its stable origin.
+    let tunnel = match &options.ssh {
+        Some(ssh) => {
+            let tunnel = TunnelSupervisor::start(ssh.clone(), options.backoff).await?;
+            url = tunnel_url(&url, tunnel.local_port())?;
+            origin = ssh.credential_origin();
+            let tunnel_origin = gateway_origin(&url);
+            store = Arc::new(OriginAlias::new(store, tunnel_origin, origin.clone()));
+            Some(tunnel)
+        }
+        None => None,
+    };
 
     // Parsed without the expiry check: a spent code is fine once the node holds a device token.
     let setup: Option<SetupCode> = non_empty(options.setup_code.clone())
@@ -180,10 +194,28 @@ pub async fn run_headless(
             Ok(HeadlessExit::Shutdown)
         }
         error = listener.terminal() => Err(error),
+        error = tunnel_failed(tunnel.as_ref()) => Err(error.into()),
     };
     stats.abort();
     runtime.shutdown().await;
+    if let Some(tunnel) = tunnel {
+        tunnel.shutdown().await;
+    }
     result
+}
+
+/// `ws[s]://127.0.0.1:<port>`: the tunnel's local end, with the configured URL's scheme.
+fn tunnel_url(configured: &GatewayUrl, port: u16) -> Result<GatewayUrl, HeadlessError> {
+    let scheme = configured.scheme().as_str();
+    Ok(GatewayUrl::parse(&format!("{scheme}://127.0.0.1:{port}"))?)
+}
+
+/// Completes when the SSH tunnel gave up for good; never without a tunnel.
+async fn tunnel_failed(tunnel: Option<&TunnelSupervisor>) -> SshTunnelError {
+    match tunnel {
+        Some(tunnel) => tunnel.failed().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Sends `node.host.stats` on every connect (and node approval) and every 60 s while connected.
