@@ -7,6 +7,7 @@ use clawlet_node_core::remote::{
     CredentialPurpose, Host, PlaintextPolicy, ResolvedTarget, UrlSource,
 };
 
+use super::operator_auth::{self, OperatorAuth};
 use super::operator_client::{ClientError, OperatorClient, OperatorConnect};
 use super::target::{self, ConnectArgs, GatewayEnv, TargetError};
 use crate::config::{ClawletPaths, ConfigError, ConfigFile, GatewayConfig};
@@ -34,6 +35,16 @@ pub enum CliError {
     /// The gateway refused or a request failed (boxed: the error shape is large).
     #[error(transparent)]
     Client(Box<ClientError>),
+    /// The gateway wants a token or password and the CLI found none for it.
+    #[error("no token or password for the gateway at {url}, and it requires one (it answered: {source})")]
+    MissingCredentials {
+        /// The URL tried.
+        url: String,
+        /// Every place the CLI looked, for the hint.
+        looked: Vec<String>,
+        /// The gateway's refusal.
+        source: Box<ClientError>,
+    },
     /// Bad input on the command line.
     #[error("{message}")]
     Usage {
@@ -85,6 +96,14 @@ impl CliError {
                 _ => None,
             },
             CliError::Client(e) => client_hint(e),
+            CliError::MissingCredentials { looked, .. } => Some(format!(
+                "Looked in:\n{}\nA gateway started with --token T, or with another state dir, uses a token this CLI cannot see.\nFix: pass --token-file PATH (or --token T), set OPENCLAW_GATEWAY_TOKEN, or run `clawlet config set gateway.auth.token T` (`clawlet gateway auth-token` prints the token of a gateway that uses this state dir).",
+                looked
+                    .iter()
+                    .map(|l| format!("  - {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )),
             _ => None,
         }
     }
@@ -102,6 +121,9 @@ impl CliError {
 
 fn client_hint(e: &ClientError) -> Option<String> {
     let error = e.error_shape()?;
+    if error.detail_code() == Some("PAIRING_REQUIRED") {
+        return Some(pairing_hint(error));
+    }
     let hint = match error.detail_code()? {
         "AUTH_TOKEN_MISSING" => {
             "Pass --token, set OPENCLAW_GATEWAY_TOKEN, or set gateway.auth.token (see `clawlet gateway auth-token` on the gateway host)."
@@ -114,11 +136,41 @@ fn client_hint(e: &ClientError) -> Option<String> {
             "This client's device must be approved first: on the gateway host run `clawlet devices list` and `clawlet devices approve <requestId>`."
         }
         "MISSING_SCOPE" => {
-            "The connection lacks the operator scope this needs. Device-less CLI connections keep their scopes only on loopback; use an SSH tunnel or a paired device."
+            "The connection lacks the operator scope this needs. Device-less CLI connections keep their scopes only on loopback; off loopback this CLI signs with its own device, which must be paired (`clawlet devices list` on the gateway host)."
+        }
+        "AUTH_DEVICE_TOKEN_MISMATCH" => {
+            "The gateway rejected this CLI's device token for it (revoked, or the gateway's state was reset), so it was forgotten. Pair again: connect once with the shared token and approve the request on the gateway host, or use `clawlet devices setup-code --profile operator` there and `clawlet pair <code>` here."
+        }
+        "AUTH_SCOPE_MISMATCH" => {
+            "This CLI's device token does not carry the scopes this command needs. Connect once with the shared token (--token-file / OPENCLAW_GATEWAY_TOKEN) so the gateway can ask for the wider scopes, or pair again with `clawlet pair` using a `--profile operator` setup code."
         }
         _ => return None,
     };
     Some(hint.to_string())
+}
+
+/// What to run on the gateway host for a pending pairing request, with its id when the
+/// gateway sent one.
+fn pairing_hint(error: &clawlet_node_core::wire::frame::ErrorShape) -> String {
+    let details = error.details.as_ref();
+    let field = |k: &str| {
+        details
+            .and_then(|d| d.get(k))
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let request_id = field("requestId").unwrap_or("<requestId>");
+    let device = field("deviceId")
+        .map(|d| format!(" (device {})", d.get(..12).unwrap_or(d)))
+        .unwrap_or_default();
+    let what = match field("reason") {
+        Some("scope-upgrade") => "now asks for more scopes than were approved",
+        Some("role-upgrade") => "now asks for a role that was not approved",
+        _ => "is not approved by this gateway yet",
+    };
+    format!(
+        "This client{device} {what}; a pairing request is waiting. On the gateway host run:\n    clawlet devices approve {request_id}\n  (on an OpenClaw gateway: openclaw devices approve {request_id}), then run this command again.\nOr pair with a setup code: `clawlet devices setup-code --profile operator` on the gateway host, then `clawlet pair <code>` here."
+    )
 }
 
 /// Paths, env and the (lazily loaded) config of one CLI invocation.
@@ -156,13 +208,12 @@ impl Context {
         purpose: CredentialPurpose,
     ) -> Result<ResolvedTarget, CliError> {
         let config = self.gateway_config()?;
-        Ok(target::resolve(
-            args,
-            &self.env,
-            &config,
-            &self.paths,
-            purpose,
-        )?)
+        match target::resolve(args, &self.env, &config, &self.paths, purpose) {
+            Ok(target) => Ok(target),
+            // A URL override with no secret is fine when this CLI holds a device token for it.
+            Err(e) => operator_auth::device_token_target(&e, args, &self.env, &self.paths)
+                .ok_or_else(|| e.into()),
+        }
     }
 
     /// Opens an operator connection asking for `scopes` (`mode` is `cli` or `probe`).
@@ -213,21 +264,38 @@ impl Context {
         };
         let url = target.url.to_string();
         tracing::debug!(%url, source = %target.url_source, "connecting");
-        let ws = connect_gateway(&target.url, target.tls_pin.as_ref(), &options)
-            .await
-            .map_err(|source| CliError::Transport {
-                url: url.clone(),
-                source: Box::new(source),
-            })?;
-        let mut request = OperatorConnect::cli(scopes);
-        request.client_mode = mode.to_string();
-        if mode == "probe" {
-            request.min_protocol = 3;
+        // Device-less or signed with the CLI's identity (operator_auth); at most one retry,
+        // after a rejected stored device token.
+        let mut auth = OperatorAuth::plan(&self.paths, target)?;
+        for _attempt in 0..2 {
+            let ws = connect_gateway(&target.url, auth.tls_pin(target).as_ref(), &options)
+                .await
+                .map_err(|source| CliError::Transport {
+                    url: url.clone(),
+                    source: Box::new(source),
+                })?;
+            let mut request = OperatorConnect::cli(scopes);
+            request.client_mode = mode.to_string();
+            if mode == "probe" {
+                request.min_protocol = 3;
+            }
+            request.token = target.token.clone();
+            request.password = target.password.clone();
+            auth.prepare(&mut request, scopes);
+            match OperatorClient::handshake(ws, &request, auth.identity(), timeout).await {
+                Ok(client) => {
+                    auth.connected(client.hello());
+                    return Ok(client);
+                }
+                Err(e) => match auth.rejected(e, target, &self.paths, &self.env)? {
+                    Some(next) => auth = next,
+                    None => break,
+                },
+            }
         }
-        request.token = target.token.clone();
-        request.password = target.password.clone();
-        let client = OperatorClient::handshake(ws, &request, None, timeout).await?;
-        Ok(client)
+        Err(CliError::Other(anyhow::anyhow!(
+            "the gateway at {url} refused the connection twice"
+        )))
     }
 }
 

@@ -5,7 +5,9 @@
 
 pub mod commands;
 pub mod context;
+pub mod operator_auth;
 pub mod operator_client;
+pub mod operator_identity;
 pub mod node_target;
 pub mod output;
 pub mod secret_file;
@@ -61,6 +63,13 @@ pub enum Command {
     /// Read and edit the config file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check config, port, bind address, auth, TLS, clock skew, node credentials and the SSH
+    /// target; each finding says what to do (exit status 1 on any error).
+    Doctor(commands::doctor::DoctorArgs),
+    /// Pair this CLI with a gateway from a setup code (`clawlet devices setup-code --profile
+    /// operator` on the gateway host), keeping the device token it is given.
+    #[command(long_about = commands::pair::ABOUT)]
+    Pair(commands::pair::PairArgs),
 }
 
 /// `clawlet gateway …`
@@ -176,9 +185,10 @@ Treat the code like a password until it is used or expires.";
 pub struct SetupCodeArgs {
     /// What the paired phone may do: `full` (node + operator with admin; needs wss:// or
     /// loopback), `limited` (node + operator without admin), `node` (node only, e.g. a watch),
-    /// `voice-node` (node + operator read/talk).
+    /// `voice-node` (node + operator read/talk), `operator` (the operator CLI on another
+    /// machine: operator only, admin/pairing/read/write/approvals; redeem with `clawlet pair`).
     #[arg(long, value_name = "PROFILE", default_value = "full",
-          value_parser = ["full", "limited", "node", "voice-node"])]
+          value_parser = ["full", "limited", "node", "voice-node", "operator"])]
     pub profile: String,
     /// The gateway URL to put in the code when the listen address is not reachable from the
     /// phone: a LAN or tailnet URL such as wss://gateway.tailnet.ts.net or ws://192.168.1.20:18789.
@@ -276,6 +286,8 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Devices(cmd) => commands::devices::run(&ctx, cmd).await,
         Command::Nodes(cmd) => commands::nodes::run(&ctx, cmd).await,
         Command::Config(cmd) => commands::config::run(&ctx, cmd),
+        Command::Doctor(args) => commands::doctor::run(&ctx, &args).await,
+        Command::Pair(args) => commands::pair::run(&ctx, &args).await,
     };
     match result {
         Ok(()) => 0,

@@ -38,6 +38,8 @@ pub struct OperatorConnect {
     pub password: Option<String>,
     /// `auth.deviceToken`.
     pub device_token: Option<String>,
+    /// `auth.bootstrapToken` (a setup code's single-use token; needs a device identity).
+    pub bootstrap_token: Option<String>,
     /// The protocol window offered.
     pub min_protocol: u32,
     /// The protocol window offered.
@@ -56,6 +58,7 @@ impl OperatorConnect {
             token: None,
             password: None,
             device_token: None,
+            bootstrap_token: None,
             min_protocol: 4,
             max_protocol: 4,
         }
@@ -369,6 +372,9 @@ fn connect_params(
     if let Some(password) = &request.password {
         auth.insert("password".into(), Value::String(password.clone()));
     }
+    if let Some(bootstrap) = &request.bootstrap_token {
+        auth.insert("bootstrapToken".into(), Value::String(bootstrap.clone()));
+    }
     let mut params = json!({
         "minProtocol": request.min_protocol,
         "maxProtocol": request.max_protocol,
@@ -384,7 +390,13 @@ fn connect_params(
         map.insert("auth".into(), Value::Object(auth));
     }
     if let Some(identity) = identity {
-        let signed_token = request.token.as_deref().or(request.device_token.as_deref());
+        // SPEC §4.1: the signed token is the chosen token ?? bootstrapToken (node-core's
+        // `ConnectAuth::signed_token` order).
+        let signed_token = request
+            .token
+            .as_deref()
+            .or(request.device_token.as_deref())
+            .or(request.bootstrap_token.as_deref());
         let payload = DeviceAuthPayload {
             device_id: identity.device_id(),
             client_id: &request.client_id,

@@ -8,6 +8,8 @@ pub const CONFIG_ENV: &str = "CLAWLET_CONFIG";
 pub const STATE_DIR_ENV: &str = "CLAWLET_STATE_DIR";
 /// Env var that points at the headless node's credential dir (default `~/.clawlet/node`).
 pub const NODE_DIR_ENV: &str = "CLAWLET_NODE_DIR";
+/// Env var that points at the operator CLI's identity dir (default `~/.clawlet/identity`).
+pub const IDENTITY_DIR_ENV: &str = "CLAWLET_IDENTITY_DIR";
 /// File name of the gateway's SQLite database inside the state dir.
 pub const STATE_DB_FILE: &str = "clawlet.sqlite";
 /// File that holds the generated shared gateway token (0600) inside the state dir.
@@ -24,6 +26,8 @@ pub struct ClawletPaths {
     pub state_dir: PathBuf,
     /// The headless node's credential dir (identity seed, device tokens).
     pub node_dir: PathBuf,
+    /// The operator CLI's device identity and the device tokens gateways issued to it.
+    pub identity_dir: PathBuf,
 }
 
 impl ClawletPaths {
@@ -48,6 +52,9 @@ impl ClawletPaths {
             node_dir: lookup(NODE_DIR_ENV)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| base.join("node")),
+            identity_dir: lookup(IDENTITY_DIR_ENV)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| base.join("identity")),
         }
     }
 
@@ -95,6 +102,10 @@ mod tests {
             PathBuf::from("/home/u/.clawlet/state/clawlet.sqlite")
         );
         assert_eq!(paths.node_dir, PathBuf::from("/home/u/.clawlet/node"));
+        assert_eq!(
+            paths.identity_dir,
+            PathBuf::from("/home/u/.clawlet/identity")
+        );
     }
 
     #[test]

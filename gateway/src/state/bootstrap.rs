@@ -49,6 +49,15 @@ const LIMITED_SCOPES: &[&str] = &[
     "operator.talk.secrets",
     "operator.write",
 ];
+/// Operator scopes of the `operator` profile (a clawlet extension): what the operator CLI
+/// asks for when it pairs, so one setup code covers every command.
+const OPERATOR_SCOPES: &[&str] = &[
+    "operator.admin",
+    "operator.approvals",
+    "operator.pairing",
+    "operator.read",
+    "operator.write",
+];
 /// Operator scopes of the `voice-node` profile.
 const VOICE_NODE_SCOPES: &[&str] = &["operator.read", "operator.talk"];
 
@@ -63,11 +72,20 @@ pub enum BootstrapProfile {
     Node,
     /// Node + operator with read and talk.
     VoiceNode,
+    /// Operator only, with the scopes the operator CLI needs (`clawlet pair`). A clawlet
+    /// extension: OpenClaw has no such profile.
+    Operator,
 }
 
 impl BootstrapProfile {
     /// Every profile, for parsing and help texts.
-    pub const ALL: [BootstrapProfile; 4] = [Self::Full, Self::Limited, Self::Node, Self::VoiceNode];
+    pub const ALL: [BootstrapProfile; 5] = [
+        Self::Full,
+        Self::Limited,
+        Self::Node,
+        Self::VoiceNode,
+        Self::Operator,
+    ];
 
     /// The name used on the wire (`bootstrapProfile`) and in the database.
     pub fn as_str(self) -> &'static str {
@@ -76,6 +94,7 @@ impl BootstrapProfile {
             Self::Limited => "limited",
             Self::Node => "node",
             Self::VoiceNode => "voice-node",
+            Self::Operator => "operator",
         }
     }
 
@@ -88,6 +107,7 @@ impl BootstrapProfile {
     pub fn roles(self) -> Vec<String> {
         let roles: &[&str] = match self {
             Self::Node => &["node"],
+            Self::Operator => &["operator"],
             Self::Full | Self::Limited | Self::VoiceNode => &["node", "operator"],
         };
         roles.iter().map(|r| (*r).to_owned()).collect()
@@ -100,6 +120,7 @@ impl BootstrapProfile {
             Self::Limited => LIMITED_SCOPES,
             Self::Node => &[],
             Self::VoiceNode => VOICE_NODE_SCOPES,
+            Self::Operator => OPERATOR_SCOPES,
         };
         scopes.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -109,6 +130,7 @@ impl BootstrapProfile {
         match self {
             Self::Full => "full",
             Self::Node => "node",
+            Self::Operator => "operator",
             Self::Limited | Self::VoiceNode => "limited",
         }
     }
@@ -412,6 +434,12 @@ mod tests {
         );
         assert_eq!(BootstrapProfile::Node.roles(), ["node"]);
         assert_eq!(BootstrapProfile::VoiceNode.access(), "limited");
+        assert_eq!(BootstrapProfile::Operator.roles(), ["operator"]);
+        assert!(
+            BootstrapProfile::Operator
+                .operator_scopes()
+                .contains(&"operator.pairing".to_owned())
+        );
     }
 
     #[test]

@@ -135,8 +135,26 @@ CREATE TABLE device_bootstrap_tokens (
 ) STRICT;
 "#;
 
+/// Version 3: the `operator` setup-code profile (a clawlet extension for `clawlet pair`). SQLite
+/// cannot alter a CHECK, so the table is rebuilt; outstanding codes are kept.
+const V3_OPERATOR_PROFILE: &str = r#"
+CREATE TABLE device_bootstrap_tokens_v3 (
+    setup_id      TEXT    NOT NULL PRIMARY KEY,
+    token_sha256  BLOB    NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
+    profile       TEXT    NOT NULL
+                  CHECK (profile IN ('full', 'limited', 'node', 'voice-node', 'operator')),
+    issued_at_ms  INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+) STRICT;
+INSERT INTO device_bootstrap_tokens_v3
+    SELECT setup_id, token_sha256, profile, issued_at_ms, expires_at_ms
+    FROM device_bootstrap_tokens;
+DROP TABLE device_bootstrap_tokens;
+ALTER TABLE device_bootstrap_tokens_v3 RENAME TO device_bootstrap_tokens;
+"#;
+
 /// Every schema version in order; index `i` upgrades `user_version` `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1_PAIRING, V2_BOOTSTRAP_TOKENS];
+const MIGRATIONS: &[&str] = &[V1_PAIRING, V2_BOOTSTRAP_TOKENS, V3_OPERATOR_PROFILE];
 
 /// The `user_version` a fully migrated database has.
 pub(crate) fn latest_version() -> i64 {
@@ -187,6 +205,40 @@ mod tests {
             .unwrap();
         assert_eq!(tables.len(), 8, "{tables:?}");
         assert!(tables.iter().all(|(_, strict)| *strict == 1), "{tables:?}");
+    }
+
+    #[test]
+    fn a_version_2_database_keeps_its_setup_codes_and_accepts_the_operator_profile() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1_PAIRING).unwrap();
+        conn.execute_batch(V2_BOOTSTRAP_TOKENS).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO device_bootstrap_tokens VALUES ('s1', zeroblob(32), 'node', 1, 2)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let profile: String = conn
+            .query_row(
+                "SELECT profile FROM device_bootstrap_tokens WHERE setup_id = 's1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(profile, "node");
+        conn.execute(
+            "INSERT INTO device_bootstrap_tokens VALUES ('s2', randomblob(32), 'operator', 1, 2)",
+            [],
+        )
+        .unwrap();
+        assert!(
+            conn.execute(
+                "INSERT INTO device_bootstrap_tokens VALUES ('s3', randomblob(32), 'admin', 1, 2)",
+                [],
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 mod node_config;
 mod raw;
+mod remote_cli;
 mod secrets;
 mod setup_code;
 mod support;

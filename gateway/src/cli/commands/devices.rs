@@ -128,6 +128,20 @@ async fn setup_code(ctx: &Context, args: &SetupCodeArgs) -> Result<(), CliError>
         print_json(&result);
         return Ok(());
     }
+    if args.profile == "operator" {
+        println!("On the machine the operator CLI runs on (once, within 10 minutes):");
+        println!("  clawlet pair {code}");
+        println!(
+            "Gateway:    {} ({})",
+            str_field(&result, "gatewayUrl"),
+            str_field(&result, "urlSource")
+        );
+        println!(
+            "That machine must reach the gateway URL above (else run again with --public-url). \
+             Anyone holding the code can pair an operator until it is used or expires."
+        );
+        return Ok(());
+    }
     match qr_text(&link) {
         Some(qr) => {
             println!("Scan with the OpenClaw app (or an app built on the clawlet SDK):");

@@ -2,11 +2,13 @@
 
 pub mod config;
 pub mod devices;
+pub mod doctor;
 pub mod gateway;
 pub mod gateway_run;
 pub mod health;
 pub mod node_run;
 pub mod nodes;
+pub mod pair;
 pub mod service;
 pub mod status;
 

@@ -65,7 +65,7 @@ pub(super) async fn setup_code(
     }
     let requested = match p.bootstrap_profile.as_deref() {
         None => BootstrapProfile::Full,
-        Some(name @ ("limited" | "node" | "voice-node")) => {
+        Some(name @ ("limited" | "node" | "voice-node" | "operator")) => {
             BootstrapProfile::parse(name).unwrap_or(BootstrapProfile::Limited)
         }
         Some(_) => {
@@ -95,7 +95,18 @@ pub(super) async fn setup_code(
     let tls = settings.tls_fingerprint.is_some();
     let resolved = resolve_url(p.public_url.as_deref(), &settings.listen, tls, &interfaces)
         .map_err(invalid)?;
-    check_mobile_url(&resolved).map_err(invalid)?;
+    // A phone applies the mobile cleartext rule; the operator CLI (profile `operator`, a
+    // clawlet extension) applies the desktop one.
+    if requested != BootstrapProfile::Operator {
+        check_mobile_url(&resolved).map_err(invalid)?;
+    } else if !resolved.url.is_secure()
+        && !host_allowed(resolved.url.host(), &PlaintextPolicy::default())
+    {
+        return Err(invalid(
+            "The operator CLI refuses plaintext ws:// to a public address; pass publicUrl with a \
+             wss:// URL or a private LAN / tailnet address.",
+        ));
+    }
     let downgraded = requested == BootstrapProfile::Full && !full_access_url(&resolved.url);
     let profile = if downgraded {
         BootstrapProfile::Limited

@@ -1,0 +1,264 @@
+//! How one operator connect authenticates: device-less with the shared secret, or signed with
+//! the CLI's own device identity and the device token the gateway issued to it.
+//!
+//! The rule (docs/protocol-notes.md, "The operator CLI's device identity"):
+//! - **Off loopback** the CLI always signs. A device-less operator loses its scopes there
+//!   (SPEC §4.2 item 5), so the first signed connect leaves a pairing request that an operator
+//!   approves once on the gateway host (or a setup code pairs it); every later connect is
+//!   accepted on the device token kept per gateway origin.
+//! - **On loopback with a shared token or password** it connects device-less, as OpenClaw's own
+//!   CLI does (every captured CLI connect is device-less): both gateways keep a local `cli`
+//!   client's scopes, and nothing needs pairing even with `autoApproveLocal:false`.
+//! - **On loopback without one**, it signs only if it holds a device token for that origin
+//!   (a tunnel to a gateway it paired with), else it connects device-less and a refusal is
+//!   reported as the missing token it is ([`missing_credentials`]).
+
+use std::path::{Path, PathBuf};
+
+use clawlet_node::credential_store::{StoredDeviceToken, gateway_origin};
+use clawlet_node_core::DeviceIdentity;
+use clawlet_node_core::remote::{CredentialError, GatewayUrl, ResolvedTarget, TlsPin, UrlSource};
+use serde_json::Value;
+
+use super::context::{CliError, is_loopback_target};
+use super::operator_client::{ClientError, OperatorConnect};
+use super::operator_identity::{OperatorIdentity, OperatorIdentityError, scopes_to_request};
+use super::target::{ConnectArgs, GatewayEnv, TargetError};
+use crate::config::ClawletPaths;
+
+/// Detail codes that mean "no credential was presented and one is required".
+const MISSING_CREDENTIAL_CODES: &[&str] = &[
+    "AUTH_TOKEN_MISSING",
+    "AUTH_PASSWORD_MISSING",
+    "DEVICE_IDENTITY_REQUIRED",
+];
+
+/// The authentication of one connect attempt to one target.
+#[derive(Debug)]
+pub struct OperatorAuth {
+    /// The key of the device token and pin (`scheme://host:port`).
+    origin: String,
+    /// The identity dir (for messages).
+    dir: PathBuf,
+    /// Set when this connect is signed.
+    identity: Option<OperatorIdentity>,
+    /// The stored device token for `origin`, offered in `auth.deviceToken`.
+    stored: Option<StoredDeviceToken>,
+    /// A pin learned from a setup code for `origin`.
+    learned_pin: Option<TlsPin>,
+    /// The target carries a shared token or password.
+    has_shared: bool,
+}
+
+impl OperatorAuth {
+    /// Decides how to authenticate to `target` (see the module docs); the device token and
+    /// pin are looked up under the target URL's origin.
+    pub fn plan(paths: &ClawletPaths, target: &ResolvedTarget) -> Result<OperatorAuth, CliError> {
+        Self::plan_for_origin(paths, target, gateway_origin(&target.url))
+    }
+
+    /// Like [`plan`](Self::plan) with an explicit origin key, for a URL that is not the
+    /// gateway's own (a managed SSH tunnel's random local port).
+    pub fn plan_for_origin(
+        paths: &ClawletPaths,
+        target: &ResolvedTarget,
+        origin: String,
+    ) -> Result<OperatorAuth, CliError> {
+        let dir = paths.identity_dir.clone();
+        let has_shared = target.token.is_some() || target.password.is_some();
+        let existing = OperatorIdentity::existing(&dir).map_err(identity_error)?;
+        let stored = match &existing {
+            Some(id) => id.device_token(&origin).map_err(identity_error)?,
+            None => None,
+        };
+        let learned_pin = match &existing {
+            Some(id) if target.url.is_secure() && target.tls_pin.is_none() => id
+                .tls_pin(&origin)
+                .map_err(identity_error)?
+                .and_then(|p| TlsPin::parse(&p).ok()),
+            _ => None,
+        };
+        let sign = !is_loopback_target(target) || (!has_shared && stored.is_some());
+        let identity = match (sign, existing) {
+            (false, _) => None,
+            (true, Some(id)) => Some(id),
+            (true, None) => Some(OperatorIdentity::open_or_create(&dir).map_err(identity_error)?),
+        };
+        Ok(OperatorAuth {
+            origin,
+            dir,
+            identity,
+            stored,
+            learned_pin,
+            has_shared,
+        })
+    }
+
+    /// The signing identity, when this connect is signed.
+    pub fn identity(&self) -> Option<&DeviceIdentity> {
+        self.identity.as_ref().map(OperatorIdentity::identity)
+    }
+
+    /// The origin tokens are kept under.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The pin to enforce: the target's own, else one learned from a setup code.
+    pub fn tls_pin(&self, target: &ResolvedTarget) -> Option<TlsPin> {
+        target.tls_pin.or(self.learned_pin)
+    }
+
+    /// Fills the device-token part of `request` (shared secrets are the caller's) and, for a
+    /// signed connect, the scopes: what the stored token holds (else the CLI's full set) plus
+    /// what `needed` adds.
+    pub fn prepare(&self, request: &mut OperatorConnect, needed: &[&str]) {
+        if self.identity.is_none() {
+            return;
+        }
+        request.scopes = scopes_to_request(self.stored.as_ref().map(|s| &s.scopes[..]), needed);
+        request.device_token = self.stored.as_ref().map(|s| s.token.clone());
+    }
+
+    /// After `hello-ok`: keeps the device token it carried.
+    pub fn connected(&self, hello: &Value) {
+        let Some(identity) = &self.identity else {
+            return;
+        };
+        match identity.remember_hello_token(&self.origin, hello) {
+            Ok(true) => tracing::info!(
+                origin = %self.origin,
+                dir = %self.dir.display(),
+                "stored this CLI's device token for the gateway"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not store the device token"),
+        }
+    }
+
+    /// After a refused connect: `Ok(Some(next))` to retry once with `next`, else the error to
+    /// report. A rejected stored device token is forgotten; with a shared secret at hand the
+    /// connect is retried without it.
+    pub fn rejected(
+        self,
+        error: ClientError,
+        target: &ResolvedTarget,
+        paths: &ClawletPaths,
+        env: &GatewayEnv,
+    ) -> Result<Option<OperatorAuth>, CliError> {
+        let code = error
+            .error_shape()
+            .and_then(|e| e.detail_code())
+            .map(str::to_string);
+        let code = code.as_deref();
+        if code == Some("AUTH_DEVICE_TOKEN_MISMATCH")
+            && self.stored.is_some()
+            && let Some(identity) = &self.identity
+        {
+            if let Err(e) = identity.forget_device_token(&self.origin) {
+                tracing::warn!(error = %e, "could not forget the rejected device token");
+            }
+            if self.has_shared {
+                tracing::info!(origin = %self.origin, "device token rejected; retrying with the shared secret");
+                return Ok(Some(OperatorAuth {
+                    stored: None,
+                    ..self
+                }));
+            }
+        }
+        let nothing_presented = !self.has_shared && self.stored.is_none();
+        if nothing_presented && code.is_some_and(|c| MISSING_CREDENTIAL_CODES.contains(&c)) {
+            return Err(missing_credentials(error, target, paths, env, &self.dir));
+        }
+        Err(CliError::from(error))
+    }
+}
+
+fn identity_error(e: OperatorIdentityError) -> CliError {
+    CliError::Other(anyhow::Error::new(e))
+}
+
+/// The error for a gateway that wants a credential this CLI could not find: what is missing,
+/// where it looked, and how to fix it.
+fn missing_credentials(
+    error: ClientError,
+    target: &ResolvedTarget,
+    paths: &ClawletPaths,
+    env: &GatewayEnv,
+    identity_dir: &Path,
+) -> CliError {
+    let config = paths.config_file.display();
+    let mut looked = vec![
+        "--token / --token-file / --password / --password-file (not given)".to_string(),
+        format!(
+            "OPENCLAW_GATEWAY_TOKEN / OPENCLAW_GATEWAY_PASSWORD ({})",
+            if env.token.is_some() || env.password.is_some() {
+                "blank"
+            } else {
+                "unset"
+            }
+        ),
+        format!(
+            "gateway.auth.token/password and gateway.remote.token/password in {config} (unset)"
+        ),
+    ];
+    if target.url_source == UrlSource::LocalDefault {
+        let file = paths.gateway_token_file();
+        looked.push(format!(
+            "the token a gateway with this state dir generates: {} ({})",
+            file.display(),
+            if file.exists() {
+                "unreadable or empty"
+            } else {
+                "not found"
+            }
+        ));
+    }
+    looked.push(format!(
+        "this CLI's device tokens in {} (none for {})",
+        identity_dir.display(),
+        gateway_origin(&target.url)
+    ));
+    CliError::MissingCredentials {
+        url: target.url.to_string(),
+        looked,
+        source: Box::new(error),
+    }
+}
+
+/// For a URL override (`--url`, `OPENCLAW_GATEWAY_URL`) without credentials: the target with
+/// no shared secret when this CLI holds a device token for exactly that origin, since that
+/// token may only ever go there. `None` leaves the original refusal standing.
+pub fn device_token_target(
+    error: &TargetError,
+    args: &ConnectArgs,
+    env: &GatewayEnv,
+    paths: &ClawletPaths,
+) -> Option<ResolvedTarget> {
+    let TargetError::Credentials(CredentialError::ExplicitCredentialsRequired { url_source }) =
+        error
+    else {
+        return None;
+    };
+    let raw = match url_source {
+        UrlSource::Explicit => args.url.as_deref()?,
+        UrlSource::Env => env.url.as_deref()?,
+        _ => return None,
+    };
+    let url = GatewayUrl::parse(raw.trim()).ok()?;
+    let identity = OperatorIdentity::existing(&paths.identity_dir).ok()??;
+    identity.device_token(&gateway_origin(&url)).ok()??;
+    let tls_pin = match args.tls_fingerprint.as_deref() {
+        Some(raw) => Some(TlsPin::parse(raw).ok()?),
+        None => None,
+    };
+    Some(ResolvedTarget {
+        url,
+        token: None,
+        password: None,
+        tls_pin,
+        url_source: *url_source,
+        token_source: None,
+        password_source: None,
+    })
+}
