@@ -145,7 +145,8 @@ final class GatewayE2ETests: XCTestCase {
         process.executableURL = URL(fileURLWithPath: cli)
         var arguments = args
         arguments += ["--url", url]
-        if let token { arguments += ["--token", token] }
+        // One word, so a token that begins with "-" is still read as the value.
+        if let token { arguments += ["--token=\(token)"] }
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
