@@ -66,6 +66,9 @@ pub enum Command {
     /// Check config, port, bind address, auth, TLS, clock skew, node credentials and the SSH
     /// target; each finding says what to do (exit status 1 on any error).
     Doctor(commands::doctor::DoctorArgs),
+    /// Check config, port, bind address, auth, TLS, clock skew, node credentials and the SSH
+    /// target; each finding says what to do (exit status 1 on any error).
+    Doctor(commands::doctor::DoctorArgs),
     /// Pair this CLI with a gateway from a setup code (`clawlet devices setup-code --profile
     /// operator` on the gateway host), keeping the device token it is given.
     #[command(long_about = commands::pair::ABOUT)]
@@ -286,6 +289,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Devices(cmd) => commands::devices::run(&ctx, cmd).await,
         Command::Nodes(cmd) => commands::nodes::run(&ctx, cmd).await,
         Command::Config(cmd) => commands::config::run(&ctx, cmd),
+        Command::Doctor(args) => commands::doctor::run(&ctx, &args).await,
         Command::Doctor(args) => commands::doctor::run(&ctx, &args).await,
         Command::Pair(args) => commands::pair::run(&ctx, &args).await,
     };

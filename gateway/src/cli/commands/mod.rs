@@ -3,6 +3,7 @@
 pub mod config;
 pub mod devices;
 pub mod doctor;
+pub mod doctor;
 pub mod gateway;
 pub mod gateway_run;
 pub mod health;

@@ -1,0 +1,189 @@
+//! `clawlet doctor [--json]`: checks in one place what makes a gateway or node fail to start or
+//! connect, and says for each finding what to do. Exit status 1 when any finding is an error.
+//!
+//! Checks: the config parses and has no misspelled keys ([`config_keys`]); the port is free or a
+//! gateway answers on it, the bind address exists here, auth protects a bind off loopback
+//! ([`listen_checks`]); the TLS pair and the remote pin ([`tls_checks`]); clock skew against
+//! the gateway ([`clock_check`], via [`gateway_probe`]); the node's identity and device tokens
+//! ([`node_check`]); the SSH target of a managed tunnel ([`ssh_check`]).
+
+pub mod clock_check;
+pub mod config_keys;
+pub mod finding;
+pub mod gateway_probe;
+pub mod listen_checks;
+pub mod node_check;
+pub mod ssh_check;
+pub mod tls_checks;
+
+use clawlet_node_core::remote::{GatewayMode, GatewayUrl, PlaintextPolicy, TlsPin};
+
+use crate::cli::context::{CliError, Context};
+use crate::cli::output::{now_ms, print_json};
+use crate::config::GatewayConfig;
+use finding::{Finding, Level};
+use listen_checks::PortProbe;
+
+/// `clawlet doctor` flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DoctorArgs {
+    /// Print the findings as JSON ({ok, errors, warnings, findings:[{level, check, message, fix}]}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs every check, prints the report, fails when any finding is an error.
+pub async fn run(ctx: &Context, args: &DoctorArgs) -> Result<(), CliError> {
+    let findings = collect(ctx).await;
+    if args.json {
+        print_json(&finding::report_json(&findings));
+    } else {
+        print!("{}", finding::report_text(&findings));
+    }
+    let errors = findings.iter().filter(|f| f.level == Level::Error).count();
+    if errors > 0 {
+        return Err(CliError::Other(anyhow::anyhow!(
+            "doctor found {errors} problem(s); see the fix under each error"
+        )));
+    }
+    Ok(())
+}
+
+/// All findings, in a fixed order.
+pub async fn collect(ctx: &Context) -> Vec<Finding> {
+    let (mut findings, file) = config_keys::check_config(ctx);
+    let config = file
+        .as_ref()
+        .and_then(|f| f.gateway().ok())
+        .unwrap_or_default();
+    let remote_raw = file
+        .as_ref()
+        .and_then(|f| f.root().pointer("/gateway/remote").cloned());
+    let plaintext = PlaintextPolicy::from_env(ctx.env.allow_insecure_private_ws.as_deref());
+
+    if config.mode == GatewayMode::Local {
+        let port = match config.effective_port(None, ctx.env.port.as_deref()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                findings.push(Finding::error(
+                    "port",
+                    e,
+                    "Unset OPENCLAW_GATEWAY_PORT or give it a port number.",
+                ));
+                None
+            }
+        };
+        let mut clock = None;
+        if let Some(port) = port {
+            let url = local_url(&config, port);
+            let pin = tls_checks::local_pin(&config, &ctx.paths);
+            let probe = if listen_checks::port_is_free(port) {
+                PortProbe::Free
+            } else {
+                match gateway_probe::probe_gateway(&url, pin.as_ref(), plaintext.clone()).await {
+                    Ok(challenge) => {
+                        clock = Some(clock_check::skew_finding(&url, challenge.ts_ms, now_ms()));
+                        PortProbe::Gateway
+                    }
+                    Err(why) => PortProbe::Other(why),
+                }
+            };
+            findings.push(listen_checks::port_finding(port, &probe));
+        }
+        let interfaces = listen_checks::interface_addresses();
+        findings.push(listen_checks::bind_finding(&config, &interfaces));
+        findings.push(listen_checks::auth_finding(
+            &config,
+            ctx.env.token.as_deref(),
+            ctx.env.password.as_deref(),
+            ctx.paths.gateway_token_file().exists(),
+        ));
+        findings.extend(tls_checks::tls_findings(&config, &ctx.paths));
+        findings.push(
+            clock.unwrap_or_else(|| {
+                Finding::ok("clock", "no local gateway running; skew not checked")
+            }),
+        );
+    } else {
+        findings.extend(tls_checks::tls_findings(&config, &ctx.paths));
+        findings.push(remote_clock(&config, remote_raw.as_ref(), plaintext).await);
+    }
+    findings.extend(ssh_check::ssh_findings(remote_raw.as_ref(), |p| {
+        expand_home(
+            &ctx.paths
+                .relative_to_config(std::path::Path::new(&expand_tilde(p))),
+        )
+    }));
+    let origin = expected_origin(&config, ctx);
+    findings.extend(node_check::node_findings(
+        &ctx.paths.node_dir,
+        origin.as_deref(),
+    ));
+    findings
+}
+
+/// `ws[s]://127.0.0.1:<port>` of the local gateway.
+fn local_url(config: &GatewayConfig, port: u16) -> String {
+    let scheme = if config.tls.enabled { "wss" } else { "ws" };
+    format!("{scheme}://127.0.0.1:{port}")
+}
+
+async fn remote_clock(
+    config: &GatewayConfig,
+    remote_raw: Option<&serde_json::Value>,
+    plaintext: PlaintextPolicy,
+) -> Finding {
+    let transport = remote_raw
+        .and_then(|r| r.get("transport"))
+        .and_then(serde_json::Value::as_str);
+    if transport == Some("ssh") {
+        return Finding::ok(
+            "clock",
+            "remote gateway through a managed SSH tunnel; skew not checked (the tunnel is opened by the commands)",
+        );
+    }
+    let Some(url) = config.remote.url.as_deref() else {
+        return Finding::error(
+            "remote",
+            "gateway.mode is remote but gateway.remote.url is not set",
+            "Set it: `clawlet config set gateway.remote.url ws://127.0.0.1:18789` (an SSH tunnel) or the gateway's wss:// URL.",
+        );
+    };
+    let pin = config
+        .remote
+        .tls_fingerprint
+        .as_deref()
+        .and_then(|p| TlsPin::parse(p).ok());
+    match gateway_probe::probe_gateway(url, pin.as_ref(), plaintext).await {
+        Ok(challenge) => clock_check::skew_finding(url, challenge.ts_ms, now_ms()),
+        Err(why) => Finding::warn(
+            "clock",
+            format!("cannot reach the gateway at {url} to compare clocks: {why}"),
+            "Is the gateway up and the tunnel/URL right? `clawlet gateway status` says more.",
+        ),
+    }
+}
+
+/// The origin (`ws://host:port`) the node on this host is expected to hold a token for.
+fn expected_origin(config: &GatewayConfig, ctx: &Context) -> Option<String> {
+    let url = match config.mode {
+        GatewayMode::Remote => config.remote.url.clone()?,
+        GatewayMode::Local => {
+            let port = config.effective_port(None, ctx.env.port.as_deref()).ok()?;
+            local_url(config, port)
+        }
+    };
+    let parsed = GatewayUrl::parse(&url).ok()?;
+    Some(clawlet_node::credential_store::gateway_origin(&parsed))
+}
+
+fn expand_tilde(path: &str) -> String {
+    match (path.strip_prefix("~/"), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => format!("{home}/{rest}"),
+        _ => path.to_string(),
+    }
+}
+
+fn expand_home(path: &std::path::Path) -> String {
+    path.display().to_string()
+}
