@@ -116,11 +116,10 @@ impl Gateway {
             tasks: Arc::default(),
         });
         let mut jobs = Vec::new();
-        for (listener, addr) in listeners {
+        for (listener, _) in listeners {
             jobs.push(tokio::spawn(accept_loop(
                 shared.clone(),
                 listener,
-                addr,
                 acceptor.clone(),
             )));
         }
@@ -252,12 +251,7 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// explicit loopback addresses, which is all clawlet binds on IPv6.
 fn socket2_only_v6(_socket: &TcpSocket) {}
 
-async fn accept_loop(
-    shared: Arc<Shared>,
-    listener: TcpListener,
-    addr: ListenAddr,
-    tls: Option<TlsAcceptor>,
-) {
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, tls: Option<TlsAcceptor>) {
     let mut stop = shared.shutdown.clone();
     loop {
         let accepted = tokio::select! {
@@ -278,12 +272,10 @@ async fn accept_loop(
         tokio::spawn(async move {
             let handshake_timeout = shared.settings.handshake_timeout;
             match tls {
-                None => serve_stream(shared, stream, remote, addr.loopback).await,
+                None => serve_stream(shared, stream, remote).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => {
-                            serve_stream(shared, tls_stream, remote, addr.loopback).await
-                        }
+                        Ok(Ok(tls_stream)) => serve_stream(shared, tls_stream, remote).await,
                         _ => tracing::debug!(%remote, "TLS handshake failed"),
                     }
                 }

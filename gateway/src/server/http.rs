@@ -74,12 +74,8 @@ async fn respond<S: AsyncWrite + Unpin>(
 }
 
 /// Handles one accepted (and, with TLS, decrypted) stream.
-pub(crate) async fn serve_stream<S>(
-    shared: Arc<Shared>,
-    mut stream: S,
-    remote: SocketAddr,
-    loopback_listener: bool,
-) where
+pub(crate) async fn serve_stream<S>(shared: Arc<Shared>, mut stream: S, remote: SocketAddr)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut buf = Vec::with_capacity(1024);
@@ -184,7 +180,11 @@ pub(crate) async fn serve_stream<S>(
         WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(config)).await;
     let peer = Peer {
         ip,
-        local: loopback_listener && ip.is_loopback() && !head.forwarded,
+        // Locality is the peer's address (SPEC §5.4, OpenClaw's `direct_local`), whichever
+        // listener took the socket: with `--bind lan` the gateway host's own CLI and nodes reach
+        // 0.0.0.0 from 127.0.0.1 and stay local. Linux drops packets from the network that
+        // claim a loopback source, so a remote peer cannot look local.
+        local: ip.is_loopback() && !head.forwarded,
     };
     connection::serve(shared, ws, peer, slot).await;
 }

@@ -237,6 +237,30 @@ async fn silent_local_approval() {
     assert_eq!(nodes["payload"]["pending"][0]["silent"], true);
 }
 
+/// Locality is the peer's address, not the listener's: with `--bind lan` (one 0.0.0.0
+/// listener) a client on the gateway host connecting from 127.0.0.1 is local, so its node is
+/// approved silently and a device-less operator keeps its scopes (the host's own CLI).
+#[tokio::test]
+async fn loopback_peer_of_a_wildcard_listener_is_local() {
+    let gw = start(|o| {
+        o.auto_approve_local = true;
+        o.listen = vec![clawlet_gateway::server::ListenAddr::new(
+            "0.0.0.0:0".parse().unwrap(),
+        )];
+    })
+    .await;
+    let url = format!("ws://127.0.0.1:{}/", gw.gateway.local_addrs()[0].port());
+    let id = identity(19);
+    let (_node, res) = node_connect(&url, &id, json!({"token": TOKEN}), &["system.notify"]).await;
+    assert_eq!(res["ok"], true, "{res}");
+    let mut admin = operator(&url, &["operator.admin"]).await;
+    let list = admin.request("device.pair.list", json!({})).await;
+    assert_eq!(
+        list["payload"]["paired"][0]["approvedVia"], "silent",
+        "{list}"
+    );
+}
+
 #[tokio::test]
 async fn rejection_and_supersede() {
     let gw = start(|_| {}).await;
