@@ -9,6 +9,7 @@ use clawlet_node_core::remote::{
 
 use super::operator_auth::{self, OperatorAuth};
 use super::operator_client::{ClientError, OperatorClient, OperatorConnect};
+use super::ssh_transport::CliTunnel;
 use super::target::{self, ConnectArgs, GatewayEnv, TargetError};
 use crate::config::{ClawletPaths, ConfigError, ConfigFile, GatewayConfig};
 
@@ -65,6 +66,10 @@ pub enum CliError {
     /// Anything else, with context.
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
+    /// The managed SSH tunnel (`gateway.remote.transport: "ssh"`, `--ssh`) failed; the message
+    /// names the fix.
+    #[error(transparent)]
+    Ssh(#[from] clawlet_node::ssh_tunnel::SshTunnelError),
 }
 
 impl From<ClientError> for CliError {
@@ -180,6 +185,8 @@ pub struct Context {
     pub paths: ClawletPaths,
     /// `OPENCLAW_GATEWAY_*`.
     pub env: GatewayEnv,
+    /// The managed SSH tunnel of this invocation, if the config asks for one.
+    pub ssh: CliTunnel,
 }
 
 impl Context {
@@ -188,6 +195,7 @@ impl Context {
         Context {
             paths: ClawletPaths::from_env(),
             env: GatewayEnv::from_process(),
+            ssh: CliTunnel::default(),
         }
     }
 
@@ -207,7 +215,8 @@ impl Context {
         args: &ConnectArgs,
         purpose: CredentialPurpose,
     ) -> Result<ResolvedTarget, CliError> {
-        let config = self.gateway_config()?;
+        let mut config = self.gateway_config()?;
+        self.ssh.route(&mut config, args, &self.env, &self.paths)?;
         match target::resolve(args, &self.env, &config, &self.paths, purpose) {
             Ok(target) => Ok(target),
             // A URL override with no secret is fine when this CLI holds a device token for it.
@@ -255,6 +264,9 @@ impl Context {
         scopes: &[&str],
         mode: &str,
     ) -> Result<Operator, CliError> {
+        // Through the managed SSH tunnel: start ssh on the first connect of this command.
+        let moved = self.ssh.ensure_open(target).await?;
+        let target = moved.as_ref().unwrap_or(target);
         let timeout = Duration::from_millis(args.wait_ms());
         let options = ConnectOptions {
             plaintext: PlaintextPolicy::from_env(self.env.allow_insecure_private_ws.as_deref()),
@@ -266,7 +278,10 @@ impl Context {
         tracing::debug!(%url, source = %target.url_source, "connecting");
         // Device-less or signed with the CLI's identity (operator_auth); at most one retry,
         // after a rejected stored device token.
-        let mut auth = OperatorAuth::plan(&self.paths, target)?;
+        let mut auth = match self.ssh.origin_for(&target.url) {
+            Some(origin) => OperatorAuth::plan_for_origin(&self.paths, target, origin)?,
+            None => OperatorAuth::plan(&self.paths, target)?,
+        };
         for _attempt in 0..2 {
             let ws = connect_gateway(&target.url, auth.tls_pin(target).as_ref(), &options)
                 .await

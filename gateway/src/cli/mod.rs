@@ -11,6 +11,7 @@ pub mod operator_identity;
 pub mod node_target;
 pub mod output;
 pub mod secret_file;
+pub mod ssh_transport;
 pub mod target;
 
 use clap::{Parser, Subcommand};
@@ -63,9 +64,6 @@ pub enum Command {
     /// Read and edit the config file.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Check config, port, bind address, auth, TLS, clock skew, node credentials and the SSH
-    /// target; each finding says what to do (exit status 1 on any error).
-    Doctor(commands::doctor::DoctorArgs),
     /// Check config, port, bind address, auth, TLS, clock skew, node credentials and the SSH
     /// target; each finding says what to do (exit status 1 on any error).
     Doctor(commands::doctor::DoctorArgs),
@@ -290,9 +288,10 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Nodes(cmd) => commands::nodes::run(&ctx, cmd).await,
         Command::Config(cmd) => commands::config::run(&ctx, cmd),
         Command::Doctor(args) => commands::doctor::run(&ctx, &args).await,
-        Command::Doctor(args) => commands::doctor::run(&ctx, &args).await,
         Command::Pair(args) => commands::pair::run(&ctx, &args).await,
     };
+    // A managed SSH tunnel this command opened ends with it.
+    ctx.ssh.close().await;
     match result {
         Ok(()) => 0,
         Err(e) => {

@@ -118,6 +118,35 @@ pub struct RemoteConfig {
     pub password: Option<String>,
     /// SHA-256 pin of its TLS certificate.
     pub tls_fingerprint: Option<String>,
+    /// How to reach it: `direct` (`url`, the default) or `ssh` (a managed SSH tunnel).
+    pub transport: RemoteTransport,
+    /// `user@host[:port]` to log in to for transport `ssh`.
+    pub ssh_target: Option<String>,
+    /// Private key for that login (`ssh -i`); else ssh's agent and default keys.
+    pub ssh_identity: Option<String>,
+    /// known_hosts file ssh checks the host key against (clawlet extension); else
+    /// `~/.ssh/known_hosts` of the user ssh runs as.
+    pub ssh_known_hosts: Option<String>,
+    /// The gateway's port on the SSH host's loopback (default 18789).
+    pub remote_port: Option<u16>,
+}
+
+impl RemoteConfig {
+    /// `remotePort` with its default.
+    pub fn remote_port_or_default(&self) -> u16 {
+        self.remote_port.unwrap_or(DEFAULT_GATEWAY_PORT)
+    }
+}
+
+/// `gateway.remote.transport`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemoteTransport {
+    /// Connect to `gateway.remote.url` as is.
+    #[default]
+    Direct,
+    /// Open an SSH tunnel to `sshTarget` and connect through it.
+    Ssh,
 }
 
 /// `gateway.tls`.
@@ -271,6 +300,12 @@ impl GatewayConfig {
         if config.port == Some(0) {
             return Err(("gateway.port".into(), "must be between 1 and 65535".into()));
         }
+        if config.remote.remote_port == Some(0) {
+            return Err((
+                "gateway.remote.remotePort".into(),
+                "must be between 1 and 65535".into(),
+            ));
+        }
         if config.auth.mode.is_none()
             && config.auth.token.is_some()
             && config.auth.password.is_some()
@@ -407,6 +442,32 @@ mod tests {
         assert_eq!(key, "gateway.auth.rateLimit.windowMs");
         let (key, _) = GatewayConfig::from_root(&json!({"gateway": {"port": 0}})).unwrap_err();
         assert_eq!(key, "gateway.port");
+    }
+
+    #[test]
+    fn remote_ssh_transport_keys() {
+        let c = GatewayConfig::from_root(&json!({"gateway": {"mode": "remote", "remote": {
+            "transport": "ssh", "sshTarget": "pi@gw.example:2222", "sshIdentity": "~/.ssh/gw",
+            "sshKnownHosts": "/etc/clawlet/known_hosts", "remotePort": 19001, "token": "t"}}}))
+        .unwrap();
+        assert_eq!(c.remote.transport, RemoteTransport::Ssh);
+        assert_eq!(c.remote.ssh_target.as_deref(), Some("pi@gw.example:2222"));
+        assert_eq!(c.remote.ssh_identity.as_deref(), Some("~/.ssh/gw"));
+        assert_eq!(
+            c.remote.ssh_known_hosts.as_deref(),
+            Some("/etc/clawlet/known_hosts")
+        );
+        assert_eq!(c.remote.remote_port_or_default(), 19001);
+        let c = GatewayConfig::from_root(&json!({})).unwrap();
+        assert_eq!(c.remote.transport, RemoteTransport::Direct);
+        assert_eq!(c.remote.remote_port_or_default(), 18789);
+        let (key, _) =
+            GatewayConfig::from_root(&json!({"gateway": {"remote": {"transport": "telnet"}}}))
+                .unwrap_err();
+        assert_eq!(key, "gateway.remote.transport");
+        let (key, _) = GatewayConfig::from_root(&json!({"gateway": {"remote": {"remotePort": 0}}}))
+            .unwrap_err();
+        assert_eq!(key, "gateway.remote.remotePort");
     }
 
     #[test]

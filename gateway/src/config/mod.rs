@@ -14,6 +14,6 @@ pub mod paths;
 pub use file::{ConfigError, ConfigFile};
 pub use gateway::{
     AuthConfig, AuthMode, BindMode, GatewayConfig, NodesConfig, RateLimitConfig, RemoteConfig,
-    TlsConfig,
+    RemoteTransport, TlsConfig,
 };
 pub use paths::ClawletPaths;

@@ -6,6 +6,7 @@ use clawlet_node::{HeadlessExit, HeadlessOptions, run_headless};
 
 use crate::cli::context::{CliError, Context};
 use crate::cli::node_target;
+use crate::cli::ssh_transport;
 
 /// `clawlet node run` flags.
 #[derive(Debug, clap::Args)]
@@ -44,6 +45,22 @@ pub struct NodeRunArgs {
     /// Serve system.run (run programs on this host for the gateway's operators).
     #[arg(long)]
     pub allow_exec: bool,
+    /// Reach the gateway through an SSH tunnel this node opens and keeps up itself, e.g.
+    /// `pi@gw.example` or `pi@gw.example:2222` (the system `ssh`, strict host key checking)
+    /// [default: gateway.remote.sshTarget when gateway.remote.transport is "ssh"].
+    #[arg(long, value_name = "USER@HOST[:PORT]", conflicts_with = "url")]
+    pub ssh: Option<String>,
+    /// Private key for --ssh (`ssh -i`) [default: gateway.remote.sshIdentity, else ssh's own].
+    #[arg(long, value_name = "PATH", requires = "ssh")]
+    pub ssh_identity: Option<PathBuf>,
+    /// known_hosts file for --ssh [default: ~/.ssh/known_hosts of this user].
+    #[arg(long, value_name = "PATH", requires = "ssh")]
+    pub ssh_known_hosts: Option<PathBuf>,
+    /// The gateway's port on the SSH host's loopback [default: gateway.remote.remotePort, else
+    /// 18789].
+    #[arg(long, value_name = "PORT", requires = "ssh",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub remote_port: Option<u16>,
 }
 
 /// `clawlet node run --help`: what the node does and where each value comes from.
@@ -79,11 +96,24 @@ an operator; its URL and TLS pin are used).\n\n\
 TLS pin: --tls-fingerprint, else the setup code's pin, else gateway.remote.tlsFingerprint (for \
 gateway.remote.url only), else the local gateway's own certificate (local wss://), else the pin \
 remembered for that origin.\n\n\
-The startup log names the source of the URL and of the credential (never the secret).";
+The startup log names the source of the URL and of the credential (never the secret).\n\n\
+Managed SSH tunnel: --ssh user@host[:port] (or gateway.mode \"remote\" with \
+gateway.remote.transport \"ssh\", gateway.remote.sshTarget, sshIdentity, remotePort) makes the \
+node run `ssh -N -L 127.0.0.1:<free port>:127.0.0.1:<remotePort> user@host` itself (BatchMode, \
+StrictHostKeyChecking=yes, ExitOnForwardFailure, server-alive probes) and connect to \
+ws://127.0.0.1:<free port>. The gateway may listen on its host's loopback only. If ssh exits it \
+is restarted with the node's backoff on the same port; an unknown or changed host key, a refused \
+login or a missing ssh stop the node with the fix (add the host key to known_hosts after \
+verifying it: ssh-keyscan, or one interactive `ssh user@host`). With --ssh only \
+--token/--password (or their files) are sent, as for --url; with the config, the remote-mode \
+secrets above. The device token is stored under ssh://user@host:port/remotePort, so it is found \
+again although the local port changes. CLAWLET_SSH_BIN overrides the ssh program.";
 
 /// Runs the node until a signal or a terminal auth failure.
 pub async fn run(ctx: &Context, args: NodeRunArgs) -> Result<(), CliError> {
-    let config = ctx.gateway_config()?;
+    let mut config = ctx.gateway_config()?;
+    let mut args = args;
+    let ssh = ssh_transport::for_node(&mut args, &ctx.env, &mut config, &ctx.paths)?;
     let target = node_target::resolve(&args, &ctx.env, &config, &ctx.paths)?;
     let mut options = HeadlessOptions::new(target.url);
     options.setup_code = args.setup_code;
@@ -96,6 +126,10 @@ pub async fn run(ctx: &Context, args: NodeRunArgs) -> Result<(), CliError> {
     options.tls_fingerprint = target.tls_fingerprint;
     options.allow_exec = args.allow_exec;
     options.node_dir = Some(ctx.paths.node_dir.clone());
+    if let Some((tunnel, source)) = ssh {
+        options.url_source = Some(source);
+        options.ssh = Some(tunnel);
+    }
     match run_headless(options, shutdown_signal()).await {
         Ok(HeadlessExit::Shutdown) => Ok(()),
         Err(e) => Err(CliError::Other(anyhow::Error::new(e))),
