@@ -28,8 +28,9 @@ CLAWLET_BIN="${CLAWLET_BIN:-$NET_REPO/target/debug/clawlet}"
 case "$CLAWLET_BIN" in /*) ;; *) CLAWLET_BIN="$PWD/$CLAWLET_BIN" ;; esac
 export CLAWLET_BIN
 
-# Per-run suffix: the scenario's PID, so parallel or leftover runs never collide.
-NET_ID="${NET_ID:-$$}"
+# Per-run suffix: the scenario's PID, so parallel or leftover runs never collide. Not
+# overridable: the stale-namespace cleanup of other runs deletes namespaces whose PID is gone.
+NET_ID=$$
 NET_PREFIX="clawlet-net-$NET_ID"
 NET_NAME="$(basename "${0%.sh}")"
 # Per-run dir: logs/, ssh/ and one dir per host (home, state, node, clawlet.json).
