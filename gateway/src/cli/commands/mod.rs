@@ -3,7 +3,6 @@
 pub mod config;
 pub mod devices;
 pub mod doctor;
-pub mod doctor;
 pub mod gateway;
 pub mod gateway_run;
 pub mod health;
