@@ -8,9 +8,11 @@
 )]
 
 mod node_config;
+mod doctor;
 mod raw;
 mod remote_cli;
 mod secrets;
+mod service;
 mod setup_code;
 mod support;
 

@@ -33,6 +33,7 @@ pub const KNOWN_GATEWAY_KEYS: &[&str] = &[
     "remote.transport",
     "remote.sshTarget",
     "remote.sshIdentity",
+    "remote.sshKnownHosts",
     "remote.remotePort",
     "tls",
     "tls.enabled",

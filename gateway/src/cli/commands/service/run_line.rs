@@ -31,7 +31,12 @@ const SECRET_FLAGS: &[(&str, &str)] = &[
 ];
 
 /// Flags whose value is a file path.
-const PATH_FLAGS: &[&str] = &["--token-file", "--password-file", "--ssh-identity"];
+const PATH_FLAGS: &[&str] = &[
+    "--token-file",
+    "--password-file",
+    "--ssh-identity",
+    "--ssh-known-hosts",
+];
 
 /// `clawlet gateway run` as a clap command, to check install flags with the real parser.
 #[derive(Debug, Parser)]
