@@ -29,7 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Can this machine create a namespace (a container without CAP_SYS_ADMIN cannot)?
-probe="clawlet-net-probe-$$"
+probe="clawlet-probe-$$"
 if ! ip netns add "$probe" 2>/tmp/test-net-probe.$$; then
   echo "test-net: cannot create network namespaces ('ip netns add' failed: $(cat /tmp/test-net-probe.$$))." >&2
   echo "  The test network needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN (e.g. docker run --privileged)." >&2

@@ -159,7 +159,9 @@ net_up() {
 net_run() {
   local host="$1"
   shift
-  timeout --kill-after=5 "$NET_CMD_TIMEOUT" \
+  # --foreground: stay in the scenario's process group, so a TERM to the group (run.sh's
+  # timeout, Ctrl-C) reaches the command at once.
+  timeout --foreground --kill-after=5 "$NET_CMD_TIMEOUT" \
     ip netns exec "$(net_ns "$host")" env -i \
     "PATH=$PATH" \
     "HOME=$(net_home "$host")" \
@@ -307,14 +309,15 @@ net_wait_port() {
   done
 }
 
-# net_retry TIMEOUT CMD [ARG...]: runs CMD (e.g. a shell function) until it succeeds, every
-# 0.5 s; fails the scenario after TIMEOUT seconds. CMD's output is discarded until it succeeds;
-# the last failed attempt's output is shown on failure.
+# net_retry TIMEOUT CMD [ARG...]: runs CMD (e.g. a shell function) in a subshell until it
+# succeeds, every 0.5 s; fails the scenario after TIMEOUT seconds. A net_fail inside CMD only
+# fails that attempt. CMD's output is printed once it succeeds; the last failed attempt's
+# output is shown on failure.
 net_retry() {
   local limit="$1" deadline=$((SECONDS + $1)) out
   shift
   out="$(mktemp "$NET_DIR/retry.XXXXXX")"
-  until "$@" >"$out" 2>&1; do
+  until ("$@") >"$out" 2>&1; do
     if [ "$SECONDS" -ge "$deadline" ]; then
       net_fail "'$*' did not succeed within $limit s; last output: $(cat "$out")"
     fi
