@@ -82,7 +82,8 @@ pub enum GatewayCommand {
     AuthToken,
     /// Print the SHA-256 fingerprint of the gateway's TLS certificate, for --tls-fingerprint.
     TlsFingerprint,
-    /// Check that a gateway answers: connect, report version, auth and granted scopes.
+    /// Check that a gateway answers: connect, report version, auth and granted scopes; for the
+    /// local gateway also the state of its service (`clawlet gateway install`).
     Status(ConnectArgs),
     /// The gateway's health (RPC `health`).
     Health(HealthArgs),

@@ -149,6 +149,10 @@ fn hello_summary(hello: &Value) -> Value {
 
 async fn status(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
     let target = ctx.resolve_target(args, clawlet_node_core::remote::CredentialPurpose::Probe)?;
+    // For the local gateway, also what the service manager says (`clawlet gateway install`).
+    let service = (target.url_source == clawlet_node_core::remote::UrlSource::LocalDefault)
+        .then(|| super::service::service_state(super::service::spec::ServiceKind::Gateway));
+    let service_json = service.as_ref().map(|s| s.to_json());
     let attempt = ctx
         .connect_to(&target, args, &["operator.read"], "probe")
         .await;
@@ -172,7 +176,11 @@ async fn status(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
                     "source": target.url_source.to_string(),
                     "reachable": false,
                     "error": e.to_string(),
+                    "service": service_json,
                 }));
+            } else if let Some(service) = &service {
+                println!("Gateway {}: not reachable", describe_target(&target));
+                println!("  service: {}", service.summary());
             }
             return Err(e);
         }
@@ -185,6 +193,7 @@ async fn status(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
             "hello": summary,
             "capability": capability,
             "error": error,
+            "service": service_json,
         }));
         return Ok(());
     }
@@ -198,6 +207,9 @@ async fn status(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
     println!("  capability: {capability}");
     if let Some(error) = error {
         println!("  note: {error}");
+    }
+    if let Some(service) = &service {
+        println!("  service: {}", service.summary());
     }
     Ok(())
 }
