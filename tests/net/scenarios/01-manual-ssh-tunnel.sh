@@ -20,8 +20,12 @@ net_expect_not_contains "$banner" "0.0.0.0" "the gateway listens on loopback onl
 if NET_CMD_TIMEOUT=3 net_run laptop bash -c "exec 3<>/dev/tcp/$NET_GW_ADDR/$PORT" 2>/dev/null; then
   net_fail "the loopback gateway is reachable on $NET_GW_ADDR:$PORT from laptop"
 fi
-token="$(net_token gw-host)"
-[ -n "$token" ] || net_fail "no token"
+# The token, printed on gw-host and handed to laptop once, kept in a 0600 file there (out of
+# argv: --token-file).
+token_file="$(net_home laptop)/gateway-token"
+net_clawlet gw-host gateway auth-token >"$token_file" 2>>"$(net_log auth-token)"
+chmod 600 "$token_file"
+[ "$(tr -d '\n' <"$token_file")" = "$(net_token gw-host)" ] || net_fail "auth-token printed another token"
 
 # On laptop: the tunnel (the system ssh, options from its own ~/.ssh, as a user types it).
 start_tunnel() {
@@ -40,7 +44,7 @@ net_say "tunnel up: laptop 127.0.0.1:$PORT -> gw-host 127.0.0.1:$PORT"
 
 # The node on laptop pairs through the tunnel: the gateway sees loopback, so the device is
 # approved silently.
-net_spawn_clawlet node laptop node run --url "$URL" --token="$token" --display-name laptop-node
+net_spawn_clawlet node laptop node run --url "$URL" --token-file "$token_file" --display-name laptop-node
 net_wait_log node "connected to the gateway" 30
 # Nobody approved the device: it is paired, nothing is pending (asked on gw-host itself).
 devices="$(net_clawlet_json gw-host devices list)"
@@ -49,7 +53,7 @@ devices="$(net_clawlet_json gw-host devices list)"
 [ "$(jq '.pending | length' <<<"$devices")" = 0 ] || net_fail "nothing pending expected: $devices"
 net_say "the node paired through the tunnel, approved silently (the gateway saw loopback)"
 
-op=(--url "$URL" "--token=$token")
+op=(--url "$URL" --token-file "$token_file")
 
 # Its command surface is approved by an operator on laptop, through the tunnel.
 pending_node_request() {
