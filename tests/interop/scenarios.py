@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from compare import compare_scenario_7
@@ -592,6 +593,32 @@ def s9_setup_code_pairing(sc: Scenario) -> None:
           f"the restarted node did not connect with its device token alone: {sorted(reconnect)}", sc.frames(px))
 
 
+# ------------------------------------------------------------------------ 10
+
+
+def s10_remote_cli_pairing(sc: Scenario) -> None:
+    """clawlet's operator CLI paired with OpenClaw's gateway across hosts: OpenClaw in the test
+    network's gw-host bound to the LAN, the CLI in laptop (so not loopback to it). The steps and
+    checks are in remote-cli-netns.sh, on top of tests/net/lib.sh; it needs root."""
+    if os.geteuid() != 0:
+        raise Fail("scenario 10 builds network namespaces (tests/net/lib.sh) and must run as root")
+    script = Path(__file__).resolve().parent / "remote-cli-netns.sh"
+    env = sc.base_env(sc.home("netns"))
+    env.update({
+        "CLAWLET_BIN": str(Path(sc.ctx.clawlet).resolve()),
+        "OPENCLAW_DIR": str(Path(sc.ctx.openclaw_dir).resolve()),
+        "NET_KEEP": "0",
+    })
+    run = sc.run("remote-cli-netns.sh", ["timeout", "--kill-after=10", "200", "bash", str(script)], env, limit=220)
+    (sc.dir / "remote-cli-netns.out").write_text(sc.redact(run.out + run.err))
+    for line in run.out.splitlines() + run.err.splitlines():
+        if line.startswith("[remote-cli-netns"):
+            sc.note(line)
+    if run.rc != 0:
+        tail = "\n".join(sc.redact(line)[:300] for line in (run.out + run.err).splitlines()[-40:])
+        raise Fail(f"remote-cli-netns.sh failed (exit {run.rc}):\n{tail}")
+
+
 SCENARIOS = [
     Spec(1, "clawlet node -> OpenClaw gateway: silent local pairing, nodes list, invoke", 240, s1_silent_local_pairing),
     Spec(2, "clawlet node -> OpenClaw gateway: explicit pairing without a node restart", 270, s2_explicit_pairing),
@@ -602,4 +629,5 @@ SCENARIOS = [
     Spec(7, "OpenClaw CLI -> clawlet gateway: same output as against OpenClaw's gateway", 360, s7_openclaw_cli_on_clawlet),
     Spec(8, "openclaw node run wrong/missing token: same error and close code on both gateways", 300, s8_error_parity),
     Spec(9, "clawlet node -> OpenClaw gateway: pairs from an OpenClaw-issued setup code, no approvals", 240, s9_setup_code_pairing),
+    Spec(10, "clawlet CLI on another host -> OpenClaw gateway on a LAN bind: signed, approved once, device token", 240, s10_remote_cli_pairing),
 ]
