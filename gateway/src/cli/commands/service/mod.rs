@@ -212,7 +212,7 @@ fn install(
     }
     write_unit(&file, &text)?;
     println!("wrote {}", file.display());
-    println!("  runs: {}", spec.argv().join(" "));
+    println!("  runs: {}", shell_words(&spec.argv()));
 
     match manager.activate(kind, &file) {
         Ok(()) => {
@@ -223,9 +223,15 @@ fn install(
                 "From a login session of {user}, run:\n  {}",
                 activate.join("\n  ")
             );
+            if manager == Manager::Systemd && linger::check_linger(&user) == Linger::Disabled {
+                hint.push_str(&format!(
+                    "\n  {}   (lingering is off: without it the service stops at logout)",
+                    linger::linger_hint(&user)
+                ));
+            }
             hint.push_str(&format!(
                 "\nOr start it in the foreground: {}",
-                spec.argv().join(" ")
+                shell_words(&spec.argv())
             ));
             return Err(CliError::Incomplete {
                 message: format!(
@@ -358,6 +364,24 @@ fn logs_hint(manager: Manager, kind: ServiceKind) -> String {
         Manager::Systemd => format!("journalctl --user -u {} -f", kind.unit_name()),
         Manager::Launchd => format!("~/Library/Logs/clawlet/{}.log", kind.name()),
     }
+}
+
+/// Words joined for a shell: plain words as they are, others in single quotes.
+fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let plain = !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._:@=+,-".contains(c));
+            if plain {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn names(vars: &[(String, String)]) -> String {
