@@ -105,6 +105,8 @@ pub enum GatewayCommand {
 
 /// `clawlet node …`
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of `Run`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum NodeCommand {
     /// Connect to a gateway as a node and serve commands until stopped.
     #[command(long_about = commands::node_run::NODE_RUN_ABOUT)]
