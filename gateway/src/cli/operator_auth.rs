@@ -12,6 +12,10 @@
 //! - **On loopback without one**, it signs only if it holds a device token for that origin
 //!   (a tunnel to a gateway it paired with), else it connects device-less and a refusal is
 //!   reported as the missing token it is ([`missing_credentials`]).
+//! - **Through the managed SSH tunnel** (an origin key that is not the URL's own) it signs, so
+//!   it gets a device token kept under the tunnel's stable origin. The gateway sees loopback
+//!   there, so if it still wants pairing (`autoApproveLocal:false`) and a shared secret is at
+//!   hand, the connect is retried device-less, which keeps its scopes on loopback.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +52,9 @@ pub struct OperatorAuth {
     learned_pin: Option<TlsPin>,
     /// The target carries a shared token or password.
     has_shared: bool,
+    /// Signed only because the loopback URL is a tunnel: a pairing refusal falls back to a
+    /// device-less connect with the shared secret.
+    device_less_fallback: bool,
 }
 
 impl OperatorAuth {
@@ -78,7 +85,9 @@ impl OperatorAuth {
                 .and_then(|p| TlsPin::parse(&p).ok()),
             _ => None,
         };
-        let sign = !is_loopback_target(target) || (!has_shared && stored.is_some());
+        let loopback = is_loopback_target(target);
+        let tunneled = origin != gateway_origin(&target.url);
+        let sign = !loopback || tunneled || (!has_shared && stored.is_some());
         let identity = match (sign, existing) {
             (false, _) => None,
             (true, Some(id)) => Some(id),
@@ -91,6 +100,7 @@ impl OperatorAuth {
             stored,
             learned_pin,
             has_shared,
+            device_less_fallback: sign && loopback && has_shared,
         })
     }
 
@@ -165,6 +175,18 @@ impl OperatorAuth {
                     ..self
                 }));
             }
+        }
+        if code == Some("PAIRING_REQUIRED") && self.device_less_fallback {
+            tracing::info!(
+                origin = %self.origin,
+                "the gateway wants this CLI's device approved; connecting device-less with the shared secret (loopback keeps its scopes)"
+            );
+            return Ok(Some(OperatorAuth {
+                identity: None,
+                stored: None,
+                device_less_fallback: false,
+                ..self
+            }));
         }
         let nothing_presented = !self.has_shared && self.stored.is_none();
         if nothing_presented && code.is_some_and(|c| MISSING_CREDENTIAL_CODES.contains(&c)) {

@@ -4,7 +4,8 @@
 # (laptop's ~/.clawlet/identity) and is paired once: its first connect leaves a pending request
 # that `clawlet devices approve` on gw-host approves (the CLI prints that command with the id),
 # and every later command from laptop works on the device token alone, over ws:// to the LAN
-# address and over wss:// with a pin from a `--profile operator` setup code (`clawlet pair`).
+# address, over wss:// with a pin from a `--profile operator` setup code (`clawlet pair`), and
+# through the managed SSH tunnel (a token kept under the tunnel's stable origin).
 # The token only goes to the origin that issued it; a wrong pin sends nothing.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -125,3 +126,25 @@ err="$(must_fail net_clawlet laptop pair "$code")"
 net_expect_contains "$err" "setup-code --profile operator" "a spent code"
 net_say "wss://: clawlet pair --save took the pin from the code; commands work with no secret; a wrong pin sent nothing"
 net_kill gw2
+
+# --- the managed SSH tunnel: the gateway on gw-host's loopback ----------------------------------
+# Through the tunnel the gateway sees loopback, so the signed CLI is approved silently and keeps
+# a device token under the tunnel's stable origin; after that it needs no secret there either.
+gw_config
+net_sshd_start
+net_gateway_start gw3 gw-host --port "$PORT"
+ssh_remote() {
+  jq -n --arg key "$NET_SSH_KEY" --arg target "$NET_SSH_TARGET" --arg tok "$1" \
+    '{gateway: {mode: "remote", remote: ({transport: "ssh", sshTarget: $target, sshIdentity: $key}
+      + (if $tok == "" then {} else {token: $tok} end))}}'
+}
+net_write_config laptop "$(ssh_remote "$token")"
+net_clawlet_json laptop nodes list >/dev/null
+jq -e --arg o "ssh://$NET_SSH_TARGET:22/$PORT" '.tokens[] | select(.origin == $o and .role == "operator")' \
+  "$identity/device-tokens.json" >/dev/null || net_fail "no device token for the tunnel's origin"
+net_write_config laptop "$(ssh_remote "")"
+net_clawlet_json laptop nodes list >/dev/null
+net_clawlet_json laptop devices list >/dev/null
+net_clawlet_json laptop status --deep >/dev/null
+net_say "managed SSH tunnel: paired silently through it, then nodes/devices/status on the device token alone"
+net_kill gw3
