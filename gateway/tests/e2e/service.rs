@@ -313,15 +313,15 @@ fn unit_command(world: &World, unit: &Path) -> Command {
             let words = split_exec(assign).unwrap();
             let (k, v) = words[0].split_once('=').unwrap();
             env.insert(k.to_string(), v.to_string());
-        } else if let Some(file) = line.strip_prefix("EnvironmentFile=-") {
-            if let Ok(body) = std::fs::read_to_string(file) {
-                for l in body
-                    .lines()
-                    .filter(|l| !l.starts_with('#') && l.contains('='))
-                {
-                    let (k, v) = l.split_once('=').unwrap();
-                    env.insert(k.to_string(), v.trim_matches('\'').to_string());
-                }
+        } else if let Some(file) = line.strip_prefix("EnvironmentFile=-")
+            && let Ok(body) = std::fs::read_to_string(file)
+        {
+            for l in body
+                .lines()
+                .filter(|l| !l.starts_with('#') && l.contains('='))
+            {
+                let (k, v) = l.split_once('=').unwrap();
+                env.insert(k.to_string(), v.trim_matches('\'').to_string());
             }
         }
     }

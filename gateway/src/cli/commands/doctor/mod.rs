@@ -80,7 +80,7 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
             let probe = if listen_checks::port_is_free(port) {
                 PortProbe::Free
             } else {
-                match gateway_probe::probe_gateway(&url, pin.as_ref(), plaintext.clone()).await {
+                match gateway_probe::probe_gateway(&url, pin.as_ref(), plaintext).await {
                     Ok(challenge) => {
                         clock = Some(clock_check::skew_finding(&url, challenge.ts_ms, now_ms()));
                         PortProbe::Gateway
@@ -109,10 +109,10 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
         findings.push(remote_clock(&config, remote_raw.as_ref(), plaintext).await);
     }
     findings.extend(ssh_check::ssh_findings(remote_raw.as_ref(), |p| {
-        expand_home(
-            &ctx.paths
-                .relative_to_config(std::path::Path::new(&expand_tilde(p))),
-        )
+        ctx.paths
+            .relative_to_config(std::path::Path::new(&expand_tilde(p)))
+            .display()
+            .to_string()
     }));
     let origin = expected_origin(&config, ctx);
     findings.extend(node_check::node_findings(
@@ -182,8 +182,4 @@ fn expand_tilde(path: &str) -> String {
         (Some(rest), Ok(home)) => format!("{home}/{rest}"),
         _ => path.to_string(),
     }
-}
-
-fn expand_home(path: &std::path::Path) -> String {
-    path.display().to_string()
 }

@@ -167,6 +167,44 @@ mod tests {
     }
 
     #[test]
+    fn file_flags_become_absolute() {
+        let line = run_line(
+            ServiceKind::Node,
+            &words(&["--token-file", "tok", "--password-file=/abs/pw"]),
+            Path::new("/home/u"),
+        )
+        .unwrap();
+        assert_eq!(
+            line,
+            words(&[
+                "node",
+                "run",
+                "--token-file",
+                "/home/u/tok",
+                "--password-file=/abs/pw"
+            ])
+        );
+        let line = run_line(
+            ServiceKind::Node,
+            &words(&["--token-file=t", "--ssh", "u@gw", "--ssh-identity", "k"]),
+            Path::new("/w"),
+        )
+        .unwrap();
+        assert_eq!(
+            line,
+            words(&[
+                "node",
+                "run",
+                "--token-file=/w/t",
+                "--ssh",
+                "u@gw",
+                "--ssh-identity",
+                "/w/k"
+            ])
+        );
+    }
+
+    #[test]
     fn node_flags_and_display_names() {
         let line = run_line(
             ServiceKind::Node,
