@@ -50,10 +50,14 @@ pub fn classify_exit(
     {
         let detail =
             line_with(stderr, "host key is known for").unwrap_or_else(|| last_line(stderr));
-        let login = match target.port() {
-            Some(p) if p != 22 => format!("-p {p} {}", target.destination()),
-            _ => target.destination(),
+        let mut login = match &config.known_hosts {
+            Some(path) => format!("-o UserKnownHostsFile='{}' ", path.display()),
+            None => String::new(),
         };
+        if let Some(p) = target.port().filter(|p| *p != 22) {
+            login.push_str(&format!("-p {p} "));
+        }
+        login.push_str(&target.destination());
         return SshTunnelError::HostKeyUnknown {
             host,
             port,
@@ -141,6 +145,12 @@ mod tests {
         assert!(m.contains("ssh -p 22722 root@127.0.0.1"), "{m}");
         assert!(m.contains("Verify"), "{m}");
         // The bare summary line alone (older versions) is the same case.
+        let mut c = config("u@gw");
+        c.known_hosts = Some(PathBuf::from("/k"));
+        let e = classify_exit(&c, 1, "exit status: 255", "Host key verification failed.\n");
+        let m = e.to_string();
+        assert!(m.contains("ssh-keyscan -p 22 gw >> /k"), "{m}");
+        assert!(m.contains("ssh -o UserKnownHostsFile='/k' u@gw"), "{m}");
         let e = classify("gw", "Host key verification failed.\n");
         assert!(matches!(e, SshTunnelError::HostKeyUnknown { .. }));
         assert!(e.to_string().contains("ssh-keyscan -p 22 gw"), "{e}");
