@@ -284,3 +284,145 @@ pub fn device_token_target(
         password_source: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use clawlet_node_core::remote::CredentialSource;
+    use serde_json::json;
+
+    fn paths(dir: &Path) -> ClawletPaths {
+        ClawletPaths {
+            config_file: dir.join("clawlet.json"),
+            state_dir: dir.join("state"),
+            node_dir: dir.join("node"),
+            identity_dir: dir.join("identity"),
+        }
+    }
+
+    fn target(url: &str, token: Option<&str>) -> ResolvedTarget {
+        ResolvedTarget {
+            url: GatewayUrl::parse(url).unwrap(),
+            token: token.map(str::to_string),
+            password: None,
+            tls_pin: None,
+            url_source: UrlSource::ConfigRemote,
+            token_source: token.map(|_| CredentialSource::ConfigRemote),
+            password_source: None,
+        }
+    }
+
+    fn store_token(paths: &ClawletPaths, origin: &str) {
+        let id = OperatorIdentity::open_or_create(&paths.identity_dir).unwrap();
+        let hello = json!({"auth": {"deviceToken": "dt", "scopes": ["operator.admin"]}});
+        id.remember_hello_token(origin, &hello).unwrap();
+    }
+
+    #[test]
+    fn loopback_with_a_shared_secret_stays_device_less_and_creates_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = paths(tmp.path());
+        let auth = OperatorAuth::plan(&p, &target("ws://127.0.0.1:18789", Some("t"))).unwrap();
+        assert!(auth.identity().is_none());
+        assert!(!p.identity_dir.exists());
+        let mut request = OperatorConnect::cli(&["operator.read"]);
+        auth.prepare(&mut request, &["operator.read"]);
+        assert_eq!(request.scopes, ["operator.read"]);
+        assert!(request.device_token.is_none());
+    }
+
+    #[test]
+    fn off_loopback_it_signs_and_asks_for_every_cli_scope() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = paths(tmp.path());
+        let auth = OperatorAuth::plan(&p, &target("ws://10.77.0.1:18789", Some("t"))).unwrap();
+        assert!(auth.identity().is_some());
+        assert_eq!(auth.origin(), "ws://10.77.0.1:18789");
+        let mut request = OperatorConnect::cli(&["operator.read"]);
+        auth.prepare(&mut request, &["operator.read"]);
+        assert_eq!(request.scopes.len(), 5);
+        assert!(request.device_token.is_none());
+    }
+
+    #[test]
+    fn a_stored_token_is_offered_to_its_origin_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = paths(tmp.path());
+        store_token(&p, "ws://127.0.0.1:18789");
+        let auth = OperatorAuth::plan(&p, &target("ws://127.0.0.1:18789", None)).unwrap();
+        assert!(
+            auth.identity().is_some(),
+            "loopback, no secret, a token: signed"
+        );
+        let mut request = OperatorConnect::cli(&["operator.pairing"]);
+        auth.prepare(&mut request, &["operator.pairing"]);
+        assert_eq!(request.device_token.as_deref(), Some("dt"));
+        assert_eq!(request.scopes, ["operator.admin"]);
+        let other = OperatorAuth::plan(&p, &target("ws://127.0.0.1:18790", None)).unwrap();
+        assert!(other.identity().is_none());
+    }
+
+    #[test]
+    fn a_tunnel_signs_and_may_fall_back_to_device_less() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = paths(tmp.path());
+        let t = target("ws://127.0.0.1:40111", Some("t"));
+        let auth = OperatorAuth::plan_for_origin(&p, &t, "ssh://u@h:22/18789".to_string()).unwrap();
+        assert!(auth.identity().is_some());
+        assert!(auth.device_less_fallback);
+        let refusal = ClientError::ConnectRejected {
+            error: clawlet_node_core::wire::frame::ErrorShape::new(
+                "NOT_PAIRED",
+                "pairing required",
+            )
+            .with_details(json!({"code": "PAIRING_REQUIRED", "requestId": "r"})),
+        };
+        let env = GatewayEnv::default();
+        let next = auth.rejected(refusal, &t, &p, &env).unwrap().unwrap();
+        assert!(next.identity().is_none(), "the retry is device-less");
+    }
+
+    #[test]
+    fn a_url_override_without_a_secret_is_allowed_only_with_a_token_for_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = paths(tmp.path());
+        let env = GatewayEnv::default();
+        let error = TargetError::Credentials(CredentialError::ExplicitCredentialsRequired {
+            url_source: UrlSource::Explicit,
+        });
+        let args = |url: &str| ConnectArgs {
+            url: Some(url.to_string()),
+            ..ConnectArgs::default()
+        };
+        assert!(device_token_target(&error, &args("ws://10.0.0.5:18789"), &env, &p).is_none());
+        store_token(&p, "ws://10.0.0.5:18789");
+        let t = device_token_target(&error, &args("ws://10.0.0.5:18789"), &env, &p).unwrap();
+        assert!(t.token.is_none() && t.password.is_none());
+        assert!(device_token_target(&error, &args("ws://10.0.0.6:18789"), &env, &p).is_none());
+    }
+
+    #[test]
+    fn a_refusal_without_any_credential_names_where_the_cli_looked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = paths(tmp.path());
+        let mut t = target("ws://127.0.0.1:18789", None);
+        t.url_source = UrlSource::LocalDefault;
+        let auth = OperatorAuth::plan(&p, &t).unwrap();
+        let refusal = ClientError::ConnectRejected {
+            error: clawlet_node_core::wire::frame::ErrorShape::new(
+                "NOT_PAIRED",
+                "device identity required",
+            )
+            .with_details(json!({"code": "DEVICE_IDENTITY_REQUIRED"})),
+        };
+        let err = auth
+            .rejected(refusal, &t, &p, &GatewayEnv::default())
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("no token or password"), "{text}");
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("gateway-token (not found)"), "{hint}");
+        assert!(hint.contains("OPENCLAW_GATEWAY_TOKEN"), "{hint}");
+    }
+}

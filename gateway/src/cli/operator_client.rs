@@ -449,3 +449,60 @@ pub fn uuid_v4() -> String {
         .hyphenated()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use clawlet_node_core::identity::verify_device_signature;
+    use clawlet_node_core::wire::connect::ConnectParams;
+
+    /// The signed params verify exactly as the gateway verifies them (handshake.rs
+    /// `verify_proof`: the payload rebuilt from the params, token = `auth.signed_token()`).
+    fn verify(params: &Value) {
+        let p: ConnectParams = serde_json::from_value(params.clone()).unwrap();
+        let device = p.device.as_ref().unwrap();
+        let auth = p.auth.clone().unwrap_or_default();
+        let payload = DeviceAuthPayload {
+            device_id: &device.id,
+            client_id: &p.client.id,
+            client_mode: &p.client.mode,
+            role: p.role(),
+            scopes: p.scopes(),
+            signed_at_ms: device.signed_at,
+            token: auth.signed_token(),
+            nonce: &device.nonce,
+            platform: Some(&p.client.platform),
+            device_family: p.client.device_family.as_deref(),
+        };
+        verify_device_signature(&device.public_key, &device.signature, &payload).unwrap();
+    }
+
+    #[test]
+    fn signed_connects_verify_with_each_kind_of_token() {
+        let identity = DeviceIdentity::from_seed(&[7; 32]);
+        let challenge = ConnectChallenge {
+            nonce: "n-1".into(),
+            ts: 1_795_318_678_000,
+            capabilities: Vec::new(),
+        };
+        let mut request = OperatorConnect::cli(&["operator.admin", "operator.read"]);
+        request.device_token = Some("device-token".into());
+        let params = connect_params(&request, Some(&identity), &challenge, "i");
+        assert_eq!(params["auth"], json!({"deviceToken": "device-token"}));
+        verify(&params);
+
+        request.token = Some("shared".into());
+        verify(&connect_params(&request, Some(&identity), &challenge, "i"));
+
+        let mut boot = OperatorConnect::cli(&["operator.read"]);
+        boot.bootstrap_token = Some("boot".into());
+        let params = connect_params(&boot, Some(&identity), &challenge, "i");
+        assert_eq!(params["auth"], json!({"bootstrapToken": "boot"}));
+        assert_eq!(params["device"]["id"], identity.device_id());
+        verify(&params);
+
+        let deviceless = connect_params(&boot, None, &challenge, "i");
+        assert!(deviceless.get("device").is_none());
+    }
+}
