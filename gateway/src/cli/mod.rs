@@ -28,10 +28,15 @@ use target::ConnectArgs;
 node that pairs with any OpenClaw or clawlet gateway (`clawlet node run`), and the operator \
 commands that manage them.\n\n\
 Files: config ~/.clawlet/clawlet.json (CLAWLET_CONFIG), gateway state ~/.clawlet/state \
-(CLAWLET_STATE_DIR), node credentials ~/.clawlet/node (CLAWLET_NODE_DIR).\n\n\
+(CLAWLET_STATE_DIR), node credentials ~/.clawlet/node (CLAWLET_NODE_DIR), the operator CLI's \
+device identity and device tokens ~/.clawlet/identity (CLAWLET_IDENTITY_DIR).\n\n\
 Operator commands reach the local gateway by default. Use gateway.mode \"remote\" with \
 gateway.remote.url, OPENCLAW_GATEWAY_URL (+ OPENCLAW_GATEWAY_TOKEN), or --url with --token, \
-for a gateway elsewhere (for example through `ssh -N -L 18789:127.0.0.1:18789 user@host`)."
+for a gateway elsewhere (for example through `ssh -N -L 18789:127.0.0.1:18789 user@host`). \
+Off loopback the CLI signs its connects with its own device identity and is paired once: approve \
+its first request with `clawlet devices approve <id>` on the gateway host, or redeem a \
+`clawlet devices setup-code --profile operator` with `clawlet pair <code>`; later commands use \
+the device token that gateway issued."
 )]
 pub struct Cli {
     /// More log output (repeat for more); RUST_LOG overrides it.
