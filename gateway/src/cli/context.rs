@@ -69,7 +69,13 @@ pub enum CliError {
     /// The managed SSH tunnel (`gateway.remote.transport: "ssh"`, `--ssh`) failed; the message
     /// names the fix.
     #[error(transparent)]
-    Ssh(#[from] clawlet_node::ssh_tunnel::SshTunnelError),
+    Ssh(Box<clawlet_node::ssh_tunnel::SshTunnelError>),
+}
+
+impl From<clawlet_node::ssh_tunnel::SshTunnelError> for CliError {
+    fn from(e: clawlet_node::ssh_tunnel::SshTunnelError) -> Self {
+        CliError::Ssh(Box::new(e))
+    }
 }
 
 impl From<ClientError> for CliError {

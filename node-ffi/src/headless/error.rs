@@ -39,7 +39,7 @@ pub enum HeadlessError {
     Runtime(#[from] RuntimeError),
     /// The managed SSH tunnel failed in a way restarting ssh cannot fix.
     #[error(transparent)]
-    SshTunnel(#[from] crate::ssh_tunnel::SshTunnelError),
+    SshTunnel(Box<crate::ssh_tunnel::SshTunnelError>),
     /// The gateway refused our credentials.
     #[error("gateway authentication failed: {message}; {hint}")]
     AuthFailed {
@@ -104,6 +104,12 @@ pub(crate) fn auth_hint(kind: AuthFailureKind) -> &'static str {
         AuthFailureKind::ScopeMismatch
         | AuthFailureKind::ClientVersionMismatch
         | AuthFailureKind::Other => "ask the gateway's operator to check its auth configuration",
+    }
+}
+
+impl From<crate::ssh_tunnel::SshTunnelError> for HeadlessError {
+    fn from(e: crate::ssh_tunnel::SshTunnelError) -> Self {
+        Self::SshTunnel(Box::new(e))
     }
 }
 
