@@ -164,6 +164,17 @@ fn install_drives_systemctl_and_hints_linger() {
         &["gateway", "install", "--port", "1", "--force"],
     );
     assert!(forced.status.success(), "{forced:?}");
+    assert!(
+        text(&forced.stdout).contains("enabled and restarted"),
+        "{forced:?}"
+    );
+    assert!(
+        tools
+            .calls()
+            .contains("systemctl --user restart clawlet-gateway.service\n"),
+        "a replaced unit must be restarted: {}",
+        tools.calls()
+    );
 
     for (verb, expect) in [
         ("start", "systemctl --user start clawlet-gateway.service"),

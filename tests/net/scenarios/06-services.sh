@@ -128,8 +128,10 @@ net_retry 20 invoke >/dev/null
 net_say "the node unit's ExecStart on pi paired and answers an invoke"
 
 # --- doctor on both hosts -------------------------------------------------------------------
-report="$(net_clawlet_json gw-host doctor)"
+report="$(net_clawlet_json gw-host "$FAKE_PATH" doctor)"
 jq -e '.ok == true' >/dev/null <<<"$report" || net_fail "doctor on gw-host: $report"
+jq -e '.findings[] | select(.check == "service" and .level == "warn" and (.message | contains("clawlet-gateway.service is installed but the service manager does not answer")))' >/dev/null <<<"$report" ||
+  net_fail "doctor on gw-host: service: $report"
 jq -e '.findings[] | select(.check == "port" and (.message | contains("in use by a gateway that answers")))' >/dev/null <<<"$report" ||
   net_fail "doctor on gw-host did not see its gateway: $report"
 jq -e ".findings[] | select(.check == \"bind\" and .level == \"ok\" and (.message | contains(\"$NET_GW_ADDR is on this host\")))" >/dev/null <<<"$report" ||

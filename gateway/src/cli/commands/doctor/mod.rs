@@ -13,11 +13,13 @@ pub mod finding;
 pub mod gateway_probe;
 pub mod listen_checks;
 pub mod node_check;
+pub mod service_check;
 pub mod ssh_check;
 pub mod tls_checks;
 
 use clawlet_node_core::remote::{GatewayMode, GatewayUrl, PlaintextPolicy, TlsPin};
 
+use crate::cli::commands::service::{self, spec::ServiceKind};
 use crate::cli::context::{CliError, Context};
 use crate::cli::output::{now_ms, print_json};
 use crate::config::GatewayConfig;
@@ -60,6 +62,7 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
         .as_ref()
         .and_then(|f| f.root().pointer("/gateway/remote").cloned());
     let plaintext = PlaintextPolicy::from_env(ctx.env.allow_insecure_private_ws.as_deref());
+    let mut local_gateway = false;
 
     if config.mode == GatewayMode::Local {
         let port = match config.effective_port(None, ctx.env.port.as_deref()) {
@@ -74,6 +77,7 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
             }
         };
         let mut clock = None;
+        let mut gateway_up = false;
         if let Some(port) = port {
             let url = local_url(&config, port);
             let pin = tls_checks::local_pin(&config, &ctx.paths);
@@ -83,6 +87,7 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
                 match gateway_probe::probe_gateway(&url, pin.as_ref(), plaintext).await {
                     Ok(challenge) => {
                         clock = Some(clock_check::skew_finding(&url, challenge.ts_ms, now_ms()));
+                        gateway_up = true;
                         PortProbe::Gateway
                     }
                     Err(why) => PortProbe::Other(why),
@@ -104,6 +109,12 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
                 Finding::ok("clock", "no local gateway running; skew not checked")
             }),
         );
+        let gateway_service = service::service_state(ServiceKind::Gateway);
+        findings.push(service_check::service_finding(
+            ServiceKind::Gateway,
+            &gateway_service,
+        ));
+        local_gateway = gateway_up || gateway_service.installed;
     } else {
         findings.extend(tls_checks::tls_findings(&config, &ctx.paths));
         findings.push(remote_clock(&config, remote_raw.as_ref(), plaintext).await);
@@ -114,7 +125,14 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
             .display()
             .to_string()
     }));
-    let origin = expected_origin(&config, ctx);
+    let node_service = service::service_state(ServiceKind::Node);
+    if node_service.installed || ctx.paths.node_dir.exists() {
+        findings.push(service_check::service_finding(
+            ServiceKind::Node,
+            &node_service,
+        ));
+    }
+    let origin = expected_origin(&config, ctx, local_gateway);
     findings.extend(node_check::node_findings(
         &ctx.paths.node_dir,
         origin.as_deref(),
@@ -164,11 +182,21 @@ async fn remote_clock(
     }
 }
 
-/// The origin (`ws://host:port`) the node on this host is expected to hold a token for.
-fn expected_origin(config: &GatewayConfig, ctx: &Context) -> Option<String> {
-    let url = match config.mode {
-        GatewayMode::Remote => config.remote.url.clone()?,
-        GatewayMode::Local => {
+/// The origin (`ws://host:port`) the node on this host is expected to hold a token for:
+/// `OPENCLAW_GATEWAY_URL`, else `gateway.remote.url` in remote mode, else the local gateway
+/// when one runs or is installed here (a node elsewhere is not expected to know it).
+fn expected_origin(config: &GatewayConfig, ctx: &Context, local_gateway: bool) -> Option<String> {
+    let env_url = ctx
+        .env
+        .url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty());
+    let url = match (env_url, config.mode) {
+        (Some(url), _) => url.to_string(),
+        (None, GatewayMode::Remote) => config.remote.url.clone()?,
+        (None, GatewayMode::Local) if !local_gateway => return None,
+        (None, GatewayMode::Local) => {
             let port = config.effective_port(None, ctx.env.port.as_deref()).ok()?;
             local_url(config, port)
         }

@@ -178,8 +178,9 @@ fn install(
         return Ok(());
     }
 
-    match fs::read_to_string(&file) {
-        Ok(existing) if existing != text && !args.force => {
+    let existing = fs::read_to_string(&file).ok();
+    match &existing {
+        Some(existing) if *existing != text && !args.force => {
             return Err(CliError::usage(
                 format!(
                     "{} already exists and differs from the unit these flags give",
@@ -215,6 +216,20 @@ fn install(
     println!("  runs: {}", shell_words(&spec.argv()));
 
     match manager.activate(kind, &file) {
+        Ok(()) if existing.is_some() && manager == Manager::Systemd => {
+            // `enable --now` leaves a running service as it was: restart it so the new unit
+            // and environment file apply.
+            let restart = manager.control(kind, ServiceAction::Restart);
+            if !restart.ok() {
+                return Err(CliError::Other(anyhow::anyhow!(
+                    "the unit is replaced but the restart failed: {}\n  See `clawlet {} status` and {}",
+                    restart.failure(manager.tool()),
+                    kind.name(),
+                    logs_hint(manager, kind)
+                )));
+            }
+            println!("enabled and restarted {}", state_name(manager, kind));
+        }
         Ok(()) => {
             println!("enabled and started {}", state_name(manager, kind));
         }
