@@ -201,8 +201,33 @@ pub fn distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unreadable_and_invalid_files_are_errors() {
+        use crate::cli::commands::doctor::finding::Level;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut ctx = Context::from_process();
+        ctx.paths.config_file = tmp.path().join("clawlet.json");
+        std::fs::write(&ctx.paths.config_file, "{ gateway: { port: ").unwrap();
+        let (f, file) = check_config(&ctx);
+        assert!(file.is_none());
+        assert_eq!(f[0].level, Level::Error, "{f:?}");
+        std::fs::write(
+            &ctx.paths.config_file,
+            "{ gateway: { bind: 'everywhere' } }",
+        )
+        .unwrap();
+        let (f, _) = check_config(&ctx);
+        assert_eq!(f[0].level, Level::Error, "{f:?}");
+        assert!(f[0].message.contains("gateway.bind"), "{f:?}");
+        std::fs::write(&ctx.paths.config_file, "{ gateway: { port: 19001 } }").unwrap();
+        let (f, _) = check_config(&ctx);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].level, Level::Ok, "{f:?}");
+    }
 
     #[test]
     fn edit_distance() {

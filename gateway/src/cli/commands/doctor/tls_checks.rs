@@ -151,3 +151,65 @@ fn remote_pin(pin: &str, config: &GatewayConfig, paths: &ClawletPaths) -> Findin
     }
     Finding::ok(CHECK, "gateway.remote.tlsFingerprint is well-formed")
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::cli::commands::doctor::finding::Level;
+    use serde_json::json;
+
+    fn fixture() -> (tempfile::TempDir, ClawletPaths, String) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let paths = ClawletPaths::resolve(|k| (k == "HOME").then(|| root.clone().into_os_string()));
+        let identity =
+            crate::server::tls::load_or_generate_self_signed(&paths.tls_dir(), &[]).unwrap();
+        (tmp, paths, identity.fingerprint())
+    }
+
+    fn config(v: serde_json::Value) -> GatewayConfig {
+        GatewayConfig::from_root(&json!({ "gateway": v })).unwrap()
+    }
+
+    #[test]
+    fn generated_pair_loads_and_a_lax_key_is_flagged() {
+        let (_tmp, paths, fp) = fixture();
+        let on = config(json!({"tls": {"enabled": true}}));
+        let f = tls_findings(&on, &paths);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].level, Level::Ok, "{f:?}");
+        assert!(f[0].message.contains(&fp), "{f:?}");
+
+        let key = paths.tls_dir().join(GENERATED_KEY_FILE);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let f = tls_findings(&on, &paths);
+        assert_eq!(f[0].level, Level::Warn, "{f:?}");
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some(&*format!("chmod 600 {}", key.display()))
+        );
+
+        std::fs::write(&key, "not a key").unwrap();
+        assert_eq!(tls_findings(&on, &paths)[0].level, Level::Error);
+        assert!(tls_findings(&config(json!({})), &paths).is_empty());
+    }
+
+    #[test]
+    fn remote_pins() {
+        let (_tmp, paths, fp) = fixture();
+        let pin = |p: &str, url: &str| config(json!({"remote": {"url": url, "tlsFingerprint": p}}));
+        let matching = tls_findings(&pin(&fp, "wss://127.0.0.1:18789"), &paths);
+        assert_eq!(matching[0].level, Level::Ok);
+        assert!(matching[0].message.contains("matches"), "{matching:?}");
+        let other = "ab".repeat(32);
+        let wrong = tls_findings(&pin(&other, "wss://127.0.0.1:18789"), &paths);
+        assert_eq!(wrong[0].level, Level::Error, "{wrong:?}");
+        assert!(wrong[0].fix.as_deref().unwrap().contains(&fp));
+        // A remote host's pin cannot be compared here, only checked for form.
+        let remote = tls_findings(&pin(&other, "wss://gw.example:18789"), &paths);
+        assert_eq!(remote[0].level, Level::Ok);
+        let malformed = tls_findings(&pin("12:zz", "wss://gw.example"), &paths);
+        assert_eq!(malformed[0].level, Level::Error);
+    }
+}
