@@ -33,6 +33,8 @@ device identity and device tokens ~/.clawlet/identity (CLAWLET_IDENTITY_DIR).\n\
 Operator commands reach the local gateway by default. Use gateway.mode \"remote\" with \
 gateway.remote.url, OPENCLAW_GATEWAY_URL (+ OPENCLAW_GATEWAY_TOKEN), or --url with --token, \
 for a gateway elsewhere (for example through `ssh -N -L 18789:127.0.0.1:18789 user@host`). \
+With gateway.remote.transport \"ssh\" and gateway.remote.sshTarget user@host[:port] (optional \
+sshIdentity, remotePort) the CLI opens that SSH tunnel itself for each command. \
 Off loopback the CLI signs its connects with its own device identity and is paired once: approve \
 its first request with `clawlet devices approve <id>` on the gateway host, or redeem a \
 `clawlet devices setup-code --profile operator` with `clawlet pair <code>`; later commands use \
