@@ -39,8 +39,23 @@ use spec::{ServiceKind, ServicePaths, ServiceSpec};
 /// Seconds between a crash and the restart.
 const RESTART_SEC: u32 = 5;
 
+const INSTALL_HELP: &str = "Linux: writes the systemd user unit \
+~/.config/systemd/user/clawlet-<gateway|node>.service, then runs `systemctl --user daemon-reload` \
+and `systemctl --user enable --now`; prints `sudo loginctl enable-linger $USER` when lingering is \
+off (without it the service stops at logout and does not start at boot). macOS: writes the \
+launch agent ~/Library/LaunchAgents/ai.clawlet.<gateway|node>.plist and bootstraps it.\n\n\
+The service runs this executable's absolute path with `run` and the flags given here. \
+CLAWLET_CONFIG, CLAWLET_STATE_DIR, CLAWLET_NODE_DIR, OPENCLAW_GATEWAY_PORT, OPENCLAW_GATEWAY_URL, \
+OPENCLAW_ALLOW_INSECURE_PRIVATE_WS and RUST_LOG are carried into the unit when set. Secrets never \
+are: OPENCLAW_GATEWAY_TOKEN / OPENCLAW_GATEWAY_PASSWORD set now go to \
+~/.clawlet/service/clawlet-<gateway|node>.env (mode 0600, the unit's EnvironmentFile).\n\n\
+Exit status: 0 installed and started; 3 the unit is written but no service manager answered \
+(containers, CI, `su` shells: the output says how to start it); 1 the manager could not start \
+it; 2 bad flags, or a different unit exists (replace it with --force).";
+
 /// `clawlet gateway install` / `clawlet node install`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_long_help = INSTALL_HELP)]
 pub struct InstallArgs {
     /// Print the unit and the commands it would run; write and run nothing.
     #[arg(long)]
