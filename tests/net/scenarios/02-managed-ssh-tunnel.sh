@@ -107,6 +107,15 @@ devices="$(net_clawlet_json gw-host devices list)"
 net_kill node2
 net_say "a restarted node reconnects on its stored device token"
 
+# With no flags at all the node takes the same tunnel from the config (remote mode, transport ssh).
+net_spawn_clawlet node3 laptop node run --display-name laptop-node
+net_wait_log node3 "connected to the gateway" 30
+net_expect_contains "$(cat "$(net_log node3)")" \
+  "url from the SSH tunnel to $NET_SSH_TARGET (gateway.remote.sshTarget" "node run reads the tunnel from the config"
+net_retry 20 invoke_which >/dev/null
+net_kill node3
+net_say "node run with no flags uses gateway.remote.transport ssh from the config"
+
 # ssh missing: a clear error, nothing connects.
 out="$(net_clawlet laptop CLAWLET_SSH_BIN=/nonexistent/ssh health 2>&1)" && net_fail "health without ssh succeeded"
 net_expect_contains "$out" "install OpenSSH's client" "ssh missing (CLAWLET_SSH_BIN)"
