@@ -63,6 +63,14 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
         .and_then(|f| f.root().pointer("/gateway/remote").cloned());
     let plaintext = PlaintextPolicy::from_env(ctx.env.allow_insecure_private_ws.as_deref());
     let mut local_gateway = false;
+    // OPENCLAW_GATEWAY_URL wins over the config for the CLI: compare clocks with that gateway.
+    let env_url = ctx
+        .env
+        .url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string);
 
     if config.mode == GatewayMode::Local {
         let port = match config.effective_port(None, ctx.env.port.as_deref()) {
@@ -104,11 +112,12 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
             ctx.paths.gateway_token_file().exists(),
         ));
         findings.extend(tls_checks::tls_findings(&config, &ctx.paths));
-        findings.push(
-            clock.unwrap_or_else(|| {
+        findings.push(match &env_url {
+            Some(url) => probe_clock(url, None, plaintext).await,
+            None => clock.unwrap_or_else(|| {
                 Finding::ok("clock", "no local gateway running; skew not checked")
             }),
-        );
+        });
         let gateway_service = service::service_state(ServiceKind::Gateway);
         findings.push(service_check::service_finding(
             ServiceKind::Gateway,
@@ -117,7 +126,10 @@ pub async fn collect(ctx: &Context) -> Vec<Finding> {
         local_gateway = gateway_up || gateway_service.installed;
     } else {
         findings.extend(tls_checks::tls_findings(&config, &ctx.paths));
-        findings.push(remote_clock(&config, remote_raw.as_ref(), plaintext).await);
+        findings.push(match &env_url {
+            Some(url) => probe_clock(url, None, plaintext).await,
+            None => remote_clock(&config, remote_raw.as_ref(), plaintext).await,
+        });
     }
     findings.extend(ssh_check::ssh_findings(remote_raw.as_ref(), |p| {
         ctx.paths
@@ -172,7 +184,12 @@ async fn remote_clock(
         .tls_fingerprint
         .as_deref()
         .and_then(|p| TlsPin::parse(p).ok());
-    match gateway_probe::probe_gateway(url, pin.as_ref(), plaintext).await {
+    probe_clock(url, pin.as_ref(), plaintext).await
+}
+
+/// Reads the gateway's clock at `url` and compares it with this host's.
+async fn probe_clock(url: &str, pin: Option<&TlsPin>, plaintext: PlaintextPolicy) -> Finding {
+    match gateway_probe::probe_gateway(url, pin, plaintext).await {
         Ok(challenge) => clock_check::skew_finding(url, challenge.ts_ms, now_ms()),
         Err(why) => Finding::warn(
             "clock",

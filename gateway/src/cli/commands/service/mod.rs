@@ -376,7 +376,11 @@ fn status(
         Ok(())
     } else {
         Err(CliError::Incomplete {
-            message: format!("{} is not running", state.name),
+            message: match (&state.unreachable, state.installed) {
+                (_, false) => format!("{} is not installed", state.name),
+                (Some(_), true) => format!("the state of {} is unknown", state.name),
+                (None, true) => format!("{} is not running", state.name),
+            },
             hint: None,
         })
     }
