@@ -22,6 +22,22 @@ done
 cargo --version
 rustc --version
 
+# Debian packages the Rust tests themselves use (the others install theirs in their own
+# scripts): a real sshd for the SSH tunnel tests, systemd-analyze to verify the generated
+# service units, iproute2 and jq for the test network.
+apt_missing=()
+[ -x /usr/sbin/sshd ] || apt_missing+=(openssh-server)
+command -v ssh >/dev/null || apt_missing+=(openssh-client)
+command -v systemd-analyze >/dev/null || apt_missing+=(systemd)
+command -v ip >/dev/null || apt_missing+=(iproute2)
+command -v jq >/dev/null || apt_missing+=(jq)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  echo "installing ${apt_missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

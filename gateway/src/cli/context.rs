@@ -37,7 +37,9 @@ pub enum CliError {
     #[error(transparent)]
     Client(Box<ClientError>),
     /// The gateway wants a token or password and the CLI found none for it.
-    #[error("no token or password for the gateway at {url}, and it requires one (it answered: {source})")]
+    #[error(
+        "no token or password for the gateway at {url}, and it requires one (it answered: {source})"
+    )]
     MissingCredentials {
         /// The URL tried.
         url: String,
@@ -104,6 +106,11 @@ impl CliError {
                         "Is the gateway running and reachable at {url}? Start one with `clawlet gateway run`, or pass --url."
                     ))
                 }
+                // A ws:// request answered with TLS bytes: the gateway serves wss:// (e.g.
+                // started with --tls while the config does not say gateway.tls.enabled).
+                TransportError::Upgrade { .. } if url.starts_with("ws://") => Some(format!(
+                    "{url} did not answer as a plain WebSocket server; if that gateway serves TLS (started with --tls), set `clawlet config set gateway.tls.enabled true` on its host, or pass --url wss://… with --tls-fingerprint (from `clawlet gateway tls-fingerprint`)."
+                )),
                 _ => None,
             },
             CliError::Client(e) => client_hint(e),

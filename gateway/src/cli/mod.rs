@@ -5,10 +5,10 @@
 
 pub mod commands;
 pub mod context;
+pub mod node_target;
 pub mod operator_auth;
 pub mod operator_client;
 pub mod operator_identity;
-pub mod node_target;
 pub mod output;
 pub mod secret_file;
 pub mod ssh_transport;

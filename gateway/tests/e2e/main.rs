@@ -7,8 +7,8 @@
     clippy::indexing_slicing
 )]
 
-mod node_config;
 mod doctor;
+mod node_config;
 mod raw;
 mod remote_cli;
 mod secrets;

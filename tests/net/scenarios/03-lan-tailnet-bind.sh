@@ -66,6 +66,8 @@ approve_by_hand() {
 # --- --bind lan over ws:// ---------------------------------------------------------------------
 net_gateway_start gw gw-host --bind lan
 net_expect_contains "$(cat "$(net_log gw)")" "ws://0.0.0.0:$PORT" "--bind lan listens on every interface"
+net_expect_contains "$(grep 'gateway ready' "$(net_log gw)")" "--url ws://$NET_GW_ADDR:$PORT" \
+  "the ready banner suggests an address other hosts can dial, not 0.0.0.0"
 net_wait_port pi "$NET_GW_ADDR" "$PORT" 10
 
 net_spawn_clawlet lan pi "CLAWLET_NODE_DIR=$(node_dir lan)" \

@@ -180,10 +180,14 @@ pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
             "every device needs `clawlet devices approve` (autoApproveLocal is off)"
         }
     );
+    let interfaces: Vec<std::net::IpAddr> = if_addrs::get_if_addrs()
+        .map(|list| list.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default();
+    let node_url = dialable_url(scheme, &running.local_addrs(), &interfaces);
     println!(
         "{}",
         ready_banner(
-            urls.first().map(String::as_str).unwrap_or_default(),
+            &node_url,
             fingerprint.as_deref(),
             secret_source,
             auth_mode,
@@ -198,6 +202,31 @@ pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
     running.shutdown().await;
     println!("stopped");
     Ok(())
+}
+
+/// The URL a node should dial: the first listen address, except that a wildcard listener
+/// (`--bind lan`: 0.0.0.0) is not an address anyone can dial, so this host's first non-loopback
+/// interface address stands in for it (loopback when it has none).
+fn dialable_url(
+    scheme: &str,
+    listening: &[std::net::SocketAddr],
+    interfaces: &[std::net::IpAddr],
+) -> String {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    let Some(first) = listening.first() else {
+        return String::new();
+    };
+    let addr = if first.ip().is_unspecified() {
+        let ip = interfaces
+            .iter()
+            .find(|ip| ip.is_ipv4() && !ip.is_loopback() && !ip.is_unspecified())
+            .copied()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        SocketAddr::new(ip, first.port())
+    } else {
+        *first
+    };
+    format!("{scheme}://{addr}")
 }
 
 /// The "gateway ready" line: how to pair a node without putting the secret in argv (`ps`).
@@ -357,5 +386,31 @@ fn load_tls(ctx: &Context, config: &GatewayConfig) -> Result<TlsIdentity, CliErr
             "gateway.tls is enabled without certPath/keyPath and autoGenerate is false",
             Some("Set gateway.tls.certPath and keyPath, or gateway.tls.autoGenerate true."),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::net::{IpAddr, SocketAddr};
+
+    #[test]
+    fn a_wildcard_listener_is_advertised_by_an_interface_address() {
+        let any: SocketAddr = "0.0.0.0:18789".parse().unwrap();
+        let ifs: Vec<IpAddr> = vec![
+            "127.0.0.1".parse().unwrap(),
+            "::1".parse().unwrap(),
+            "10.77.0.1".parse().unwrap(),
+        ];
+        assert_eq!(dialable_url("ws", &[any], &ifs), "ws://10.77.0.1:18789");
+        // No other interface: loopback, never 0.0.0.0.
+        assert_eq!(
+            dialable_url("wss", &[any], &ifs[..2]),
+            "wss://127.0.0.1:18789"
+        );
+        let lo: SocketAddr = "127.0.0.1:19000".parse().unwrap();
+        assert_eq!(dialable_url("ws", &[lo], &ifs), "ws://127.0.0.1:19000");
+        assert_eq!(dialable_url("ws", &[], &ifs), "");
     }
 }
