@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scenario 2 of issue 10, the managed SSH tunnel: the gateway stays on gw-host's loopback; on
-# laptop `clawlet node run --ssh root@gw-host --ssh-identity KEY` and the CLI (config
+# laptop `clawlet node run --ssh clawlet-net@gw-host --ssh-identity KEY` and the CLI (config
 # gateway.mode remote, gateway.remote.transport ssh) run the system ssh themselves. The node
 # comes back on its own after its ssh is killed and after sshd is down for 5 s; a restarted node
 # finds its device token again (the tunnel's local port changes, its credential origin does
@@ -92,7 +92,7 @@ net_retry 20 invoke_which >/dev/null
 net_say "sshd down for 5 s then back: the node came back on its own"
 
 # A restarted node finds its device token without any shared secret: it is stored under the
-# tunnel's origin (ssh://root@10.77.0.1:22/18789), not the local port, which changes.
+# tunnel's origin (ssh://clawlet-net@10.77.0.1:22/18789), not the local port, which changes.
 net_kill node
 net_spawn_clawlet node2 laptop node run "${ssh_flags[@]}" --display-name laptop-node
 net_wait_log node2 "connected to the gateway" 30
@@ -147,3 +147,19 @@ out="$(net_clawlet laptop health 2>&1)" && net_fail "health with a changed host 
 net_expect_contains "$out" "has CHANGED" "changed host key"
 net_expect_contains "$out" "ssh-keygen -R '$NET_GW_ADDR'" "the changed-key fix"
 net_say "changed host key: refused with the ssh-keygen -R fix"
+
+# The node with the changed host key: `node run --ssh` exits non-zero naming ssh-keygen -R, and
+# nothing reaches the gateway (no new client in its log).
+connected_before="$(net_log_count gw "client connected")"
+out="$(NET_CMD_TIMEOUT=30 net_clawlet laptop node run "${ssh_flags[@]}" --display-name laptop-node 2>&1)" &&
+  net_fail "node run with a changed host key succeeded"
+net_expect_contains "$out" "has CHANGED" "node run: changed host key"
+net_expect_contains "$out" "ssh-keygen -R '$NET_GW_ADDR'" "node run: the changed-key fix"
+net_expect_not_contains "$out" "SSH tunnel up" "node run: no tunnel"
+net_expect_not_contains "$out" "connected to the gateway" "node run: no connection"
+[ "$(net_log_count gw "client connected")" = "$connected_before" ] ||
+  net_fail "a client reached the gateway with a changed host key"
+# Back to the right key for whatever follows.
+cp "$NET_KNOWN_HOSTS" "$laptop_known_hosts"
+cp "$NET_KNOWN_HOSTS" "/etc/netns/$(net_ns laptop)/ssh/ssh_known_hosts"
+net_say "node run --ssh, changed host key: exits non-zero with the ssh-keygen -R fix, nothing connected"
