@@ -3,7 +3,8 @@
 # device-less operator gets no scopes, so clawlet's CLI signs with a device identity of its own
 # (laptop's ~/.clawlet/identity) and is paired once: its first connect leaves a pending request
 # that `clawlet devices approve` on gw-host approves (the CLI prints that command with the id),
-# and every later command from laptop works on the device token alone, over ws:// to the LAN
+# and every later command from laptop (nodes list/approve/invoke of a node on pi, devices
+# list/approve, status --deep) works on the device token alone, over ws:// to the LAN
 # address, over wss:// with a pin from a `--profile operator` setup code (`clawlet pair`), and
 # through the managed SSH tunnel (a token kept under the tunnel's stable origin).
 # The token only goes to the origin that issued it; a wrong pin sends nothing.
@@ -82,9 +83,10 @@ net_clawlet laptop devices approve "$node_device" >/dev/null
 net_wait_log node "connected to the gateway" 30
 surface="$(net_retry 15 pending_of nodes pending)"
 net_clawlet laptop nodes approve "$surface" >/dev/null
+# invoke_which [NODE]: system.which on NODE (default pi) from laptop, as laptop's config says.
 invoke_which() {
   local out
-  out="$(net_clawlet_json laptop nodes invoke --node pi --command system.which --params '{"bins":["sh"]}')"
+  out="$(net_clawlet_json laptop nodes invoke --node "${1:-pi}" --command system.which --params '{"bins":["sh"]}')"
   jq -e '.ok == true and (.payload | tostring | contains("/sh"))' >/dev/null <<<"$out" || return 1
 }
 net_retry 15 invoke_which
@@ -122,9 +124,21 @@ net_expect_contains "$config" "$fingerprint" "laptop's config after pair --save"
 net_clawlet_json laptop nodes list >/dev/null
 net_clawlet_json laptop devices list >/dev/null
 net_clawlet_json laptop status --deep >/dev/null
+# nodes approve/invoke over wss:// too: a second node identity on pi (a node dir of its own),
+# its device and its commands approved from laptop, then invoked.
+net_spawn_clawlet node_wss pi CLAWLET_NODE_DIR="$(net_home pi)/node-wss" node run --url "$WSS" \
+  --token="$token" --tls-fingerprint "$fingerprint" --display-name pi-wss
+net_wait_log node_wss "pairing required" 20
+node_device="$(net_retry 15 pending_of devices list)"
+net_clawlet laptop devices approve "$node_device" >/dev/null
+net_wait_log node_wss "connected to the gateway" 30
+surface="$(net_retry 15 pending_of nodes pending)"
+net_clawlet laptop nodes approve "$surface" >/dev/null
+net_retry 15 invoke_which pi-wss
+net_kill node_wss
 err="$(must_fail net_clawlet laptop pair "$code")"
 net_expect_contains "$err" "setup-code --profile operator" "a spent code"
-net_say "wss://: clawlet pair --save took the pin from the code; commands work with no secret; a wrong pin sent nothing"
+net_say "wss://: clawlet pair --save took the pin from the code; commands (devices/nodes approve, nodes invoke) work with no secret; a wrong pin sent nothing"
 net_kill gw2
 
 # --- the managed SSH tunnel: the gateway on gw-host's loopback ----------------------------------
@@ -146,5 +160,15 @@ net_write_config laptop "$(ssh_remote "")"
 net_clawlet_json laptop nodes list >/dev/null
 net_clawlet_json laptop devices list >/dev/null
 net_clawlet_json laptop status --deep >/dev/null
-net_say "managed SSH tunnel: paired silently through it, then nodes/devices/status on the device token alone"
+# nodes approve/invoke through the tunnel: a node on pi behind a managed tunnel of its own (a
+# third identity; its device is approved silently, the gateway sees loopback), its commands
+# approved from laptop through laptop's tunnel, then invoked.
+net_spawn_clawlet node_ssh pi CLAWLET_NODE_DIR="$(net_home pi)/node-ssh" node run \
+  --ssh "$NET_SSH_TARGET" --ssh-identity "$NET_SSH_KEY" --token="$token" --display-name pi-ssh
+net_wait_log node_ssh "connected to the gateway" 30
+surface="$(net_retry 15 pending_of nodes pending)"
+net_clawlet laptop nodes approve "$surface" >/dev/null
+net_retry 15 invoke_which pi-ssh
+net_kill node_ssh
+net_say "managed SSH tunnel: paired silently through it, then nodes/devices/status, nodes approve and invoke on the device token alone"
 net_kill gw3
