@@ -289,13 +289,15 @@ impl Context {
         };
         let url = target.url.to_string();
         tracing::debug!(%url, source = %target.url_source, "connecting");
-        // Device-less or signed with the CLI's identity (operator_auth); at most one retry,
-        // after a rejected stored device token.
+        // Device-less or signed with the CLI's identity (operator_auth); retried while
+        // `rejected` picks another way in, at most MAX_CONNECT_ATTEMPTS connects in all.
         let mut auth = match self.ssh.origin_for(&target.url) {
             Some(origin) => OperatorAuth::plan_for_origin(&self.paths, target, origin)?,
             None => OperatorAuth::plan(&self.paths, target)?,
         };
-        for _attempt in 0..2 {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let ws = connect_gateway(&target.url, auth.tls_pin(target).as_ref(), &options)
                 .await
                 .map_err(|source| CliError::Transport {
@@ -315,15 +317,10 @@ impl Context {
                     auth.connected(client.hello());
                     return Ok(client);
                 }
-                Err(e) => match auth.rejected(e, target, &self.paths, &self.env)? {
-                    Some(next) => auth = next,
-                    None => break,
-                },
+                // Bounded: `rejected` refuses to retry at MAX_CONNECT_ATTEMPTS.
+                Err(e) => auth = auth.rejected(attempt, e, target, &self.paths, &self.env)?,
             }
         }
-        Err(CliError::Other(anyhow::anyhow!(
-            "the gateway at {url} refused the connection twice"
-        )))
     }
 }
 
@@ -345,4 +342,19 @@ pub fn describe_target(target: &ResolvedTarget) -> String {
         UrlSource::LocalDefault => "local gateway",
     };
     format!("{} ({source})", target.url)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_environment_secrets() {
+        let mut ctx = Context::from_process();
+        ctx.env.token = Some("SECRET-token".into());
+        ctx.env.password = Some("SECRET-password".into());
+        let text = format!("{ctx:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+    }
 }

@@ -37,6 +37,12 @@ const MISSING_CREDENTIAL_CODES: &[&str] = &[
     "DEVICE_IDENTITY_REQUIRED",
 ];
 
+/// The most connects one command makes to one target. The longest chain of retries
+/// [`OperatorAuth::rejected`] can ask for is two: a rejected stored device token (retried
+/// signed, with the shared secret alone), then a pairing refusal through a tunnel (retried
+/// device-less). Every retry drops state, so the chain cannot grow past that.
+pub const MAX_CONNECT_ATTEMPTS: u32 = 3;
+
 /// The authentication of one connect attempt to one target.
 #[derive(Debug)]
 pub struct OperatorAuth {
@@ -146,16 +152,22 @@ impl OperatorAuth {
         }
     }
 
-    /// After a refused connect: `Ok(Some(next))` to retry once with `next`, else the error to
-    /// report. A rejected stored device token is forgotten; with a shared secret at hand the
-    /// connect is retried without it.
+    /// After refused connect number `attempt` (from 1): `Ok(next)` to connect again with
+    /// `next`, else the error to report (the gateway's own refusal, or the missing credential
+    /// it means). A rejected stored device token is forgotten and, with a shared secret at hand,
+    /// the connect is retried without it; a pairing refusal through a tunnel is retried
+    /// device-less. At [`MAX_CONNECT_ATTEMPTS`] the refusal is reported whatever it is.
     pub fn rejected(
         self,
+        attempt: u32,
         error: ClientError,
         target: &ResolvedTarget,
         paths: &ClawletPaths,
         env: &GatewayEnv,
-    ) -> Result<Option<OperatorAuth>, CliError> {
+    ) -> Result<OperatorAuth, CliError> {
+        if attempt >= MAX_CONNECT_ATTEMPTS {
+            return Err(self.report(error, target, paths, env));
+        }
         let code = error
             .error_shape()
             .and_then(|e| e.detail_code())
@@ -170,10 +182,10 @@ impl OperatorAuth {
             }
             if self.has_shared {
                 tracing::info!(origin = %self.origin, "device token rejected; retrying with the shared secret");
-                return Ok(Some(OperatorAuth {
+                return Ok(OperatorAuth {
                     stored: None,
                     ..self
-                }));
+                });
             }
         }
         if code == Some("PAIRING_REQUIRED") && self.device_less_fallback {
@@ -181,18 +193,30 @@ impl OperatorAuth {
                 origin = %self.origin,
                 "the gateway wants this CLI's device approved; connecting device-less with the shared secret (loopback keeps its scopes)"
             );
-            return Ok(Some(OperatorAuth {
+            return Ok(OperatorAuth {
                 identity: None,
                 stored: None,
                 device_less_fallback: false,
                 ..self
-            }));
+            });
         }
+        Err(self.report(error, target, paths, env))
+    }
+
+    /// The error for a refusal that is not retried.
+    fn report(
+        &self,
+        error: ClientError,
+        target: &ResolvedTarget,
+        paths: &ClawletPaths,
+        env: &GatewayEnv,
+    ) -> CliError {
+        let code = error.error_shape().and_then(|e| e.detail_code());
         let nothing_presented = !self.has_shared && self.stored.is_none();
         if nothing_presented && code.is_some_and(|c| MISSING_CREDENTIAL_CODES.contains(&c)) {
-            return Err(missing_credentials(error, target, paths, env, &self.dir));
+            return missing_credentials(error, target, paths, env, &self.dir);
         }
-        Err(CliError::from(error))
+        CliError::from(error)
     }
 }
 
@@ -379,8 +403,65 @@ mod tests {
             .with_details(json!({"code": "PAIRING_REQUIRED", "requestId": "r"})),
         };
         let env = GatewayEnv::default();
-        let next = auth.rejected(refusal, &t, &p, &env).unwrap().unwrap();
+        let next = auth.rejected(1, refusal, &t, &p, &env).unwrap();
         assert!(next.identity().is_none(), "the retry is device-less");
+    }
+
+    fn refusal(code: &str, message: &str) -> ClientError {
+        ClientError::ConnectRejected {
+            error: clawlet_node_core::wire::frame::ErrorShape::new("NOT_PAIRED", message)
+                .with_details(json!({"code": code, "requestId": "r"})),
+        }
+    }
+
+    #[test]
+    fn the_longest_retry_chain_fits_the_attempt_cap_and_ends_in_the_real_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = paths(tmp.path());
+        let origin = "ssh://u@h:22/18789";
+        store_token(&p, origin);
+        let t = target("ws://127.0.0.1:40111", Some("t"));
+        let env = GatewayEnv::default();
+        // 1: signed with the stored device token, which the gateway no longer knows.
+        let first = OperatorAuth::plan_for_origin(&p, &t, origin.to_string()).unwrap();
+        assert!(first.stored.is_some() && first.identity().is_some());
+        let mismatch = refusal("AUTH_DEVICE_TOKEN_MISMATCH", "device token mismatch");
+        let second = first.rejected(1, mismatch, &t, &p, &env).unwrap();
+        assert!(second.stored.is_none() && second.identity().is_some());
+        // 2: signed with the shared secret alone; the loopback gateway wants approval.
+        let pairing = refusal("PAIRING_REQUIRED", "pairing required");
+        let third = second.rejected(2, pairing, &t, &p, &env).unwrap();
+        assert!(
+            third.identity().is_none(),
+            "the third connect is device-less"
+        );
+        const { assert!(MAX_CONNECT_ATTEMPTS >= 3) };
+        // 3: whatever the last refusal is, it is reported as the gateway said it.
+        let last = refusal("AUTH_TOKEN_MISMATCH", "token mismatch");
+        let err = third.rejected(3, last, &t, &p, &env).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("token mismatch"), "{text}");
+        assert!(!text.contains("twice"), "{text}");
+    }
+
+    #[test]
+    fn at_the_cap_even_a_retryable_refusal_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = paths(tmp.path());
+        let t = target("ws://127.0.0.1:40111", Some("t"));
+        let auth = OperatorAuth::plan_for_origin(&p, &t, "ssh://u@h:22/18789".to_string()).unwrap();
+        assert!(auth.device_less_fallback);
+        let pairing = refusal("PAIRING_REQUIRED", "pairing required");
+        let err = auth
+            .rejected(
+                MAX_CONNECT_ATTEMPTS,
+                pairing,
+                &t,
+                &p,
+                &GatewayEnv::default(),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("pairing required"), "{err}");
     }
 
     #[test]
@@ -417,7 +498,7 @@ mod tests {
             .with_details(json!({"code": "DEVICE_IDENTITY_REQUIRED"})),
         };
         let err = auth
-            .rejected(refusal, &t, &p, &GatewayEnv::default())
+            .rejected(1, refusal, &t, &p, &GatewayEnv::default())
             .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("no token or password"), "{text}");
