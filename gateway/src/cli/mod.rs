@@ -273,7 +273,8 @@ pub enum ConfigCommand {
     Set {
         /// The dotted key.
         key: String,
-        /// The value.
+        /// The value (any value, also one that begins with `-`, e.g. a token).
+        #[arg(allow_hyphen_values = true)]
         value: String,
     },
     /// Remove a dotted key.
@@ -307,6 +308,65 @@ pub async fn run(cli: Cli) -> i32 {
         Err(e) => {
             output::print_error(&e);
             e.exit_code()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// NodeRunArgs, RunArgs, PairArgs and ConnectArgs (inside every command) as parsed.
+    #[test]
+    fn debug_of_any_command_line_never_shows_a_secret() {
+        let lines: &[&[&str]] = &[
+            &[
+                "gateway",
+                "run",
+                "--token",
+                "SECRET-t",
+                "--password",
+                "SECRET-p",
+            ],
+            &[
+                "node",
+                "run",
+                "--token=SECRET-t",
+                "--password",
+                "SECRET-p",
+                "--setup-code",
+                "SECRET-code",
+            ],
+            &["pair", "SECRET-code", "--save"],
+            &["health", "--url", "ws://10.0.0.5:1", "--token", "SECRET-t"],
+            &["nodes", "list", "--password", "SECRET-p"],
+        ];
+        for line in lines {
+            let cli = Cli::try_parse_from(std::iter::once("clawlet").chain(line.iter().copied()))
+                .unwrap();
+            let text = format!("{cli:?}");
+            assert!(!text.contains("SECRET"), "{line:?}: {text}");
+            assert!(
+                text.contains("<set>") || text.contains("<redacted>"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_set_takes_a_value_that_begins_with_a_hyphen() {
+        for value in ["-x", "--not-a-flag", "-"] {
+            let cli =
+                Cli::try_parse_from(["clawlet", "config", "set", "gateway.auth.token", value])
+                    .unwrap();
+            match cli.command {
+                Command::Config(ConfigCommand::Set { key, value: got }) => {
+                    assert_eq!(key, "gateway.auth.token");
+                    assert_eq!(got, value);
+                }
+                other => panic!("parsed as {other:?}"),
+            }
         }
     }
 }

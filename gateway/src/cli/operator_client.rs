@@ -16,11 +16,13 @@ use clawlet_node_core::wire::frame::{
 };
 use clawlet_node_core::{DeviceAuthPayload, DeviceIdentity};
 
+use super::secret_file::redacted;
+
 /// Largest frame the CLI accepts (the gateway's advertised `maxPayload`).
 pub const MAX_FRAME_BYTES: usize = 26_214_400;
 
-/// What an operator connect asks for.
-#[derive(Debug, Clone)]
+/// What an operator connect asks for. `Debug` shows whether each secret is set, never it.
+#[derive(Clone)]
 pub struct OperatorConnect {
     /// `client.id` (`cli` for the CLI, like OpenClaw's own).
     pub client_id: String,
@@ -62,6 +64,24 @@ impl OperatorConnect {
             min_protocol: 4,
             max_protocol: 4,
         }
+    }
+}
+
+impl std::fmt::Debug for OperatorConnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorConnect")
+            .field("client_id", &self.client_id)
+            .field("client_mode", &self.client_mode)
+            .field("version", &self.version)
+            .field("platform", &self.platform)
+            .field("scopes", &self.scopes)
+            .field("token", &redacted(&self.token))
+            .field("password", &redacted(&self.password))
+            .field("device_token", &redacted(&self.device_token))
+            .field("bootstrap_token", &redacted(&self.bootstrap_token))
+            .field("min_protocol", &self.min_protocol)
+            .field("max_protocol", &self.max_protocol)
+            .finish()
     }
 }
 
@@ -504,5 +524,20 @@ mod tests {
 
         let deviceless = connect_params(&boot, None, &challenge, "i");
         assert!(deviceless.get("device").is_none());
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let mut request = OperatorConnect::cli(&["operator.read"]);
+        request.token = Some("SECRET-shared".into());
+        request.password = Some("SECRET-password".into());
+        request.device_token = Some("SECRET-device".into());
+        request.bootstrap_token = Some("SECRET-bootstrap".into());
+        let text = format!("{request:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(
+            text.contains("<set>") && text.contains("operator.read"),
+            "{text}"
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! `--token-file` / `--password-file`: a secret read from a file, so it stays out of `ps`.
 //!
-//! The file holds the secret alone (a trailing newline is fine, as `clawlet gateway auth-token
-//! > file` or the gateway's own `<state>/gateway-token` write it). Empty files and files over
-//! [`MAX_SECRET_FILE_BYTES`] are refused; a file other users can read is used with a warning.
+//! The file holds the secret alone. One trailing line ending (`\n` or `\r\n`, as `clawlet
+//! gateway auth-token > file`, `echo` or the gateway's own `<state>/gateway-token` write it) is
+//! dropped; everything else is the secret, so a password may begin or end with spaces. Empty
+//! and blank files and files over [`MAX_SECRET_FILE_BYTES`] are refused; a file other users can
+//! read is used with a warning.
 
 use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -33,7 +35,7 @@ pub enum SecretFileError {
         /// The path given.
         path: PathBuf,
     },
-    /// The file holds nothing but whitespace.
+    /// The file holds nothing, or nothing but whitespace.
     #[error("{flag} {} is empty", path.display())]
     Empty {
         /// The flag that named the file.
@@ -61,14 +63,14 @@ impl SecretFileError {
             SecretFileError::TooLarge { .. }
             | SecretFileError::Empty { .. }
             | SecretFileError::NotText { .. } => {
-                "Write only the secret into the file, e.g. `clawlet gateway auth-token > FILE && chmod 600 FILE`."
+                "Write only the secret into the file, readable by you alone from the start, e.g. `(umask 077; clawlet gateway auth-token > FILE)`."
             }
         }
     }
 }
 
-/// Reads a secret from `path` for `flag`: trimmed, non-empty, at most 4 KiB. Warns (without
-/// the secret) when group or others may read the file.
+/// Reads a secret from `path` for `flag`: the content without one trailing line ending,
+/// not blank, at most 4 KiB. Warns (without the secret) when group or others may read the file.
 pub fn read_secret_file(path: &Path, flag: &'static str) -> Result<String, SecretFileError> {
     let read_error = |source| SecretFileError::Read {
         flag,
@@ -97,8 +99,8 @@ pub fn read_secret_file(path: &Path, flag: &'static str) -> Result<String, Secre
         flag,
         path: path.to_path_buf(),
     })?;
-    let secret = text.trim();
-    if secret.is_empty() {
+    let secret = strip_line_ending(&text);
+    if secret.trim().is_empty() {
         return Err(SecretFileError::Empty {
             flag,
             path: path.to_path_buf(),
@@ -112,6 +114,18 @@ pub fn read_secret_file(path: &Path, flag: &'static str) -> Result<String, Secre
         );
     }
     Ok(secret.to_string())
+}
+
+/// `text` without one trailing `\n` or `\r\n`.
+fn strip_line_ending(text: &str) -> &str {
+    text.strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(text)
+}
+
+/// How a secret appears in `Debug` output: `<set>` or `<none>`, never the value.
+pub fn redacted<T>(secret: &Option<T>) -> &'static str {
+    if secret.is_some() { "<set>" } else { "<none>" }
 }
 
 /// The secret of a `--token` / `--token-file` pair (clap makes them exclusive).
@@ -140,15 +154,40 @@ mod tests {
     }
 
     #[test]
-    fn reads_trims_and_keeps_a_leading_hyphen() {
+    fn drops_one_line_ending_and_keeps_a_leading_hyphen_and_edge_spaces() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "t", b"-abc_DEF\n", 0o600);
         assert_eq!(read_secret_file(&path, "--token-file").unwrap(), "-abc_DEF");
-        let path = write(dir.path(), "crlf", b"  pw with space\r\n", 0o600);
+        let path = write(dir.path(), "bare", b"-abc_DEF", 0o600);
+        assert_eq!(read_secret_file(&path, "--token-file").unwrap(), "-abc_DEF");
+        let path = write(dir.path(), "crlf", b"  pw with space \r\n", 0o600);
         assert_eq!(
             read_secret_file(&path, "--password-file").unwrap(),
-            "pw with space"
+            "  pw with space "
         );
+        // Only one line ending goes: a second one is part of the content.
+        let path = write(dir.path(), "two", b"pw\n\n", 0o600);
+        assert_eq!(read_secret_file(&path, "--password-file").unwrap(), "pw\n");
+        let path = write(dir.path(), "cr", b"pw\r", 0o600);
+        assert_eq!(read_secret_file(&path, "--password-file").unwrap(), "pw\r");
+    }
+
+    #[test]
+    fn the_hint_creates_the_file_private_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = write(dir.path(), "empty", b"", 0o600);
+        let hint = read_secret_file(&empty, "--token-file").unwrap_err().hint();
+        assert!(
+            hint.contains("(umask 077; clawlet gateway auth-token > FILE)"),
+            "{hint}"
+        );
+        assert!(!hint.contains("chmod"), "{hint}");
+    }
+
+    #[test]
+    fn debug_shows_only_whether_a_secret_is_set() {
+        assert_eq!(redacted(&Some("s3cret")), "<set>");
+        assert_eq!(redacted::<String>(&None), "<none>");
     }
 
     #[test]

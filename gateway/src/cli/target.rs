@@ -11,11 +11,11 @@ use clawlet_node_core::remote::{
     UrlSource, resolve_target,
 };
 
-use super::secret_file::{SecretFileError, flag_or_file};
+use super::secret_file::{SecretFileError, flag_or_file, redacted};
 use crate::config::{ClawletPaths, GatewayConfig};
 
-/// The connection flags every networked command takes.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// The connection flags every networked command takes. `Debug` never shows the secrets.
+#[derive(Clone, Default, clap::Args)]
 pub struct ConnectArgs {
     /// Gateway WebSocket URL (ws:// or wss://). Needs --token or --password with it: config and
     /// env credentials are never sent to a URL given on the command line.
@@ -49,6 +49,21 @@ pub struct ConnectArgs {
     pub json: bool,
 }
 
+impl std::fmt::Debug for ConnectArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectArgs")
+            .field("url", &self.url)
+            .field("token", &redacted(&self.token))
+            .field("token_file", &self.token_file)
+            .field("password", &redacted(&self.password))
+            .field("password_file", &self.password_file)
+            .field("tls_fingerprint", &self.tls_fingerprint)
+            .field("timeout", &self.timeout)
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
 impl ConnectArgs {
     /// The wait for connecting and for each answer.
     pub fn wait_ms(&self) -> u64 {
@@ -72,8 +87,9 @@ impl ConnectArgs {
     }
 }
 
-/// The process environment the resolution reads (only `OPENCLAW_GATEWAY_*`).
-#[derive(Debug, Clone, Default)]
+/// The process environment the resolution reads (only `OPENCLAW_GATEWAY_*`). `Debug` never
+/// shows the token or password.
+#[derive(Clone, Default)]
 pub struct GatewayEnv {
     /// `OPENCLAW_GATEWAY_URL`.
     pub url: Option<String>,
@@ -85,6 +101,18 @@ pub struct GatewayEnv {
     pub port: Option<String>,
     /// `OPENCLAW_ALLOW_INSECURE_PRIVATE_WS`.
     pub allow_insecure_private_ws: Option<String>,
+}
+
+impl std::fmt::Debug for GatewayEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayEnv")
+            .field("url", &self.url)
+            .field("token", &redacted(&self.token))
+            .field("password", &redacted(&self.password))
+            .field("port", &self.port)
+            .field("allow_insecure_private_ws", &self.allow_insecure_private_ws)
+            .finish()
+    }
 }
 
 impl GatewayEnv {
@@ -215,6 +243,30 @@ mod tests {
             .gateway()
             .unwrap();
         (dir, paths, config)
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let env = GatewayEnv {
+            url: Some("ws://10.0.0.5:18789".into()),
+            token: Some("SECRET-env-token".into()),
+            password: Some("SECRET-env-password".into()),
+            ..GatewayEnv::default()
+        };
+        let text = format!("{env:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(
+            text.contains("ws://10.0.0.5:18789") && text.contains("<set>"),
+            "{text}"
+        );
+        let args = ConnectArgs {
+            token: Some("SECRET-flag-token".into()),
+            password: Some("SECRET-flag-password".into()),
+            ..ConnectArgs::default()
+        };
+        let text = format!("{args:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(format!("{:?}", ConnectArgs::default()).contains("<none>"));
     }
 
     #[test]

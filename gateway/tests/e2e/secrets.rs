@@ -61,7 +61,11 @@ fn token_and_password_files_keep_secrets_out_of_argv() {
     let gateway_file = write_secret(&world, "gw-token", &format!("{HYPHEN_TOKEN}\n"));
     let gateway_file = gateway_file.to_str().unwrap();
     let gateway = world.start_gateway(&["--token-file", gateway_file]);
-    assert!(gateway.log().contains("from the command line"));
+    let log = gateway.log();
+    assert!(
+        log.contains(&format!("from --token-file {gateway_file}")),
+        "{log}"
+    );
 
     let url = world.url();
     let ok = world.cli_json(&["health", "--url", &url, "--token-file", gateway_file]);

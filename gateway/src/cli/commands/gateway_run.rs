@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::cli::context::{CliError, Context};
-use crate::cli::secret_file::flag_or_file;
+use crate::cli::secret_file::{flag_or_file, redacted};
 use crate::cli::target::TargetError;
 use crate::config::{AuthMode, BindMode, GatewayConfig};
 use crate::server::bind::{self, ListenAddr};
@@ -18,8 +18,9 @@ use crate::server::{
     StateSource,
 };
 
-/// `clawlet gateway run` flags; each overrides the matching `gateway.*` config key.
-#[derive(Debug, clap::Args)]
+/// `clawlet gateway run` flags; each overrides the matching `gateway.*` config key. `Debug`
+/// never shows the token or password.
+#[derive(clap::Args)]
 pub struct RunArgs {
     /// Port [default: OPENCLAW_GATEWAY_PORT, then gateway.port, then 18789].
     #[arg(long)]
@@ -50,10 +51,27 @@ pub struct RunArgs {
     pub tls: bool,
 }
 
+impl std::fmt::Debug for RunArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunArgs")
+            .field("port", &self.port)
+            .field("bind", &self.bind)
+            .field("auth", &self.auth)
+            .field("token", &redacted(&self.token))
+            .field("token_file", &self.token_file)
+            .field("password", &redacted(&self.password))
+            .field("password_file", &self.password_file)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
 /// Where the shared secret came from, for the start-up banner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum SecretSource {
     Flag,
+    /// `--token-file` / `--password-file` (the flag and the path).
+    File(&'static str, PathBuf),
     Config,
     Env,
     Generated,
@@ -61,13 +79,23 @@ enum SecretSource {
 }
 
 impl SecretSource {
-    fn describe(self) -> &'static str {
+    fn describe(&self) -> String {
         match self {
-            SecretSource::Flag => "from the command line",
-            SecretSource::Config => "gateway.auth in the config file",
-            SecretSource::Env => "from OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD",
-            SecretSource::Generated => "generated now",
-            SecretSource::Stored => "generated on first run",
+            SecretSource::Flag => "from the command line".into(),
+            SecretSource::File(flag, path) => format!("from {flag} {}", path.display()),
+            SecretSource::Config => "gateway.auth in the config file".into(),
+            SecretSource::Env => "from OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD".into(),
+            SecretSource::Generated => "generated now".into(),
+            SecretSource::Stored => "generated on first run".into(),
+        }
+    }
+
+    /// The source of a value from `--token`/`--password`, or from its file flag when that
+    /// was given (clap makes the two exclusive).
+    fn flag_or_file(file_flag: &'static str, file: Option<&Path>) -> SecretSource {
+        match file {
+            Some(path) => SecretSource::File(file_flag, path.to_path_buf()),
+            None => SecretSource::Flag,
         }
     }
 }
@@ -161,7 +189,7 @@ pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
         .collect();
     println!("clawlet gateway {}", crate::VERSION);
     println!("  listening: {}", urls.join(", "));
-    match secret_source {
+    match &secret_source {
         Some(source) => println!(
             "  auth: {auth_mode} ({}); print it with `clawlet gateway auth-token`",
             source.describe()
@@ -189,7 +217,7 @@ pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
         ready_banner(
             &node_url,
             fingerprint.as_deref(),
-            secret_source,
+            secret_source.as_ref(),
             auth_mode,
             &ctx.paths.gateway_token_file(),
         )
@@ -233,7 +261,7 @@ fn dialable_url(
 fn ready_banner(
     url: &str,
     fingerprint: Option<&str>,
-    secret: Option<SecretSource>,
+    secret: Option<&SecretSource>,
     auth_mode: &str,
     token_file: &Path,
 ) -> String {
@@ -302,7 +330,10 @@ fn resolve_auth(
         )),
         AuthMode::Password => {
             let (password, source) = if let Some(p) = non_blank(args.password.as_deref()) {
-                (p, SecretSource::Flag)
+                (
+                    p,
+                    SecretSource::flag_or_file("--password-file", args.password_file.as_deref()),
+                )
             } else if let Some(p) = config.auth.password.clone() {
                 (p, SecretSource::Config)
             } else if let Some(p) = non_blank(ctx.env.password.as_deref()) {
@@ -317,7 +348,8 @@ fn resolve_auth(
         }
         AuthMode::Token => {
             if let Some(t) = non_blank(args.token.as_deref()) {
-                return Ok((ServerAuth::Token(t), Some(SecretSource::Flag)));
+                let source = SecretSource::flag_or_file("--token-file", args.token_file.as_deref());
+                return Ok((ServerAuth::Token(t), Some(source)));
             }
             if let Some(t) = config.auth.token.clone() {
                 return Ok((ServerAuth::Token(t), Some(SecretSource::Config)));
@@ -394,6 +426,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use std::net::{IpAddr, SocketAddr};
+
+    #[test]
+    fn a_filed_secret_is_named_by_its_flag_and_path() {
+        let file = SecretSource::flag_or_file("--token-file", Some(Path::new("/run/gw-token")));
+        assert_eq!(file.describe(), "from --token-file /run/gw-token");
+        let flag = SecretSource::flag_or_file("--password-file", None);
+        assert_eq!(flag.describe(), "from the command line");
+    }
 
     #[test]
     fn a_wildcard_listener_is_advertised_by_an_interface_address() {

@@ -6,10 +6,11 @@ use clawlet_node::{HeadlessExit, HeadlessOptions, run_headless};
 
 use crate::cli::context::{CliError, Context};
 use crate::cli::node_target;
+use crate::cli::secret_file::redacted;
 use crate::cli::ssh_transport;
 
-/// `clawlet node run` flags.
-#[derive(Debug, clap::Args)]
+/// `clawlet node run` flags. `Debug` never shows the token, password or setup code.
+#[derive(clap::Args)]
 pub struct NodeRunArgs {
     /// Gateway URL, e.g. ws://127.0.0.1:18789 (an SSH tunnel) or wss://gateway.example:18789.
     /// Only --token/--password (or their files) are sent to it, never config or env secrets
@@ -61,6 +62,26 @@ pub struct NodeRunArgs {
     #[arg(long, value_name = "PORT", requires = "ssh",
           value_parser = clap::value_parser!(u16).range(1..))]
     pub remote_port: Option<u16>,
+}
+
+impl std::fmt::Debug for NodeRunArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeRunArgs")
+            .field("url", &self.url)
+            .field("setup_code", &redacted(&self.setup_code))
+            .field("token", &redacted(&self.token))
+            .field("token_file", &self.token_file)
+            .field("password", &redacted(&self.password))
+            .field("password_file", &self.password_file)
+            .field("display_name", &self.display_name)
+            .field("tls_fingerprint", &self.tls_fingerprint)
+            .field("allow_exec", &self.allow_exec)
+            .field("ssh", &self.ssh)
+            .field("ssh_identity", &self.ssh_identity)
+            .field("ssh_known_hosts", &self.ssh_known_hosts)
+            .field("remote_port", &self.remote_port)
+            .finish()
+    }
 }
 
 /// `clawlet node run --help`: what the node does and where each value comes from.
