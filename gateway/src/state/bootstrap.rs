@@ -58,6 +58,14 @@ const OPERATOR_SCOPES: &[&str] = &[
     "operator.read",
     "operator.write",
 ];
+/// Operator scopes of the `operator-limited` profile: the `operator` profile without
+/// `operator.admin`, what it is downgraded to on a plaintext non-loopback URL.
+const OPERATOR_LIMITED_SCOPES: &[&str] = &[
+    "operator.approvals",
+    "operator.pairing",
+    "operator.read",
+    "operator.write",
+];
 /// Operator scopes of the `voice-node` profile.
 const VOICE_NODE_SCOPES: &[&str] = &["operator.read", "operator.talk"];
 
@@ -75,16 +83,21 @@ pub enum BootstrapProfile {
     /// Operator only, with the scopes the operator CLI needs (`clawlet pair`). A clawlet
     /// extension: OpenClaw has no such profile.
     Operator,
+    /// [`Operator`](Self::Operator) without `operator.admin`: what it is downgraded to when
+    /// the code's URL is plaintext `ws://` off loopback (as `full` becomes `limited`). Issued
+    /// only by that downgrade; admin-only commands then need an approved scope upgrade.
+    OperatorLimited,
 }
 
 impl BootstrapProfile {
     /// Every profile, for parsing and help texts.
-    pub const ALL: [BootstrapProfile; 5] = [
+    pub const ALL: [BootstrapProfile; 6] = [
         Self::Full,
         Self::Limited,
         Self::Node,
         Self::VoiceNode,
         Self::Operator,
+        Self::OperatorLimited,
     ];
 
     /// The name used on the wire (`bootstrapProfile`) and in the database.
@@ -95,6 +108,7 @@ impl BootstrapProfile {
             Self::Node => "node",
             Self::VoiceNode => "voice-node",
             Self::Operator => "operator",
+            Self::OperatorLimited => "operator-limited",
         }
     }
 
@@ -107,7 +121,7 @@ impl BootstrapProfile {
     pub fn roles(self) -> Vec<String> {
         let roles: &[&str] = match self {
             Self::Node => &["node"],
-            Self::Operator => &["operator"],
+            Self::Operator | Self::OperatorLimited => &["operator"],
             Self::Full | Self::Limited | Self::VoiceNode => &["node", "operator"],
         };
         roles.iter().map(|r| (*r).to_owned()).collect()
@@ -121,16 +135,19 @@ impl BootstrapProfile {
             Self::Node => &[],
             Self::VoiceNode => VOICE_NODE_SCOPES,
             Self::Operator => OPERATOR_SCOPES,
+            Self::OperatorLimited => OPERATOR_LIMITED_SCOPES,
         };
         scopes.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    /// `access` of the `device.pair.setupCode` result: `full`, `limited` or `node`.
+    /// `access` of the `device.pair.setupCode` result: `full`, `limited` or `node` (and
+    /// clawlet's `operator` / `operator-limited`).
     pub fn access(self) -> &'static str {
         match self {
             Self::Full => "full",
             Self::Node => "node",
             Self::Operator => "operator",
+            Self::OperatorLimited => "operator-limited",
             Self::Limited | Self::VoiceNode => "limited",
         }
     }
@@ -440,6 +457,12 @@ mod tests {
                 .operator_scopes()
                 .contains(&"operator.pairing".to_owned())
         );
+        let limited = BootstrapProfile::OperatorLimited;
+        assert_eq!(limited.roles(), ["operator"]);
+        assert_eq!(limited.access(), "operator-limited");
+        let mut without_admin = BootstrapProfile::Operator.operator_scopes();
+        without_admin.retain(|s| s != "operator.admin");
+        assert_eq!(limited.operator_scopes(), without_admin);
     }
 
     #[test]

@@ -153,8 +153,32 @@ DROP TABLE device_bootstrap_tokens;
 ALTER TABLE device_bootstrap_tokens_v3 RENAME TO device_bootstrap_tokens;
 "#;
 
+/// Version 4: the `operator-limited` setup-code profile (the `operator` profile without admin,
+/// issued for a plaintext non-loopback URL). The table is rebuilt again; codes are kept.
+const V4_OPERATOR_LIMITED_PROFILE: &str = r#"
+CREATE TABLE device_bootstrap_tokens_v4 (
+    setup_id      TEXT    NOT NULL PRIMARY KEY,
+    token_sha256  BLOB    NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
+    profile       TEXT    NOT NULL
+                  CHECK (profile IN ('full', 'limited', 'node', 'voice-node', 'operator',
+                                     'operator-limited')),
+    issued_at_ms  INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+) STRICT;
+INSERT INTO device_bootstrap_tokens_v4
+    SELECT setup_id, token_sha256, profile, issued_at_ms, expires_at_ms
+    FROM device_bootstrap_tokens;
+DROP TABLE device_bootstrap_tokens;
+ALTER TABLE device_bootstrap_tokens_v4 RENAME TO device_bootstrap_tokens;
+"#;
+
 /// Every schema version in order; index `i` upgrades `user_version` `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1_PAIRING, V2_BOOTSTRAP_TOKENS, V3_OPERATOR_PROFILE];
+const MIGRATIONS: &[&str] = &[
+    V1_PAIRING,
+    V2_BOOTSTRAP_TOKENS,
+    V3_OPERATOR_PROFILE,
+    V4_OPERATOR_LIMITED_PROFILE,
+];
 
 /// The `user_version` a fully migrated database has.
 pub(crate) fn latest_version() -> i64 {
@@ -239,6 +263,54 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_version_3_database_keeps_its_codes_and_accepts_operator_limited() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in [V1_PAIRING, V2_BOOTSTRAP_TOKENS, V3_OPERATOR_PROFILE] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute(
+            "INSERT INTO device_bootstrap_tokens VALUES ('s1', zeroblob(32), 'operator', 1, 2)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let profile: String = conn
+            .query_row(
+                "SELECT profile FROM device_bootstrap_tokens WHERE setup_id = 's1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(profile, "operator");
+        conn.execute(
+            "INSERT INTO device_bootstrap_tokens VALUES ('s2', randomblob(32), 'operator-limited', 1, 2)",
+            [],
+        )
+        .unwrap();
+        assert!(
+            conn.execute(
+                "INSERT INTO device_bootstrap_tokens VALUES ('s3', randomblob(32), 'admin', 1, 2)",
+                [],
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn every_profile_fits_the_check() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        for (i, p) in crate::state::BootstrapProfile::ALL.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO device_bootstrap_tokens VALUES (?1, randomblob(32), ?2, 1, 2)",
+                rusqlite::params![format!("s{i}"), p.as_str()],
+            )
+            .unwrap();
+        }
     }
 
     #[test]

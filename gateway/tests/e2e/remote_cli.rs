@@ -44,6 +44,26 @@ impl Laptop<'_> {
         cmd
     }
 
+    /// `clawlet <args>` with stdin from `file` (through `sh`, since run_bounded gives the
+    /// command an empty stdin).
+    fn cli_with_stdin(&self, args: &[&str], file: &std::path::Path) -> std::process::Output {
+        let inner = self.command(args);
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(r#"f="$1"; shift; exec "$@" < "$f""#)
+            .arg("sh")
+            .arg(file)
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .env_clear();
+        for (key, value) in inner.get_envs() {
+            if let Some(value) = value {
+                cmd.env(key, value);
+            }
+        }
+        run_bounded(cmd, std::time::Duration::from_secs(60))
+    }
+
     fn cli(&self, args: &[&str]) -> std::process::Output {
         run_bounded(self.command(args), std::time::Duration::from_secs(60))
     }
@@ -170,6 +190,51 @@ fn a_setup_code_pairs_the_cli_which_then_works_on_its_device_token_alone() {
         !tokens.contains(&url),
         "the rejected token was kept: {tokens}"
     );
+}
+
+#[test]
+fn pair_reads_the_code_from_stdin_so_it_stays_out_of_argv() {
+    let world = World::new();
+    let _gateway = world.start_gateway(&[]);
+    let laptop = Laptop { world: &world };
+    // Nothing on stdin: a usage error that says how.
+    let out = laptop.cli(&["pair", "-"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(stderr(&out).contains("pair - < code.txt"), "{out:?}");
+
+    let issued = world.cli_json(&["devices", "setup-code", "--profile", "operator"]);
+    let file = world.dir.path().join("code.txt");
+    std::fs::write(
+        &file,
+        format!("{}\n", issued["setupCode"].as_str().unwrap()),
+    )
+    .unwrap();
+    let out = laptop.cli_with_stdin(&["pair", "-", "--json"], &file);
+    assert!(out.status.success(), "{out:?}");
+    let paired: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(paired["paired"], true, "{paired}");
+    assert_eq!(paired["gatewayUrl"], world.url().as_str(), "{paired}");
+}
+
+#[test]
+fn an_operator_code_for_a_plaintext_lan_url_says_it_grants_no_admin() {
+    let world = World::new();
+    let _gateway = world.start_gateway(&[]);
+    let args = [
+        "devices",
+        "setup-code",
+        "--profile",
+        "operator",
+        "--public-url",
+        "ws://192.168.1.20:18789",
+    ];
+    let issued = world.cli_json(&args);
+    assert_eq!(issued["access"], "operator-limited", "{issued}");
+    assert_eq!(issued["accessDowngraded"], true, "{issued}");
+    let text = world.cli(&args);
+    assert!(text.status.success(), "{text:?}");
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("without operator.admin"), "{stdout}");
 }
 
 #[test]

@@ -307,6 +307,64 @@ async fn issuing_needs_admin_and_valid_params() {
 }
 
 #[tokio::test]
+async fn an_operator_code_for_a_plaintext_lan_url_grants_no_admin() {
+    let gw = start(|_| {}).await;
+    let (payload, code) = issue(
+        &gw.url,
+        json!({"bootstrapProfile": "operator", "publicUrl": "ws://192.168.1.20:18789"}),
+    )
+    .await;
+    assert_eq!(payload["access"], "operator-limited", "{payload}");
+    assert_eq!(payload["accessDowngraded"], true, "{payload}");
+    // Over wss:// (or loopback) the same profile keeps admin.
+    let (secure, _) = issue(
+        &gw.url,
+        json!({"bootstrapProfile": "operator", "publicUrl": "wss://gw.example.ts.net"}),
+    )
+    .await;
+    assert_eq!(secure["access"], "operator", "{secure}");
+    assert!(secure.get("accessDowngraded").is_none(), "{secure}");
+
+    // Redeemed (here on loopback, the token is what counts): asking for admin is refused and
+    // leaves the code usable; the CLI's scopes without admin pair the device.
+    let id = identity(81);
+    let admin_scopes = ["operator.admin", "operator.pairing", "operator.read"];
+    let mut op = Client::open(&gw.url).await;
+    let auth = json!({"bootstrapToken": code.bootstrap_token});
+    let res = op
+        .connect(signed_params(
+            &id,
+            &op,
+            auth.clone(),
+            "operator",
+            &admin_scopes,
+            &[],
+        ))
+        .await;
+    assert_eq!(res["ok"], false, "{res}");
+    assert_eq!(
+        res["error"]["details"]["code"], "AUTH_BOOTSTRAP_TOKEN_INVALID",
+        "{res}"
+    );
+    let scopes = [
+        "operator.approvals",
+        "operator.pairing",
+        "operator.read",
+        "operator.write",
+    ];
+    let mut op = Client::open(&gw.url).await;
+    let res = op
+        .connect(signed_params(&id, &op, auth, "operator", &scopes, &[]))
+        .await;
+    assert_eq!(res["ok"], true, "{res}");
+    assert_eq!(res["payload"]["auth"]["scopes"], json!(scopes), "{res}");
+    let denied = op.request("device.pair.setupCode", json!({})).await;
+    assert_eq!(denied["ok"], false, "admin-only without admin: {denied}");
+    let listed = op.request("device.pair.list", json!({})).await;
+    assert_eq!(listed["ok"], true, "{listed}");
+}
+
+#[tokio::test]
 async fn a_gateway_without_auth_issues_no_codes() {
     let gw = start(|o| o.auth = clawlet_gateway::server::AuthConfig::None).await;
     let mut admin = Client::open(&gw.url).await;

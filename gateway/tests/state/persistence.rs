@@ -81,7 +81,7 @@ fn files_are_private_and_wal_is_on() {
     let mut st = StateStore::open(&path).unwrap();
     pair(&mut st, &node_req("dev-a"), T0);
     assert_eq!(st.journal_mode().unwrap(), "wal");
-    assert_eq!(st.schema_version().unwrap(), 3);
+    assert_eq!(st.schema_version().unwrap(), 4);
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&state_dir), 0o700);
     assert_eq!(mode(&dir.path().join("a")), 0o700);
@@ -110,7 +110,7 @@ fn settings_are_applied() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn a_newer_schema_is_refused() {
         StateStore::open(&path),
         Err(StateError::SchemaTooNew {
             found: 42,
-            supported: 3
+            supported: 4
         })
     ));
 }

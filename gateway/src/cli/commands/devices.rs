@@ -136,6 +136,13 @@ async fn setup_code(ctx: &Context, args: &SetupCodeArgs) -> Result<(), CliError>
             str_field(&result, "gatewayUrl"),
             str_field(&result, "urlSource")
         );
+        if result.get("accessDowngraded").and_then(Value::as_bool) == Some(true) {
+            println!(
+                "Access:     {} (without operator.admin: the URL is plaintext ws:// off this \
+                 host; use --public-url wss://... for admin)",
+                str_field(&result, "access")
+            );
+        }
         println!(
             "That machine must reach the gateway URL above (else run again with --public-url). \
              Anyone holding the code can pair an operator until it is used or expires."

@@ -13,6 +13,7 @@ use clawlet_node_core::remote::{
     CredentialPurpose, GatewayUrl, PlaintextPolicy, TlsPin, parse_setup_code,
 };
 use serde_json::{Value, json};
+use std::io::Read as _;
 
 use crate::cli::context::{CliError, Context};
 use crate::cli::operator_client::{ClientError, OperatorClient, OperatorConnect};
@@ -26,16 +27,23 @@ every later command is accepted there on this CLI's own device token (no shared 
 and the operator scopes are kept off loopback).\n\n\
 On the gateway host run `clawlet devices setup-code --profile operator` (add --public-url with \
 the address this machine reaches it at, e.g. ws://192.168.1.20:18789 or a wss:// URL), then run \
-`clawlet pair <code>` here with the code or its oc-pair:// link. The code works once, for 10 \
-minutes. The device token is kept in ~/.clawlet/identity (CLAWLET_IDENTITY_DIR), 0600, and is \
+`clawlet pair <code>` here with the code or its oc-pair:// link, or `clawlet pair - < code.txt` \
+to read it from stdin and keep it out of `ps`. The code works once, for 10 minutes. The device token is kept in ~/.clawlet/identity (CLAWLET_IDENTITY_DIR), 0600, and is \
 only ever sent to the gateway that issued it.\n\n\
 Without --save, point the CLI at the gateway with `clawlet config set gateway.mode remote` and \
 `clawlet config set gateway.remote.url <url>`, or pass --url <url> to each command.";
 
-/// The scope sets tried, in order: clawlet's `operator` profile, then OpenClaw's `full` and
+/// The scope sets tried, in order: clawlet's `operator` profile, its `operator-limited`
+/// downgrade (a code for a plaintext non-loopback URL: no admin), then OpenClaw's `full` and
 /// `limited` mobile profiles (a code only redeems for scopes its profile grants).
 const SCOPE_ATTEMPTS: &[&[&str]] = &[
     CLI_OPERATOR_SCOPES,
+    &[
+        "operator.approvals",
+        "operator.pairing",
+        "operator.read",
+        "operator.write",
+    ],
     &[
         "operator.admin",
         "operator.approvals",
@@ -53,10 +61,11 @@ const SCOPE_ATTEMPTS: &[&[&str]] = &[
     ],
 ];
 
-/// `clawlet pair`
-#[derive(Debug, clap::Args)]
+/// `clawlet pair`. `Debug` never shows the code (it holds a bootstrap token).
+#[derive(clap::Args)]
 pub struct PairArgs {
-    /// The setup code, or its oc-pair:// link.
+    /// The setup code, or its oc-pair:// link; `-` reads it from stdin (`clawlet pair - <
+    /// code.txt`), which keeps it out of `ps`.
     #[arg(value_name = "CODE", allow_hyphen_values = true)]
     pub code: String,
     /// Also make this gateway the CLI's default: sets gateway.mode "remote", gateway.remote.url
@@ -71,9 +80,58 @@ pub struct PairArgs {
     pub json: bool,
 }
 
+impl std::fmt::Debug for PairArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PairArgs")
+            .field("code", &"<redacted>")
+            .field("save", &self.save)
+            .field("timeout", &self.timeout)
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
+/// The most bytes `clawlet pair -` reads from stdin (a setup code is a few hundred).
+const MAX_STDIN_CODE_BYTES: u64 = 8192;
+
+/// The code argument, or for `-` the code read from stdin.
+async fn code_text(arg: &str) -> Result<String, CliError> {
+    if arg != "-" {
+        return Ok(arg.to_string());
+    }
+    let read = tokio::task::spawn_blocking(|| {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_STDIN_CODE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map(|_| bytes)
+    })
+    .await
+    .map_err(|e| CliError::Other(anyhow::anyhow!("reading stdin failed: {e}")))?;
+    let bytes = read.map_err(|e| {
+        CliError::usage(format!("cannot read the setup code from stdin: {e}"), None)
+    })?;
+    let usage = |what: &str| {
+        CliError::usage(
+            format!("`clawlet pair -` read {what} from stdin"),
+            Some("Pipe in the code alone, e.g. `clawlet pair - < code.txt`."),
+        )
+    };
+    if bytes.len() as u64 > MAX_STDIN_CODE_BYTES {
+        return Err(usage("more than a setup code"));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| usage("something that is not text"))?;
+    if text.trim().is_empty() {
+        return Err(usage("nothing"));
+    }
+    Ok(text)
+}
+
 /// Runs the command.
 pub async fn run(ctx: &Context, args: &PairArgs) -> Result<(), CliError> {
-    let code = parse_setup_code(&args.code, now_ms()).map_err(|e| {
+    let raw = code_text(&args.code).await?;
+    let code = parse_setup_code(&raw, now_ms()).map_err(|e| {
         CliError::usage(
             format!("not a usable setup code: {e}"),
             Some(
@@ -188,6 +246,12 @@ pub async fn run(ctx: &Context, args: &PairArgs) -> Result<(), CliError> {
         identity.device_id()
     );
     println!("  scopes: {}", granted.join(", "));
+    if !granted.iter().any(|s| s == "operator.admin") {
+        println!(
+            "  no operator.admin (a code for a plaintext ws:// URL off the gateway host grants \
+             none): admin-only commands ask for it and wait for `clawlet devices approve` there"
+        );
+    }
     println!(
         "  device token kept in {} (sent only to {origin})",
         identity.dir().display()

@@ -4,7 +4,8 @@
 //! serves TLS, its certificate fingerprint. The URL is `publicUrl` when given, else the
 //! gateway's own listener (a specific address, the host's LAN address for `0.0.0.0`, or
 //! loopback). It must pass the mobile cleartext rule; the default full-access profile is
-//! downgraded to `limited` unless the URL is `wss://` or loopback, as OpenClaw does.
+//! downgraded to `limited` unless the URL is `wss://` or loopback, as OpenClaw does, and by the
+//! same rule clawlet's `operator` profile to `operator-limited` (no `operator.admin`).
 //! Not supported here: `joinUrl` (no `/j/<shortcode>` HTTP redemption) and `qrDataUrl` (the CLI
 //! renders the QR code itself); `preferRemoteUrl` is accepted and has no effect, since the
 //! gateway does not know a remote URL.
@@ -107,12 +108,12 @@ pub(super) async fn setup_code(
              wss:// URL or a private LAN / tailnet address.",
         ));
     }
-    let downgraded = requested == BootstrapProfile::Full && !full_access_url(&resolved.url);
-    let profile = if downgraded {
-        BootstrapProfile::Limited
-    } else {
+    let profile = if full_access_url(&resolved.url) {
         requested
+    } else {
+        downgrade(requested)
     };
+    let downgraded = profile != requested;
     // A TLS gateway pins its own certificate; a pin only means something on a wss:// URL.
     let tls_fingerprint = match &settings.tls_fingerprint {
         Some(fp) if resolved.url.is_secure() => Some(normalize_pin(fp).map_err(|e| {
@@ -249,6 +250,16 @@ fn check_mobile_url(resolved: &ResolvedUrl) -> Result<(), String> {
     ))
 }
 
+/// What a profile with `operator.admin` becomes on a URL without full access (plaintext off
+/// loopback): `full` → `limited`, `operator` → `operator-limited`; others stay.
+fn downgrade(profile: BootstrapProfile) -> BootstrapProfile {
+    match profile {
+        BootstrapProfile::Full => BootstrapProfile::Limited,
+        BootstrapProfile::Operator => BootstrapProfile::OperatorLimited,
+        other => other,
+    }
+}
+
 /// Full access needs `wss://` or a loopback `ws://` (OpenClaw `isFullAccessMobilePairingUrl`).
 fn full_access_url(url: &GatewayUrl) -> bool {
     if url.is_secure() {
@@ -315,6 +326,29 @@ mod tests {
         let r = resolve_url(None, &listen, true, &[]).unwrap();
         assert!(check_mobile_url(&r).is_ok());
         assert!(full_access_url(&r.url));
+    }
+
+    #[test]
+    fn admin_profiles_lose_admin_on_plaintext_off_loopback_only() {
+        use BootstrapProfile as P;
+        assert_eq!(downgrade(P::Full), P::Limited);
+        assert_eq!(downgrade(P::Operator), P::OperatorLimited);
+        for p in [P::Limited, P::Node, P::VoiceNode, P::OperatorLimited] {
+            assert_eq!(downgrade(p), p);
+            assert!(
+                !p.operator_scopes().contains(&"operator.admin".to_owned()),
+                "{p}"
+            );
+        }
+        let lan = GatewayUrl::parse("ws://192.168.1.20:18789").unwrap();
+        assert!(!full_access_url(&lan));
+        for full in [
+            "ws://127.0.0.1:18789",
+            "ws://localhost:1",
+            "wss://192.168.1.20:18789",
+        ] {
+            assert!(full_access_url(&GatewayUrl::parse(full).unwrap()), "{full}");
+        }
     }
 
     #[test]
