@@ -38,8 +38,10 @@ NET_DIR="${NET_DIR:-${TMPDIR:-/tmp}/$NET_PREFIX-$NET_NAME}"
 # Default bound for foreground commands (net_run, net_clawlet), in seconds.
 NET_CMD_TIMEOUT="${NET_CMD_TIMEOUT:-60}"
 
-# sshd in gw-host and the client side of it (set up by net_sshd_start).
-NET_SSH_USER=root
+# sshd in gw-host and the client side of it (set up by net_sshd_start). The login is a
+# dedicated unprivileged system user (created once if missing, and left in place: no password,
+# no home, only the run's generated key lets it in), never root.
+NET_SSH_USER=clawlet-net
 NET_SSH_TARGET="$NET_SSH_USER@$NET_GW_ADDR"
 NET_SSH_KEY="$NET_DIR/ssh/id_ed25519"
 NET_KNOWN_HOSTS="$NET_DIR/ssh/known_hosts"
@@ -348,8 +350,26 @@ net_token() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# OpenSSH: sshd in gw-host on $NET_GW_ADDR:22 and $NET_GW_TAILNET:22, root login with the
-# generated client key only.
+# OpenSSH: sshd in gw-host on $NET_GW_ADDR:22 and $NET_GW_TAILNET:22, login as the unprivileged
+# $NET_SSH_USER with the generated client key only.
+
+# net__ensure_ssh_user: creates the test login $NET_SSH_USER when missing: a system user with
+# shell /bin/sh, no home and the password '*' (no password can match it; '!' would mark the
+# account locked, and sshd with UsePAM no refuses even key logins to locked accounts). It stays
+# after the run: it is harmless, and only a key in a run dir's authorized_keys lets anyone in.
+net__ensure_ssh_user() {
+  if ! id -u "$NET_SSH_USER" >/dev/null 2>&1; then
+    command -v useradd >/dev/null ||
+      net_fail "useradd is missing (Debian package passwd): cannot create the test login $NET_SSH_USER"
+    # A parallel run may create it at the same moment: then it exists, which is all we need.
+    useradd --system --no-create-home --home-dir /nonexistent --shell /bin/sh --password '*' \
+      --comment "clawlet test network (tests/net)" "$NET_SSH_USER" 2>/dev/null ||
+      id -u "$NET_SSH_USER" >/dev/null 2>&1 || net_fail "cannot create the test login $NET_SSH_USER (useradd)"
+  fi
+  case "$(getent shadow "$NET_SSH_USER" | cut -d: -f2)" in
+    '!'*) net_fail "the test login $NET_SSH_USER is locked ('!' password): sshd (UsePAM no) refuses it; run: usermod -p '*' $NET_SSH_USER" ;;
+  esac
+}
 
 # net_sshd_start: generates (once per run) the host key, the client key, authorized_keys and
 # known_hosts, writes every host's ~/.ssh/known_hosts and id_ed25519, and a per-namespace
@@ -359,10 +379,15 @@ net_token() {
 net_sshd_start() {
   local dir="$NET_DIR/ssh" host
   command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || net_fail "sshd is missing (apt-get install openssh-server)"
+  net__ensure_ssh_user
   if [ ! -f "$dir/ssh_host_ed25519_key" ]; then
     ssh-keygen -q -t ed25519 -N '' -C "clawlet-net gw-host" -f "$dir/ssh_host_ed25519_key"
     ssh-keygen -q -t ed25519 -N '' -C "clawlet-net client" -f "$NET_SSH_KEY"
     cp "$NET_SSH_KEY.pub" "$dir/authorized_keys"
+    # sshd reads authorized_keys as the login user: it must reach it (the private keys next to
+    # it stay 0600 root).
+    chmod 711 "$NET_DIR" "$dir"
+    chmod 644 "$dir/authorized_keys"
     local hostkey
     hostkey="$(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")"
     printf '%s %s\n%s %s\n' "$NET_GW_ADDR" "$hostkey" "$NET_GW_TAILNET" "$hostkey" >"$NET_KNOWN_HOSTS"
@@ -372,7 +397,8 @@ ListenAddress $NET_GW_TAILNET:22
 HostKey $dir/ssh_host_ed25519_key
 PidFile $dir/sshd.pid
 AuthorizedKeysFile $dir/authorized_keys
-PermitRootLogin prohibit-password
+PermitRootLogin no
+AllowUsers $NET_SSH_USER
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -437,7 +463,7 @@ net_ssh() {
 }
 
 # net_tunnel_start NAME HOST LOCAL_PORT REMOTE_PORT: `ssh -N -L LOCAL_PORT:127.0.0.1:REMOTE_PORT
-# root@gw-host` in HOST as process NAME (ExitOnForwardFailure=yes); waits (15 s) until the local
+# $NET_SSH_USER@gw-host` in HOST as process NAME (ExitOnForwardFailure=yes); waits (15 s) until the local
 # end accepts connections.
 net_tunnel_start() {
   local name="$1" host="$2" lport="$3" rport="$4"
@@ -481,17 +507,35 @@ net_down() {
   wait 2>/dev/null || true
 }
 
-# Kills what runs in namespace NS (only processes in namespaces we created), then deletes it.
+# Kills what runs in namespace NS (only processes in namespaces we created; again while a
+# process forks, bounded), then deletes it and its /etc/netns dir.
 net__delete_ns() {
-  local ns="$1" pid
+  local ns="$1" pids i
   if ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$ns"; then
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do
-      kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do
+      pids="$(ip netns pids "$ns" 2>/dev/null || true)"
+      [ -n "$pids" ] || break
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null || true
+      sleep 0.05
     done
     ip netns delete "$ns" 2>/dev/null || true
   fi
   rm -rf "/etc/netns/$ns"
   rmdir /etc/netns 2>/dev/null || true
+}
+
+# net_cleanup_run ID: removes everything of run ID (a scenario's PID) that can outlive it: the
+# processes inside its namespaces (KILL), the namespaces clawlet-net-ID-*, their /etc/netns
+# dirs. tests/net/run.sh calls it after every scenario, so a scenario KILLed by its timeout
+# (its EXIT trap never runs) leaves nothing behind even if its PID is reused at once.
+net_cleanup_run() {
+  local id="$1" ns
+  [[ "$id" =~ ^[0-9]+$ ]] || { echo "net_cleanup_run: not a run id: '$id'" >&2; return 1; }
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^clawlet-net-$id-" || true) \
+    $(ls /etc/netns 2>/dev/null | grep "^clawlet-net-$id-" || true); do
+    net__delete_ns "$ns"
+  done
 }
 
 # net_cleanup_stale: deletes clawlet-net-<pid>-* namespaces (and their /etc/netns dirs) whose

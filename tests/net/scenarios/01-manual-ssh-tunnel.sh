@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scenario 1 of issue 10, the remote-access guide's main recipe: the gateway stays on gw-host's
-# loopback; laptop opens `ssh -N -L 18789:127.0.0.1:18789 root@gw-host` (real OpenSSH, host key
+# loopback; laptop opens `ssh -N -L 18789:127.0.0.1:18789 clawlet-net@gw-host` (real OpenSSH, host key
 # verified), pairs a node through it, and health, status --deep and nodes invoke work through
 # the tunnel. The tunnel is killed (the node notices) and reopened: the node reconnects by itself.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
