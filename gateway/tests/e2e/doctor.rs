@@ -58,7 +58,7 @@ fn problems_are_errors_with_a_fix_and_a_nonzero_exit() {
         has(
             &report,
             "config",
-            "warn",
+            "error",
             "gateway.prot: did you mean gateway.port?"
         ),
         "{report:#}"
@@ -162,9 +162,26 @@ fn ssh_target_is_checked_when_the_transport_is_ssh() {
     );
     banner.join().unwrap();
 
+    // Parsed as the tunnel parses it: port 0 is no port.
     world.write_config(
         r#"{ gateway: { mode: "remote", remote: { transport: "ssh", sshTarget: "u@127.0.0.1:0" } } }"#,
     );
+    let (code, report) = doctor(&world);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert!(
+        has(&report, "ssh", "error", "invalid port \"0\""),
+        "{report:#}"
+    );
+
+    // A port bound but not listening refuses every connect (deterministic, nobody can take it
+    // meanwhile): unreachable, and the clock check says it was skipped.
+    let reserved = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(reserved).unwrap();
+    let closed = socket.local_addr().unwrap().port();
+    world.write_config(&format!(
+        r#"{{ gateway: {{ mode: "remote", remote: {{ transport: "ssh", sshTarget: "u@127.0.0.1:{closed}" }} }} }}"#
+    ));
     let (code, report) = doctor(&world);
     assert_eq!(code, Some(1), "{report:#}");
     assert!(
@@ -172,8 +189,58 @@ fn ssh_target_is_checked_when_the_transport_is_ssh() {
             &report,
             "ssh",
             "error",
-            "cannot reach the SSH target 127.0.0.1:0"
+            &format!("cannot reach the SSH target 127.0.0.1:{closed}")
         ),
         "{report:#}"
     );
+    assert!(has(&report, "clock", "warn", "skipped: "), "{report:#}");
+    // Its host key is in no known_hosts file either: named, with the checked fix.
+    let known_hosts = findings(&report, "ssh");
+    assert!(
+        known_hosts.iter().any(|(l, m)| l == "error"
+            && m.contains(&format!("host key of [127.0.0.1]:{closed} is not in"))),
+        "{report:#}"
+    );
+    drop(socket);
+}
+
+/// With a managed tunnel, the node's token is expected under the tunnel's stable origin.
+#[test]
+fn node_token_is_expected_under_the_tunnel_origin() {
+    let world = World::new();
+    let node_dir = world.dir.path().join("node");
+    std::fs::create_dir_all(&node_dir).unwrap();
+    std::fs::set_permissions(
+        &node_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    std::fs::write(
+        node_dir.join("device-tokens.json"),
+        r#"{"version":1,"tokens":[{"origin":"ssh://u@127.0.0.1:22/18789","deviceId":"d","role":"node","token":"SECRET-T"}]}"#,
+    )
+    .unwrap();
+    world.write_config(
+        r#"{ gateway: { mode: "remote", remote: { transport: "ssh", sshTarget: "u@127.0.0.1", url: "ws://127.0.0.1:18789" } } }"#,
+    );
+    let mut cmd = world.command(&["doctor", "--json"]);
+    cmd.env("CLAWLET_NODE_DIR", &node_dir);
+    let out = support::run_bounded(cmd, SECS_30);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        has(
+            &report,
+            "node",
+            "ok",
+            "device token(s) for ssh://u@127.0.0.1:22/18789 (node)"
+        ),
+        "{report:#}"
+    );
+    assert!(
+        !findings(&report, "node")
+            .iter()
+            .any(|(_, m)| m.contains("no device token for")),
+        "{report:#}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("SECRET-T"));
 }

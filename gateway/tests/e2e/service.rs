@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use clawlet_gateway::cli::commands::service::systemd_unit::split_exec;
+use clawlet_gateway::cli::commands::service::systemd_unit::{split_assignment, split_exec};
 
 use crate::support::{self, Proc, World, mode_of};
 use crate::{GATEWAY_READY, NODE_CONNECTED, SECS_30};
@@ -245,6 +245,29 @@ fn without_a_user_manager_the_unit_is_written_and_exit_is_3() {
             .unwrap()
             .contains("OPENCLAW_GATEWAY_TOKEN='service-secret-123'")
     );
+
+    // Reinstalling without the secret does not silently keep the old one: the file goes, and
+    // the output says so (the dry run says it would).
+    let mut cmd = world.command(&["gateway", "install", "--dry-run"]);
+    cmd.env("PATH", tools.path_env());
+    let dry = support::run_bounded(cmd, SECS_30);
+    assert!(dry.status.success(), "{dry:?}");
+    assert!(
+        text(&dry.stdout).contains(&format!("# would remove {}", env_file.display())),
+        "{dry:?}"
+    );
+    assert!(env_file.exists(), "--dry-run removed the env file");
+    let again = install(&world, &tools, &["gateway", "install"]);
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+    assert!(!env_file.exists(), "the old secret file was kept");
+    let stdout = text(&again.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "removed {}: no OPENCLAW_GATEWAY_TOKEN",
+            env_file.display()
+        )),
+        "{stdout}"
+    );
 }
 
 /// `systemd-analyze verify` of the written units (skipped, saying why, only if it is missing).
@@ -261,14 +284,16 @@ fn written_units_pass_systemd_analyze_verify() {
     let world = World::new();
     let tools = FakeTools::new(&world, 0, "", "yes");
     let port = world.port.to_string();
+    // A carried variable with `$` and `%`: systemd takes `$` literally in Environment= (not
+    // doubled) and `%` is a specifier (doubled).
+    let mut cmd = world.command(&["gateway", "install", "--port", &port, "--bind", "loopback"]);
+    cmd.env("PATH", tools.path_env())
+        .env("RUST_LOG", "info,clawlet$x=100%");
+    assert!(support::run_bounded(cmd, SECS_30).status.success());
+    let gateway_unit = std::fs::read_to_string(unit_path(&world, "gateway")).unwrap();
     assert!(
-        install(
-            &world,
-            &tools,
-            &["gateway", "install", "--port", &port, "--bind", "loopback"]
-        )
-        .status
-        .success()
+        gateway_unit.contains("\nEnvironment=\"RUST_LOG=info,clawlet$x=100%%\"\n"),
+        "{gateway_unit}"
     );
     assert!(
         install(
@@ -321,8 +346,8 @@ fn unit_command(world: &World, unit: &Path) -> Command {
         if let Some(exec) = line.strip_prefix("ExecStart=") {
             argv = split_exec(exec).unwrap();
         } else if let Some(assign) = line.strip_prefix("Environment=") {
-            let words = split_exec(assign).unwrap();
-            let (k, v) = words[0].split_once('=').unwrap();
+            let assign = split_assignment(assign).unwrap();
+            let (k, v) = assign.split_once('=').unwrap();
             env.insert(k.to_string(), v.to_string());
         } else if let Some(file) = line.strip_prefix("EnvironmentFile=-")
             && let Ok(body) = std::fs::read_to_string(file)

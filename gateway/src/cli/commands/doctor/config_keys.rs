@@ -1,6 +1,7 @@
 //! The config check: the file parses, the `gateway` section is valid, and no key is a likely
 //! misspelling of one clawlet reads (an unknown key close to a known one: edit distance ≤ 2).
-//! Other unknown keys are OpenClaw's (e.g. `agents`, `gateway.controlUi`) and are fine.
+//! A misspelled key is an error: the setting the user meant is not applied. Other unknown keys
+//! are OpenClaw's (e.g. `agents`, `gateway.controlUi`) and are fine.
 
 use serde_json::Value;
 
@@ -142,9 +143,12 @@ fn walk(value: &Value, prefix: &str, out: &mut Vec<Finding>) {
 }
 
 fn typo(found: &str, known: &str) -> Finding {
-    Finding::warn(
+    Finding::error(
         CHECK,
-        format!("unknown key {found}: did you mean {known}? clawlet ignores it"),
+        format!(
+            "unknown key {found}: did you mean {known}? clawlet ignores it, so that setting is \
+             not applied"
+        ),
         format!(
             "Rename it: `clawlet config unset {found}` then `clawlet config set {known} <value>`."
         ),
@@ -255,10 +259,14 @@ mod tests {
                 "reload": {"mode": "hot"},
             }
         });
-        let found: Vec<String> = misspelled_keys(&root)
-            .into_iter()
-            .map(|f| f.message)
-            .collect();
+        let findings = misspelled_keys(&root);
+        assert!(
+            findings
+                .iter()
+                .all(|f| f.level == crate::cli::commands::doctor::finding::Level::Error),
+            "{findings:?}"
+        );
+        let found: Vec<String> = findings.into_iter().map(|f| f.message).collect();
         let expect = [
             "unknown key gatway: did you mean gateway?",
             "unknown key gateway.prot: did you mean gateway.port?",

@@ -179,6 +179,12 @@ fn install(
                 spec.env_file.display(),
                 names(&secrets)
             );
+        } else if spec.env_file.exists() {
+            println!(
+                "# would remove {} (no {} set now)",
+                spec.env_file.display(),
+                spec::SECRET_ENV.join(" or ")
+            );
         }
         println!("# then run:");
         for line in &activate {
@@ -209,7 +215,17 @@ fn install(
         }
         _ => {}
     }
-    if !secrets.is_empty() {
+    if secrets.is_empty() {
+        // Reinstalling without the secrets must not leave an old token in force unnoticed.
+        if remove_env_file(&spec.env_file)? {
+            println!(
+                "removed {}: no {} is set now, so the service gets none from it (set it when \
+                 installing, or use --token-file / the config)",
+                spec.env_file.display(),
+                spec::SECRET_ENV.join(" or ")
+            );
+        }
+    } else {
         if manager == Manager::Launchd {
             eprintln!(
                 "warning: {} is set but launchd has no environment files; it is NOT passed to the \
@@ -423,6 +439,17 @@ fn names(vars: &[(String, String)]) -> String {
         .map(|(k, _)| k.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Removes the environment file if it exists; whether it did.
+fn remove_env_file(file: &Path) -> Result<bool, CliError> {
+    match fs::remove_file(file) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(CliError::Other(
+            anyhow::Error::new(e).context(format!("cannot remove {}", file.display())),
+        )),
+    }
 }
 
 fn write_unit(file: &Path, text: &str) -> Result<(), CliError> {

@@ -24,7 +24,7 @@ pub fn render_unit(spec: &ServiceSpec) -> String {
     for (key, value) in &spec.env {
         out.push_str(&format!(
             "Environment={}\n",
-            quote_word(&format!("{key}={value}"))
+            quote_assignment(&format!("{key}={value}"))
         ));
     }
     out.push_str(&format!(
@@ -37,9 +37,9 @@ pub fn render_unit(spec: &ServiceSpec) -> String {
     out
 }
 
-/// One word of a command line or an assignment, quoted for systemd when needed: `%` is
-/// doubled (specifiers), `$` doubled (variable expansion), and anything outside a safe set is
-/// put in double quotes with `\` and `"` escaped.
+/// One word of an `ExecStart=` command line, quoted for systemd when needed: `%` is doubled
+/// (specifiers), `$` doubled (variable expansion), and anything outside a safe set is put in
+/// double quotes with `\` and `"` escaped. `Environment=` values use [`quote_assignment`].
 pub fn quote_word(word: &str) -> String {
     let safe = !word.is_empty()
         && word
@@ -62,6 +62,64 @@ pub fn quote_word(word: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// One `KEY=value` of an `Environment=` line. Unlike a command line, systemd does not expand
+/// `$` there (it is taken literally), so only `%` (specifiers) is doubled and `\\` and `"`
+/// escaped inside double quotes. The inverse is [`split_assignment`].
+pub fn quote_assignment(assignment: &str) -> String {
+    let safe = !assignment.is_empty()
+        && assignment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._:@=+,-".contains(c));
+    if safe {
+        return assignment.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in assignment.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '%' => out.push_str("%%"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Reads an `Environment=` value back (the inverse of [`quote_assignment`]): one word, `%%`
+/// is `%`, `$` is literal.
+pub fn split_assignment(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let inner = match value.strip_prefix('"') {
+        Some(rest) => rest
+            .strip_suffix('"')
+            .ok_or_else(|| "unterminated quote".to_string())?,
+        None => value,
+    };
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(c) => out.push(c),
+                None => return Err("dangling backslash".into()),
+            },
+            '%' => {
+                if chars.next() != Some('%') {
+                    return Err("a lone % (a specifier)".into());
+                }
+                out.push('%');
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(out)
 }
 
 fn escape_specifiers(text: &str) -> String {
@@ -193,5 +251,25 @@ WantedBy=default.target
             vec!["/bin/clawlet", "node", "run", "--display-name", "a b"]
         );
         assert!(split_exec("\"open").is_err());
+    }
+
+    #[test]
+    fn environment_values_keep_dollars_and_escape_percent() {
+        // systemd does not expand `$` in Environment=: it must not be doubled there.
+        let quoted = quote_assignment("RUST_LOG=a$HOME b%c\\d\"e");
+        assert_eq!(quoted, "\"RUST_LOG=a$HOME b%%c\\\\d\\\"e\"");
+        assert_eq!(
+            split_assignment(&quoted).unwrap(),
+            "RUST_LOG=a$HOME b%c\\d\"e"
+        );
+        assert_eq!(quote_assignment("K=plain"), "K=plain");
+        assert_eq!(split_assignment("K=plain").unwrap(), "K=plain");
+        let mut s = spec();
+        s.env = vec![("RUST_LOG".into(), "x=$y%".into())];
+        assert!(
+            render_unit(&s).contains("\nEnvironment=\"RUST_LOG=x=$y%%\"\n"),
+            "{}",
+            render_unit(&s)
+        );
     }
 }
