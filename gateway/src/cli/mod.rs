@@ -188,7 +188,8 @@ The code works once and for 10 minutes. The URL in it must be reachable from the
 default it is this gateway's listen address (loopback unless gateway.bind is lan/tailnet/custom), \
 so pass --public-url with a LAN or tailnet URL, ideally wss:// (e.g. Tailscale Serve). Phones \
 refuse plaintext ws:// except on loopback and private LAN addresses, and the default `full` \
-profile (operator.admin) is downgraded to `limited` unless the URL is wss:// or loopback. \
+profile (operator.admin) is downgraded to `limited` unless the URL is wss:// or loopback (and \
+`operator` to `operator-limited`, without operator.admin, by the same rule). \
 Treat the code like a password until it is used or expires.";
 
 /// `clawlet devices setup-code`
@@ -197,7 +198,8 @@ pub struct SetupCodeArgs {
     /// What the paired phone may do: `full` (node + operator with admin; needs wss:// or
     /// loopback), `limited` (node + operator without admin), `node` (node only, e.g. a watch),
     /// `voice-node` (node + operator read/talk), `operator` (the operator CLI on another
-    /// machine: operator only, admin/pairing/read/write/approvals; redeem with `clawlet pair`).
+    /// machine: operator only, admin/pairing/read/write/approvals, no admin on a plaintext
+    /// ws:// URL off loopback; redeem with `clawlet pair`).
     #[arg(long, value_name = "PROFILE", default_value = "full",
           value_parser = ["full", "limited", "node", "voice-node", "operator"])]
     pub profile: String,
