@@ -6,8 +6,10 @@
 )]
 //! Managed SSH tunnels against a real OpenSSH `sshd` on 127.0.0.1 (generated host and client
 //! keys in a temp dir, root login with that key only): forwarding, host-key and login failures,
-//! the supervisor restarting a killed ssh and riding out an sshd outage on the same local port,
-//! and a headless node that finds its device token again through a new tunnel.
+//! the supervisor restarting a killed ssh and riding out an sshd outage behind the same local
+//! listener (which no other process can bind meanwhile), ssh ending with a SIGKILLed owner
+//! (`setpriv --pdeathsig`), and a headless node that finds its device token again through a new
+//! tunnel.
 //!
 //! Needs root and `/usr/sbin/sshd` (CI has both); without them each test says so and passes.
 
@@ -63,6 +65,23 @@ fn getrandom_seed() -> u64 {
         .as_nanos() as u64
 }
 
+/// Whether 127.0.0.1:`port` greets like sshd (`SSH-2.0-…`), not like some other listener.
+async fn sshd_banner(port: u16) -> bool {
+    let Ok(Ok(mut s)) = tokio::time::timeout(
+        Duration::from_secs(1),
+        TcpStream::connect(("127.0.0.1", port)),
+    )
+    .await
+    else {
+        return false;
+    };
+    let mut banner = [0u8; 4];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), s.read_exact(&mut banner)).await,
+        Ok(Ok(_)) if &banner == b"SSH-"
+    )
+}
+
 fn can_run_sshd() -> bool {
     let root = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -104,8 +123,11 @@ struct Sshd {
     child: Option<Child>,
 }
 
+/// How many ports are tried when another process takes the probed one before sshd binds it.
+const SSHD_PORT_ATTEMPTS: u32 = 5;
+
 impl Sshd {
-    fn start() -> Sshd {
+    async fn start() -> Sshd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         keygen(&d.join("host_key"));
@@ -116,7 +138,29 @@ impl Sshd {
             public_key(&d.join("client_key")) + "\n",
         )
         .unwrap();
-        let port = free_port();
+        std::fs::write(d.join("empty_known_hosts"), "").unwrap();
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let mut sshd = Sshd {
+            dir,
+            port: 0,
+            child: None,
+        };
+        // The port was free when probed but is released before sshd binds it: if another
+        // process took it meanwhile, sshd exits and we try another port.
+        for _ in 0..SSHD_PORT_ATTEMPTS {
+            sshd.port = free_port();
+            sshd.write_config();
+            if sshd.spawn_on_port().await {
+                return sshd;
+            }
+        }
+        panic!("sshd could not listen on {SSHD_PORT_ATTEMPTS} probed ports");
+    }
+
+    /// sshd_config and the known_hosts files for `self.port`.
+    fn write_config(&self) {
+        let d = self.dir.path();
+        let port = self.port;
         std::fs::write(
             d.join("known_hosts"),
             format!("[127.0.0.1]:{port} {}\n", public_key(&d.join("host_key"))),
@@ -127,7 +171,6 @@ impl Sshd {
             format!("[127.0.0.1]:{port} {}\n", public_key(&d.join("other_key"))),
         )
         .unwrap();
-        std::fs::write(d.join("empty_known_hosts"), "").unwrap();
         std::fs::write(
             d.join("sshd_config"),
             format!(
@@ -139,18 +182,22 @@ impl Sshd {
             ),
         )
         .unwrap();
-        std::fs::create_dir_all("/run/sshd").unwrap();
-        let mut sshd = Sshd {
-            dir,
-            port,
-            child: None,
-        };
-        sshd.spawn();
-        sshd
     }
 
-    fn spawn(&mut self) {
-        let child = Command::new(SSHD)
+    /// (Re)starts sshd on `self.port` (after [`Sshd::stop`] the same port: the tunnels under test
+    /// point at it).
+    async fn spawn(&mut self) {
+        assert!(
+            self.spawn_on_port().await,
+            "sshd could not listen again on 127.0.0.1:{}",
+            self.port
+        );
+    }
+
+    /// Starts sshd; true once the port answers with sshd's banner (`SSH-`) while sshd runs,
+    /// false if sshd exited (the port was taken).
+    async fn spawn_on_port(&mut self) -> bool {
+        let mut child = Command::new(SSHD)
             .arg("-D")
             .arg("-e")
             .arg("-f")
@@ -160,11 +207,21 @@ impl Sshd {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        self.child = Some(child);
         let deadline = Instant::now() + STEP;
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "sshd did not listen within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                return false;
+            }
+            if sshd_banner(self.port).await {
+                self.child = Some(child);
+                return true;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("sshd did not answer on 127.0.0.1:{} within 10 s", self.port);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -261,7 +318,7 @@ async fn a_tunnel_forwards_to_the_far_loopback_and_closes() {
     if !can_run_sshd() {
         return;
     }
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().await;
     let echo = echo_server().await;
     let tunnel = SshTunnel::open_on_free_port(&sshd.tunnel(echo))
         .await
@@ -280,7 +337,7 @@ async fn host_key_login_and_program_failures_are_terminal_and_named() {
     if !can_run_sshd() {
         return;
     }
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().await;
     let echo = echo_server().await;
 
     let mut config = sshd.tunnel(echo);
@@ -289,6 +346,13 @@ async fn host_key_login_and_program_failures_are_terminal_and_named() {
     assert!(matches!(e, SshTunnelError::HostKeyUnknown { .. }), "{e:?}");
     assert!(e.is_terminal());
     let m = e.to_string();
+    assert!(
+        m.contains(&format!(
+            "ssh-keyscan -p {} 127.0.0.1 | ssh-keygen -lf -",
+            sshd.port
+        )),
+        "{m}"
+    );
     assert!(
         m.contains(&format!("ssh-keyscan -p {} 127.0.0.1 >> ", sshd.port)),
         "{m}"
@@ -331,7 +395,7 @@ async fn the_supervisor_restarts_ssh_on_the_same_port_after_a_kill_and_an_sshd_o
     if !can_run_sshd() {
         return;
     }
-    let mut sshd = Sshd::start();
+    let mut sshd = Sshd::start().await;
     let echo = echo_server().await;
     let supervisor = TunnelSupervisor::start(sshd.tunnel(echo), fast_backoff())
         .await
@@ -339,7 +403,7 @@ async fn the_supervisor_restarts_ssh_on_the_same_port_after_a_kill_and_an_sshd_o
     let port = supervisor.local_port();
     echo_through(port).await.unwrap();
 
-    // ssh killed: a new one on the same port.
+    // ssh killed: a new one behind the same port.
     let first = supervisor.ssh_pid().unwrap();
     assert!(
         Command::new("kill")
@@ -349,8 +413,17 @@ async fn the_supervisor_restarts_ssh_on_the_same_port_after_a_kill_and_an_sshd_o
             .success()
     );
     wait_echo(port, STEP).await;
-    let second = supervisor.ssh_pid().unwrap();
-    assert_ne!(first, second);
+    // (ssh forwards as soon as it logged in, a moment before the supervisor publishes its pid.)
+    let deadline = Instant::now() + STEP;
+    let second = loop {
+        match supervisor.ssh_pid() {
+            Some(pid) if pid != first => break pid,
+            _ => {
+                assert!(Instant::now() < deadline, "no new ssh pid");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
 
     // sshd down (and the session with it): restarts are refused and retried until it is back.
     sshd.stop();
@@ -361,12 +434,26 @@ async fn the_supervisor_restarts_ssh_on_the_same_port_after_a_kill_and_an_sshd_o
             .unwrap()
             .success()
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Bounded wait until the supervisor saw ssh go.
+    let deadline = Instant::now() + STEP;
+    while supervisor.ssh_pid().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the supervisor did not see ssh exit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(
         echo_through(port).await.is_err(),
         "no tunnel while sshd is down"
     );
-    sshd.spawn();
+    // The port stays ours while ssh is down: no other process can listen there and receive
+    // what the node sends.
+    assert!(
+        StdListener::bind(("127.0.0.1", port)).is_err(),
+        "the local port is still held between ssh restarts"
+    );
+    sshd.spawn().await;
     wait_echo(port, STEP).await;
     assert_eq!(supervisor.local_port(), port);
     supervisor.shutdown().await;
@@ -412,7 +499,7 @@ async fn a_node_through_a_new_tunnel_finds_its_device_token_again() {
     if !can_run_sshd() {
         return;
     }
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().await;
     // The scripted gateway on the far loopback.
     let gateway = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway_port = gateway.local_addr().unwrap().port();
@@ -483,4 +570,105 @@ async fn a_node_through_a_new_tunnel_finds_its_device_token_again() {
         "{stored}"
     );
     assert!(!stored.contains("ws://127.0.0.1"), "{stored}");
+}
+
+/// Set in the child process of [`ssh_goes_with_a_sigkilled_owner`]: `<dir>|<sshd port>|<remote>`.
+const CHILD_ENV: &str = "CLAWLET_TEST_TUNNEL_OWNER";
+
+/// Alive (not gone, not a zombie waiting for a reaper).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(") ")?.1.chars().next()?;
+            Some(state != 'Z' && state != 'X')
+        })
+        .unwrap_or(false)
+}
+
+/// Not a test of its own: the owner process the test below SIGKILLs. It opens a supervised
+/// tunnel, prints ssh's pid and waits (bounded) to be killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tunnel_owner_child_process() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let mut parts = spec.split('|');
+    let (dir, port, remote) = (
+        PathBuf::from(parts.next().unwrap()),
+        parts.next().unwrap().parse::<u16>().unwrap(),
+        parts.next().unwrap().parse::<u16>().unwrap(),
+    );
+    let target = SshTarget::parse(&format!("root@127.0.0.1:{port}")).unwrap();
+    let mut config = SshTunnelConfig::new(target);
+    config.program = PathBuf::from("ssh");
+    config.identity = Some(dir.join("client_key"));
+    config.known_hosts = Some(dir.join("known_hosts"));
+    config.remote_port = remote;
+    config.ready_timeout = STEP;
+    let supervisor = TunnelSupervisor::start(config, fast_backoff())
+        .await
+        .unwrap();
+    println!("SSH_PID={}", supervisor.ssh_pid().unwrap());
+    use std::io::Write;
+    std::io::stdout().flush().unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_goes_with_a_sigkilled_owner() {
+    if !can_run_sshd() {
+        return;
+    }
+    if clawlet_node::ssh_tunnel::ssh_command(
+        &SshTunnelConfig::new(SshTarget::parse("h").unwrap()),
+        Path::new("ssh"),
+        Path::new("/s"),
+    )
+    .as_std()
+    .get_program()
+        == "ssh"
+    {
+        eprintln!("skipped: no setpriv (util-linux) on PATH");
+        return;
+    }
+    let sshd = Sshd::start().await;
+    let echo = echo_server().await;
+    let spec = format!("{}|{}|{echo}", sshd.dir.path().display(), sshd.port);
+    let mut owner = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "tunnel_owner_child_process", "--nocapture"])
+        .env(CHILD_ENV, spec)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = tokio::io::BufReader::new(owner.stdout.take().unwrap());
+    let ssh_pid = tokio::time::timeout(STEP * 2, async {
+        use tokio::io::AsyncBufReadExt;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(out.read_line(&mut line).await.unwrap() > 0, "owner exited");
+            if let Some(pid) = line.trim().strip_prefix("SSH_PID=") {
+                return pid.parse::<u32>().unwrap();
+            }
+        }
+    })
+    .await
+    .expect("the owner printed no ssh pid");
+    assert!(running(ssh_pid));
+    owner.start_kill().unwrap();
+    owner.wait().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running(ssh_pid) {
+        if Instant::now() >= deadline {
+            let _ = Command::new("kill")
+                .args(["-KILL", &ssh_pid.to_string()])
+                .status();
+            panic!("ssh {ssh_pid} outlived its SIGKILLed owner");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

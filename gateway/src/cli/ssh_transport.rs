@@ -2,25 +2,22 @@
 //! flags or `gateway.remote.*`, and the tunnel one CLI invocation opens on first use.
 //!
 //! With `gateway.mode: "remote"` and `gateway.remote.transport: "ssh"`, operator commands run
-//! `ssh -N -L 127.0.0.1:<free port>:127.0.0.1:<remotePort> <sshTarget>` themselves, connect to
-//! `ws://127.0.0.1:<free port>` with the usual `gateway.remote.token`/`password`, and close the
-//! tunnel when the command ends. `--url` and `OPENCLAW_GATEWAY_URL` still override it.
+//! `ssh -N -L <private dir>/gw.sock:127.0.0.1:<remotePort> <sshTarget>` themselves behind a
+//! loopback listener of their own (bound once, never handed to ssh: see
+//! `clawlet_node::ssh_tunnel`), connect to `ws://127.0.0.1:<that port>` with the usual
+//! `gateway.remote.token`/`password`, and close the tunnel when the command ends. `--url` and
+//! `OPENCLAW_GATEWAY_URL` still override it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use clawlet_node::ssh_tunnel::{
-    SshTarget, SshTunnel, SshTunnelConfig, SshTunnelError, pick_local_port,
-};
+use clawlet_node::ssh_tunnel::{SshTarget, SshTunnel, SshTunnelConfig, bind_local};
 use clawlet_node_core::remote::{GatewayMode, GatewayUrl, Host, ResolvedTarget};
 
 use super::commands::node_run::NodeRunArgs;
 use super::context::CliError;
 use super::target::{ConnectArgs, GatewayEnv};
 use crate::config::{ClawletPaths, GatewayConfig, RemoteTransport};
-
-/// How often a CLI command picks another local port when one was taken before ssh bound it.
-const PORT_ATTEMPTS: u32 = 3;
 
 /// A tunnel from `clawlet node run --ssh …` flags.
 pub fn from_flags(
@@ -158,12 +155,15 @@ struct Planned {
 #[derive(Debug, Default)]
 struct Shared {
     planned: Mutex<Option<Planned>>,
+    /// The planned port's listener, bound when planned and held until the tunnel takes it.
+    listener: Mutex<Option<std::net::TcpListener>>,
     open: tokio::sync::Mutex<Option<SshTunnel>>,
 }
 
-/// The tunnel of one CLI invocation: planned when the target is resolved (a free local port
-/// becomes `gateway.remote.url`), opened on the first connect, reused by later connects of the
-/// same command, closed by [`CliTunnel::close`] (or killed when dropped).
+/// The tunnel of one CLI invocation: planned when the target is resolved (a loopback listener
+/// is bound and its port becomes `gateway.remote.url`), opened on the first connect (ssh starts
+/// and the listener relays to it), reused by later connects of the same command, closed by
+/// [`CliTunnel::close`] (or killed when dropped).
 #[derive(Debug, Clone, Default)]
 pub struct CliTunnel {
     shared: Arc<Shared>,
@@ -200,7 +200,12 @@ impl CliTunnel {
         let port = match &*planned {
             Some(p) if p.config == tunnel => p.port,
             _ => {
-                let port = pick_local_port()?;
+                let listener = bind_local()?;
+                let port = listener
+                    .local_addr()
+                    .map_err(|e| CliError::Other(anyhow::anyhow!("SSH tunnel listener: {e}")))?
+                    .port();
+                *self.listener() = Some(listener);
                 *planned = Some(Planned {
                     config: tunnel,
                     port,
@@ -210,6 +215,13 @@ impl CliTunnel {
         };
         config.remote.url = Some(local_url(config, port));
         Ok(())
+    }
+
+    fn listener(&self) -> std::sync::MutexGuard<'_, Option<std::net::TcpListener>> {
+        self.shared
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// The planned tunnel when `url` is its local end.
@@ -225,8 +237,9 @@ impl CliTunnel {
         self.planned_for(url).map(|p| p.config.credential_origin())
     }
 
-    /// Starts ssh when `target` goes through the tunnel and it is not running yet. If the
-    /// planned port was taken meanwhile, returns the target moved to the new port.
+    /// Starts ssh when `target` goes through the tunnel and it is not running yet, relaying the
+    /// planned port's listener to it. Only if that listener is gone (an earlier open of this
+    /// command failed) is a new one bound; then the target moved to its port is returned.
     pub async fn ensure_open(
         &self,
         target: &ResolvedTarget,
@@ -238,20 +251,19 @@ impl CliTunnel {
         if open.is_some() {
             return Ok(None);
         }
-        let mut port = planned.port;
-        let mut attempt = 1;
-        let tunnel = loop {
-            match SshTunnel::open(&planned.config, port).await {
-                Ok(tunnel) => break tunnel,
-                Err(SshTunnelError::LocalPortInUse { .. }) if attempt < PORT_ATTEMPTS => {
-                    attempt += 1;
-                    port = pick_local_port()?;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        let held = self.listener().take();
+        let listener = match held {
+            Some(listener) => listener,
+            None => bind_local()?,
         };
+        let port = listener
+            .local_addr()
+            .map_err(|e| CliError::Other(anyhow::anyhow!("SSH tunnel listener: {e}")))?
+            .port();
+        let tunnel = SshTunnel::open(&planned.config, listener).await?;
         tracing::debug!(
             port,
+            pid = tunnel.pid().unwrap_or_default(),
             target = %planned.config.target,
             "SSH tunnel up"
         );
@@ -352,6 +364,9 @@ mod tests {
             .unwrap();
         let url = c.remote.url.clone().unwrap();
         assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+        // The planned port is held by our own listener from now on: nobody else can bind it.
+        let port = GatewayUrl::parse(&url).unwrap().port_or_default();
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
         // A second resolution in the same command reuses the planned port.
         let mut again = base.clone();
         tunnel

@@ -1,39 +1,73 @@
 //! From what ssh printed when it exited to a typed [`SshTunnelError`].
+//!
+//! Only ssh's own connect, login, host-key and forward-setup lines count. A tunnel that ran for
+//! a while also printed channel lines ("channel 3: open failed: connect failed: Connection
+//! refused" when the gateway was down, or a "Permission denied" from the far side); those say
+//! nothing about why ssh itself ended and must never turn an exit into, say, a terminal login
+//! failure. Each ssh process has its own stderr buffer, so lines of earlier runs never count.
 
 use super::config::SshTunnelConfig;
 use super::error::SshTunnelError;
 
-/// The last non-empty line ssh printed (its summary), trimmed.
-fn last_line(stderr: &str) -> String {
+/// The lines ssh printed about itself: not about a channel (`channel N: …`,
+/// `connect_to …`), trimmed, non-empty.
+fn own_lines(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
         .map(str::trim)
-        .rfind(|l| !l.is_empty())
-        .unwrap_or_default()
-        .to_string()
+        .filter(|l| !l.is_empty() && !is_channel_line(l))
+        .collect()
 }
 
-/// The first line containing `needle`, trimmed.
-fn line_with(stderr: &str, needle: &str) -> Option<String> {
-    stderr
-        .lines()
-        .find(|l| l.contains(needle))
-        .map(|l| l.trim().to_string())
+/// `channel 3: open failed: …`, `connect_to 127.0.0.1 port 18789: failed.`
+fn is_channel_line(line: &str) -> bool {
+    if line.starts_with("connect_to ") {
+        return true;
+    }
+    let Some(rest) = line.strip_prefix("channel ") else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && rest.as_bytes().get(digits) == Some(&b':')
+}
+
+/// The first line for which `f` holds.
+fn find<'a>(lines: &[&'a str], f: impl Fn(&str) -> bool) -> Option<&'a str> {
+    lines.iter().copied().find(|l| f(l))
+}
+
+/// `ssh: connect to host H port P: <reason>`: the TCP connect to sshd failed.
+fn connect_failure<'a>(lines: &[&'a str], reason: &str) -> Option<&'a str> {
+    find(lines, |l| {
+        l.starts_with("ssh: connect to host ") && l.ends_with(reason)
+    })
+}
+
+/// `user@host: Permission denied (publickey).` (or without the login, older versions): the
+/// server refused every key. Never a channel's or a remote program's "Permission denied".
+fn is_auth_failure(line: &str) -> bool {
+    let Some(at) = line.find("Permission denied (") else {
+        return false;
+    };
+    let prefix = &line[..at];
+    let login_prefix = prefix.is_empty()
+        || (prefix.ends_with(": ") && !prefix.trim_end_matches(": ").contains(char::is_whitespace));
+    login_prefix && line.trim_end_matches('.').ends_with(')')
 }
 
 /// Classifies an exited ssh by its stderr (OpenSSH's messages, checked most specific first).
-pub fn classify_exit(
-    config: &SshTunnelConfig,
-    local_port: u16,
-    status: &str,
-    stderr: &str,
-) -> SshTunnelError {
+pub fn classify_exit(config: &SshTunnelConfig, status: &str, stderr: &str) -> SshTunnelError {
+    let lines = own_lines(stderr);
     let target = &config.target;
     let host = target.host().to_string();
     let port = target.port_or_default();
     let known_hosts = config.known_hosts_display();
-    if stderr.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
-        || (stderr.contains("Host key for") && stderr.contains("has changed"))
+    let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
+    if has("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || find(&lines, |l| {
+            l.starts_with("Host key for ") && l.contains(" has changed")
+        })
+        .is_some()
     {
         let file_flag = match &config.known_hosts {
             Some(path) => format!(" -f '{}'", path.display()),
@@ -45,11 +79,14 @@ pub fn classify_exit(
             file_flag,
         };
     }
-    if stderr.contains("Host key verification failed")
-        || (stderr.contains("host key is known for") && stderr.contains("strict checking"))
-    {
-        let detail =
-            line_with(stderr, "host key is known for").unwrap_or_else(|| last_line(stderr));
+    let unknown_key = find(&lines, |l| {
+        l.starts_with("No ") && l.contains("host key is known for") && l.contains("strict checking")
+    });
+    if unknown_key.is_some() || has("Host key verification failed") {
+        let detail = unknown_key
+            .or_else(|| lines.last().copied())
+            .unwrap_or_default()
+            .to_string();
         let mut login = match &config.known_hosts {
             Some(path) => format!("-o UserKnownHostsFile='{}' ", path.display()),
             None => String::new(),
@@ -67,45 +104,63 @@ pub fn classify_exit(
             detail,
         };
     }
-    if let Some(detail) = line_with(stderr, "bad permissions")
-        .or_else(|| line_with(stderr, "UNPROTECTED PRIVATE KEY FILE"))
-        .or_else(|| line_with(stderr, "invalid format"))
+    if let Some(detail) = find(&lines, |l| {
+        l.starts_with("Load key ")
+            && (l.ends_with("bad permissions") || l.ends_with("invalid format"))
+    })
+    .or_else(|| find(&lines, |l| l.contains("UNPROTECTED PRIVATE KEY FILE")))
     {
-        return SshTunnelError::IdentityRejected { detail };
-    }
-    if let Some(detail) = line_with(stderr, "Permission denied") {
-        return SshTunnelError::AuthFailed { detail };
-    }
-    if let Some(detail) =
-        line_with(stderr, "Address already in use").or_else(|| line_with(stderr, "cannot listen"))
-    {
-        return SshTunnelError::LocalPortInUse {
-            port: local_port,
-            detail,
+        return SshTunnelError::IdentityRejected {
+            detail: detail.to_string(),
         };
     }
-    if let Some(detail) = line_with(stderr, "Could not request local forwarding")
-        .or_else(|| line_with(stderr, "forwarding failed"))
-    {
-        return SshTunnelError::ForwardFailed { detail };
+    if let Some(detail) = find(&lines, is_auth_failure) {
+        return SshTunnelError::AuthFailed {
+            detail: detail.to_string(),
+        };
     }
-    if stderr.contains("Connection refused") {
+    if let Some(detail) = find(&lines, |l| {
+        l.starts_with("Could not request local forwarding")
+            || l.starts_with("unix_listener: ")
+            || (l.starts_with("bind ") && l.ends_with("Address already in use"))
+            || l.contains("forwarding failed")
+    }) {
+        return SshTunnelError::ForwardFailed {
+            detail: detail.to_string(),
+        };
+    }
+    if connect_failure(&lines, "Connection refused").is_some() {
         return SshTunnelError::ConnectionRefused { host, port };
     }
-    if let Some(detail) = line_with(stderr, "timed out") {
-        return SshTunnelError::ConnectTimeout { host, port, detail };
+    if let Some(detail) = connect_failure(&lines, "timed out").or_else(|| {
+        find(&lines, |l| {
+            l.starts_with("Connection timed out during banner exchange")
+                || (l.starts_with("Connection to ") && l.ends_with(" timed out"))
+        })
+    }) {
+        return SshTunnelError::ConnectTimeout {
+            host,
+            port,
+            detail: detail.to_string(),
+        };
     }
-    if let Some(detail) = line_with(stderr, "Could not resolve hostname") {
-        return SshTunnelError::UnknownHost { host, detail };
+    if let Some(detail) = find(&lines, |l| l.starts_with("ssh: Could not resolve hostname")) {
+        return SshTunnelError::UnknownHost {
+            host,
+            detail: detail.to_string(),
+        };
     }
-    if let Some(detail) = line_with(stderr, "No route to host")
-        .or_else(|| line_with(stderr, "Network is unreachable"))
+    if let Some(detail) = connect_failure(&lines, "No route to host")
+        .or_else(|| connect_failure(&lines, "Network is unreachable"))
     {
-        return SshTunnelError::Unreachable { host, detail };
+        return SshTunnelError::Unreachable {
+            host,
+            detail: detail.to_string(),
+        };
     }
     SshTunnelError::Exited {
         status: status.to_string(),
-        detail: last_line(stderr),
+        detail: lines.last().copied().unwrap_or_default().to_string(),
     }
 }
 
@@ -122,7 +177,7 @@ mod tests {
     }
 
     fn classify(target: &str, stderr: &str) -> SshTunnelError {
-        classify_exit(&config(target), 40112, "exit status: 255", stderr)
+        classify_exit(&config(target), "exit status: 255", stderr)
     }
 
     // The messages below are what OpenSSH 9.2p1 (Debian 12) printed for each case.
@@ -143,11 +198,11 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("ssh -p 22722 root@127.0.0.1"), "{m}");
-        assert!(m.contains("Verify"), "{m}");
+        assert!(m.contains("Check the key before trusting it"), "{m}");
         // The bare summary line alone (older versions) is the same case.
         let mut c = config("u@gw");
         c.known_hosts = Some(PathBuf::from("/k"));
-        let e = classify_exit(&c, 1, "exit status: 255", "Host key verification failed.\n");
+        let e = classify_exit(&c, "exit status: 255", "Host key verification failed.\n");
         let m = e.to_string();
         assert!(m.contains("ssh-keyscan -p 22 gw >> /k"), "{m}");
         assert!(m.contains("ssh -o UserKnownHostsFile='/k' u@gw"), "{m}");
@@ -175,7 +230,7 @@ Host key for [127.0.0.1]:22722 has changed and you have requested strict checkin
 Host key verification failed.\n";
         let mut c = config("root@127.0.0.1:22722");
         c.known_hosts = Some(PathBuf::from("/tmp/kh"));
-        let e = classify_exit(&c, 1, "exit status: 255", stderr);
+        let e = classify_exit(&c, "exit status: 255", stderr);
         assert!(matches!(e, SshTunnelError::HostKeyChanged { .. }), "{e:?}");
         assert!(e.is_terminal());
         let m = e.to_string();
@@ -229,14 +284,10 @@ root@127.0.0.1: Permission denied (publickey).\n",
         assert!(!e.is_terminal());
         let e = classify(
             "root@127.0.0.1",
-            "bind [127.0.0.1]:40112: Address already in use\n\
-             channel_setup_fwd_listener_tcpip: cannot listen to port: 40112\n\
+            "unix_listener: cannot bind to path /tmp/clawlet-ssh-1/gw.sock: Permission denied\n\
              Could not request local forwarding.\n",
         );
-        assert!(
-            matches!(e, SshTunnelError::LocalPortInUse { port: 40112, .. }),
-            "{e:?}"
-        );
+        assert!(matches!(e, SshTunnelError::ForwardFailed { .. }), "{e:?}");
         assert!(!e.is_terminal());
         let e = classify(
             "gw",
@@ -259,7 +310,7 @@ root@127.0.0.1: Permission denied (publickey).\n",
             "ssh: connect to host 10.77.0.1 port 22: No route to host\n",
         );
         assert!(matches!(e, SshTunnelError::Unreachable { .. }), "{e:?}");
-        let e = classify_exit(&config("gw"), 1, "signal: 9 (SIGKILL)", "");
+        let e = classify_exit(&config("gw"), "signal: 9 (SIGKILL)", "");
         assert!(matches!(e, SshTunnelError::Exited { .. }), "{e:?}");
         assert!(!e.is_terminal());
         assert_eq!(e.to_string(), "ssh exited (signal: 9 (SIGKILL))");
@@ -268,5 +319,61 @@ root@127.0.0.1: Permission denied (publickey).\n",
             e.to_string(),
             "ssh exited (exit status: 255): Connection to 10.77.0.1 closed by remote host."
         );
+    }
+
+    #[test]
+    fn the_unknown_key_fix_checks_the_fingerprint_before_appending() {
+        let m = classify("gw", "Host key verification failed.\n").to_string();
+        let check = m.find("ssh-keyscan -p 22 gw | ssh-keygen -lf -").expect(&m);
+        let server = m
+            .find("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub")
+            .expect(&m);
+        let append = m
+            .find("ssh-keyscan -p 22 gw >> ~/.ssh/known_hosts")
+            .expect(&m);
+        assert!(check < append && server < append, "{m}");
+    }
+
+    #[test]
+    fn channel_lines_never_classify_an_exit() {
+        // A tunnel that ran for hours while the gateway was down at times, then lost its link.
+        let channels = "channel 2: open failed: connect failed: Connection refused\n\
+channel 3: open failed: administratively prohibited: open failed\n\
+channel 4: open failed: connect failed: Permission denied (publickey)\n\
+connect_to 127.0.0.1 port 18789: failed.\n\
+channel 5: open failed: connect failed: Connection timed out\n";
+        let e = classify(
+            "root@gw",
+            &format!("{channels}Timeout, server gw not responding.\n"),
+        );
+        assert!(matches!(e, SshTunnelError::Exited { .. }), "{e:?}");
+        assert!(!e.is_terminal());
+        assert!(
+            e.to_string()
+                .ends_with("Timeout, server gw not responding."),
+            "{e}"
+        );
+        let e = classify_exit(&config("root@gw"), "signal: 9 (SIGKILL)", channels);
+        assert!(matches!(e, SshTunnelError::Exited { .. }), "{e:?}");
+        assert_eq!(e.to_string(), "ssh exited (signal: 9 (SIGKILL))");
+        // ssh's own lines still count among channel lines.
+        let e = classify(
+            "root@gw",
+            &format!("{channels}ssh: connect to host gw port 22: Connection refused\n"),
+        );
+        assert!(
+            matches!(e, SshTunnelError::ConnectionRefused { .. }),
+            "{e:?}"
+        );
+        let e = classify(
+            "root@gw",
+            &format!("{channels}root@gw: Permission denied (publickey).\n"),
+        );
+        assert!(matches!(e, SshTunnelError::AuthFailed { .. }), "{e:?}");
+        // A remote "Permission denied" that is not the login's is not a login failure.
+        let e = classify("root@gw", "sh: 1: /x: Permission denied\n");
+        assert!(matches!(e, SshTunnelError::Exited { .. }), "{e:?}");
+        let e = classify("root@gw", "Permission denied (publickey,password).\n");
+        assert!(matches!(e, SshTunnelError::AuthFailed { .. }), "{e:?}");
     }
 }

@@ -49,9 +49,12 @@ pub enum SshTunnelError {
     /// The host key is not in known_hosts: never accepted silently.
     #[error(
         "the SSH host key of {known_hosts_name} is not known (ssh: {detail}); nothing was sent. \
-         Verify the server's fingerprint (on the server: `ssh-keygen -lf \
-         /etc/ssh/ssh_host_ed25519_key.pub`), then add it with `ssh-keyscan -p {port} {host} >> \
-         {known_hosts}` or log in once interactively with `ssh {login}` and answer yes"
+         Check the key before trusting it: `ssh-keyscan -p {port} {host} | ssh-keygen -lf -` \
+         shows the fingerprints the network offers; compare them with the server's own (on the \
+         server: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), and only if they match \
+         append the key with `ssh-keyscan -p {port} {host} >> {known_hosts}` — or log in once \
+         interactively with `ssh {login}` and answer yes only after comparing the fingerprint \
+         it shows"
     )]
     HostKeyUnknown {
         /// The host as given.
@@ -89,17 +92,6 @@ pub enum SshTunnelError {
          server's ~/.ssh/authorized_keys"
     )]
     AuthFailed {
-        /// ssh's words.
-        detail: String,
-    },
-    /// The local end of the forward could not listen (port taken).
-    #[error(
-        "ssh could not listen on 127.0.0.1:{port} for the tunnel ({detail}); another program \
-         took the port"
-    )]
-    LocalPortInUse {
-        /// The local port.
-        port: u16,
         /// ssh's words.
         detail: String,
     },
@@ -151,14 +143,13 @@ pub enum SshTunnelError {
         /// ssh's words.
         detail: String,
     },
-    /// ssh kept running but the local port never accepted a connection.
+    /// ssh kept running but its forward socket never accepted a connection.
     #[error(
-        "the SSH tunnel did not open 127.0.0.1:{port} within {} s{}", waited.as_secs(),
+        "the SSH tunnel was not ready within {} s (ssh did not log in and open its forward){}",
+        waited.as_secs(),
         if detail.is_empty() { String::new() } else { format!(" (ssh: {detail})") }
     )]
     NotReady {
-        /// The local port.
-        port: u16,
         /// How long we waited.
         waited: Duration,
         /// ssh's last words, if any.
@@ -175,9 +166,14 @@ pub enum SshTunnelError {
     /// Waiting for the process failed.
     #[error("cannot watch the ssh process: {0}")]
     Wait(std::io::Error),
-    /// No free local port could be found.
-    #[error("cannot find a free local port for the SSH tunnel: {0}")]
+    /// The tunnel's local listener could not be bound.
+    #[error("cannot listen on a local port for the SSH tunnel: {0}")]
     NoLocalPort(std::io::Error),
+    /// The private directory for ssh's socket could not be created.
+    #[error(
+        "cannot create a private directory for the SSH tunnel's socket: {0}; point          XDG_RUNTIME_DIR or TMPDIR at a writable directory with a short path"
+    )]
+    SocketDir(std::io::Error),
 }
 
 impl SshTunnelError {

@@ -2,14 +2,45 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 use tokio::process::ChildStderr;
 use tokio::task::JoinHandle;
 
 /// At most this much of ssh's stderr is kept (the newest part).
 pub const STDERR_LIMIT: usize = 16 * 1024;
-/// Longest line kept whole; longer lines are cut.
+/// Longest line kept whole; longer lines are cut (the rest up to the newline is dropped).
 const LINE_LIMIT: usize = 1024;
+/// How much is read at a time.
+const CHUNK: usize = 4096;
+
+/// Splits a byte stream into lines of at most [`LINE_LIMIT`] bytes without ever holding more
+/// than that of one line (a newline-free flood costs nothing).
+#[derive(Debug, Default)]
+struct LineSplitter {
+    line: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Feeds `bytes`, calling `out` for each completed line (without its newline).
+    fn feed(&mut self, bytes: &[u8], mut out: impl FnMut(&[u8])) {
+        for &b in bytes {
+            if b == b'\n' {
+                out(&self.line);
+                self.line.clear();
+            } else if self.line.len() < LINE_LIMIT {
+                self.line.push(b);
+            }
+        }
+    }
+
+    /// The unterminated last line, if any.
+    fn finish(&mut self, mut out: impl FnMut(&[u8])) {
+        if !self.line.is_empty() {
+            out(&self.line);
+            self.line.clear();
+        }
+    }
+}
 
 /// The newest [`STDERR_LIMIT`] bytes ssh wrote to stderr.
 #[derive(Debug, Clone, Default)]
@@ -23,19 +54,22 @@ impl StderrTail {
         let tail = StderrTail::default();
         let writer = tail.clone();
         let task = tokio::spawn(async move {
-            let mut reader = BufReader::new(stderr);
-            let mut line = Vec::new();
+            let mut stderr = stderr;
+            let mut chunk = vec![0u8; CHUNK];
+            let mut lines = LineSplitter::default();
+            let emit = |line: &[u8]| {
+                let text = String::from_utf8_lossy(line);
+                let text = text.trim_end();
+                tracing::debug!(target: "clawlet_node::ssh", "ssh: {text}");
+                writer.push(text);
+            };
             loop {
-                line.clear();
-                match reader.read_until(b'\n', &mut line).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {
-                        line.truncate(LINE_LIMIT);
-                        let text = String::from_utf8_lossy(&line);
-                        let text = text.trim_end();
-                        tracing::debug!(target: "clawlet_node::ssh", "ssh: {text}");
-                        writer.push(text);
+                match stderr.read(&mut chunk).await {
+                    Ok(0) | Err(_) => {
+                        lines.finish(emit);
+                        return;
                     }
+                    Ok(n) => lines.feed(chunk.get(..n).unwrap_or_default(), emit),
                 }
             }
         });
@@ -75,5 +109,22 @@ mod tests {
         assert!(text.len() <= STDERR_LIMIT);
         assert!(text.ends_with("line 4999 é\n"));
         assert!(!text.contains("line 1 é"));
+    }
+
+    #[test]
+    fn lines_are_capped_while_reading() {
+        let mut splitter = LineSplitter::default();
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let flood = vec![b'x'; 10 * LINE_LIMIT];
+        for part in flood.chunks(CHUNK) {
+            splitter.feed(part, |l| out.push(l.to_vec()));
+            assert!(splitter.line.len() <= LINE_LIMIT);
+        }
+        splitter.feed(b"\nshort\r\nlast", |l| out.push(l.to_vec()));
+        splitter.finish(|l| out.push(l.to_vec()));
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].len(), LINE_LIMIT);
+        assert_eq!(out[1], b"short\r");
+        assert_eq!(out[2], b"last");
     }
 }

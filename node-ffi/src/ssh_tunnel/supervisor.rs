@@ -1,5 +1,7 @@
-//! Keeps a node's tunnel up: restarts ssh with backoff on the same local port until shutdown,
-//! and stops for good on a failure restarting cannot fix (host key, login, missing ssh).
+//! Keeps a node's tunnel up: restarts ssh with backoff behind the same local listener until
+//! shutdown, and stops for good on a failure restarting cannot fix (host key, login, missing
+//! ssh). The listener is ours and stays bound across restarts, so no other process can take the
+//! port while ssh is down (see [`super::relay`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -11,11 +13,9 @@ use tokio::time::Instant;
 use super::backoff::RestartBackoff;
 use super::config::SshTunnelConfig;
 use super::error::SshTunnelError;
-use super::port::pick_local_port;
-use super::tunnel::SshTunnel;
+use super::process::SshProcess;
+use super::relay::{Relay, bind_local};
 
-/// How often the first start picks a new port when another program took the chosen one.
-const FIRST_PORT_ATTEMPTS: u32 = 3;
 /// Longest wait for the supervisor task to kill ssh on shutdown.
 const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -33,12 +33,13 @@ impl Shared {
     }
 }
 
-/// A supervised tunnel. The local port never changes, so `ws://127.0.0.1:<port>` stays the
-/// gateway's URL for the node's whole run and the node's own reconnects find the new tunnel.
-/// Dropping it stops ssh; [`TunnelSupervisor::shutdown`] also waits for that.
+/// A supervised tunnel. The local port is our own listener, held for the node's whole run, so
+/// `ws://127.0.0.1:<port>` stays the gateway's URL and the node's own reconnects find each new
+/// ssh. While ssh is down, connections to it are closed at once. Dropping it stops ssh and
+/// closes the port; [`TunnelSupervisor::shutdown`] also waits for ssh to exit.
 #[derive(Debug)]
 pub struct TunnelSupervisor {
-    local_port: u16,
+    relay: Relay,
     stop: watch::Sender<bool>,
     pid: watch::Receiver<Option<u32>>,
     shared: Arc<Shared>,
@@ -46,36 +47,30 @@ pub struct TunnelSupervisor {
 }
 
 impl TunnelSupervisor {
-    /// Picks a local port and starts ssh. Returns once the tunnel is up, or — when the first
-    /// start fails in a way that may pass (sshd down, network) — at once, retrying in the
+    /// Binds the local listener and starts ssh. Returns once the tunnel is up, or — when the
+    /// first start fails in a way that may pass (sshd down, network) — at once, retrying in the
     /// background with the backoff of `policy`. A terminal failure of the first start is
-    /// returned as the error.
+    /// returned as the error. Call it from a task or `block_on` (see [`SshProcess::start`]).
     pub async fn start(
         config: SshTunnelConfig,
         policy: BackoffPolicy,
     ) -> Result<TunnelSupervisor, SshTunnelError> {
-        let mut port = pick_local_port()?;
-        let mut attempt = 1;
-        let first = loop {
-            match SshTunnel::open(&config, port).await {
-                Ok(tunnel) => break Some(tunnel),
-                Err(SshTunnelError::LocalPortInUse { .. }) if attempt < FIRST_PORT_ATTEMPTS => {
-                    attempt += 1;
-                    port = pick_local_port()?;
-                }
-                Err(e) if e.is_terminal() => return Err(e),
-                Err(e) => {
-                    tracing::warn!("SSH tunnel to {} is not up yet: {e}", config.target);
-                    break None;
-                }
+        let relay = Relay::start(bind_local()?)?;
+        let first = match SshProcess::start(&config, relay.socket()).await {
+            Ok(process) => Some(process),
+            Err(e) if e.is_terminal() => return Err(e),
+            Err(e) => {
+                tracing::warn!("SSH tunnel to {} is not up yet: {e}", config.target);
+                None
             }
         };
         let (stop, stop_rx) = watch::channel(false);
-        let (pid_tx, pid) = watch::channel(None);
+        let (pid_tx, pid) = watch::channel(first.as_ref().and_then(SshProcess::pid));
         let shared = Arc::new(Shared::default());
         let task = tokio::spawn(supervise(Supervise {
             config,
-            port,
+            port: relay.port(),
+            socket: relay.socket().to_path_buf(),
             policy,
             stop: stop_rx,
             pid: pid_tx,
@@ -83,7 +78,7 @@ impl TunnelSupervisor {
             first,
         }));
         Ok(TunnelSupervisor {
-            local_port: port,
+            relay,
             stop,
             pid,
             shared,
@@ -93,7 +88,7 @@ impl TunnelSupervisor {
 
     /// The tunnel's local port on 127.0.0.1.
     pub fn local_port(&self) -> u16 {
-        self.local_port
+        self.relay.port()
     }
 
     /// The running ssh process, if the tunnel is up.
@@ -129,7 +124,8 @@ impl TunnelSupervisor {
 impl Drop for TunnelSupervisor {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
-            // Aborting drops the tunnel, which kills ssh (kill_on_drop).
+            // Aborting drops the process, which kills ssh (kill_on_drop); the relay goes with
+            // the supervisor.
             task.abort();
         }
     }
@@ -138,11 +134,12 @@ impl Drop for TunnelSupervisor {
 struct Supervise {
     config: SshTunnelConfig,
     port: u16,
+    socket: std::path::PathBuf,
     policy: BackoffPolicy,
     stop: watch::Receiver<bool>,
     pid: watch::Sender<Option<u32>>,
     shared: Arc<Shared>,
-    first: Option<SshTunnel>,
+    first: Option<SshProcess>,
 }
 
 async fn supervise(mut s: Supervise) {
@@ -186,7 +183,7 @@ async fn supervise(mut s: Supervise) {
         }
         let opened = tokio::select! {
             () = stopped(&mut s.stop) => return,
-            opened = SshTunnel::open(&s.config, s.port) => opened,
+            opened = SshProcess::start(&s.config, &s.socket) => opened,
         };
         match opened {
             Ok(up) => tunnel = Some(up),

@@ -120,15 +120,18 @@ remembered for that origin.\n\n\
 The startup log names the source of the URL and of the credential (never the secret).\n\n\
 Managed SSH tunnel: --ssh user@host[:port] (or gateway.mode \"remote\" with \
 gateway.remote.transport \"ssh\", gateway.remote.sshTarget, sshIdentity, remotePort) makes the \
-node run `ssh -N -L 127.0.0.1:<free port>:127.0.0.1:<remotePort> user@host` itself (BatchMode, \
+node run `ssh -N -L <private dir>/gw.sock:127.0.0.1:<remotePort> user@host` itself (BatchMode, \
 StrictHostKeyChecking=yes, ExitOnForwardFailure, server-alive probes) and connect to \
-ws://127.0.0.1:<free port>. The gateway may listen on its host's loopback only. If ssh exits it \
-is restarted with the node's backoff on the same port; an unknown or changed host key, a refused \
-login or a missing ssh stop the node with the fix (add the host key to known_hosts after \
-verifying it: ssh-keyscan, or one interactive `ssh user@host`). With --ssh only \
---token/--password (or their files) are sent, as for --url; with the config, the remote-mode \
-secrets above. The device token is stored under ssh://user@host:port/remotePort, so it is found \
-again although the local port changes. CLAWLET_SSH_BIN overrides the ssh program.";
+ws://127.0.0.1:<port>, a loopback port the node itself holds for its whole run and relays to \
+ssh's socket (never handed to ssh, so no other program can take it). The gateway may listen on \
+its host's loopback only. If ssh exits it is restarted with the node's backoff behind the same \
+port; ssh ends with the node, even a SIGKILLed one (setpriv --pdeathsig on Linux); an unknown \
+or changed host key, a refused login or a missing ssh stop the node with the fix (add the host \
+key to known_hosts after verifying its fingerprint: `ssh-keyscan -p PORT HOST | ssh-keygen -lf \
+-`, then append, or one interactive `ssh user@host`). With --ssh only --token/--password (or \
+their files) are sent, as for --url; with the config, the remote-mode secrets above. The device \
+token is stored under ssh://user@host:port/remotePort, so it is found again although the local \
+port changes. CLAWLET_SSH_BIN overrides the ssh program.";
 
 /// Runs the node until a signal or a terminal auth failure.
 pub async fn run(ctx: &Context, args: NodeRunArgs) -> Result<(), CliError> {
