@@ -163,3 +163,28 @@ net_expect_not_contains "$out" "connected to the gateway" "node run: no connecti
 cp "$NET_KNOWN_HOSTS" "$laptop_known_hosts"
 cp "$NET_KNOWN_HOSTS" "/etc/netns/$(net_ns laptop)/ssh/ssh_known_hosts"
 net_say "node run --ssh, changed host key: exits non-zero with the ssh-keygen -R fix, nothing connected"
+
+# clawlet SIGKILLed: its ssh (run under `setpriv --pdeathsig TERM`) goes with it instead of
+# living on with the forward.
+net_spawn_clawlet node4 laptop node run "${ssh_flags[@]}" --display-name laptop-node
+net_wait_log node4 "SSH tunnel up: 127.0.0.1:" 30
+ssh_pid="$(grep -F "SSH tunnel up" "$(net_log node4)" | tail -n 1 | sed -n 's/.*pid=\([0-9]*\).*/\1/p')"
+[ -n "$ssh_pid" ] || net_fail "no ssh pid in node4's log"
+[ "$(readlink "/proc/$ssh_pid/exe" 2>/dev/null)" = "$(readlink -f "$(command -v ssh)")" ] ||
+  net_fail "pid $ssh_pid is not ssh"
+kill -KILL "$(net_pid node4)"
+net_wait_gone node4 10
+ssh_gone=""
+for ((i = 0; i < 100; i++)); do
+  if [ ! -e "/proc/$ssh_pid" ] || [ "$(awk '{print $3}' "/proc/$ssh_pid/stat" 2>/dev/null)" = Z ]; then
+    ssh_gone=1
+    break
+  fi
+  sleep 0.1
+done
+if [ -z "$ssh_gone" ]; then
+  kill -KILL "$ssh_pid" 2>/dev/null || true
+  net_fail "ssh $ssh_pid outlived its SIGKILLed clawlet"
+fi
+[ "$(ssh_count)" = 0 ] || net_fail "an ssh is left on laptop after the node was SIGKILLed"
+net_say "clawlet node run SIGKILLed: its ssh ended with it"
