@@ -635,9 +635,13 @@ async fn ssh_goes_with_a_sigkilled_owner() {
     let sshd = Sshd::start().await;
     let echo = echo_server().await;
     let spec = format!("{}|{}|{echo}", sshd.dir.path().display(), sshd.port);
+    let owner_tmp = tempfile::tempdir().unwrap();
     let mut owner = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "tunnel_owner_child_process", "--nocapture"])
         .env(CHILD_ENV, spec)
+        // A SIGKILLed owner cannot remove its private socket directory: keep it in ours.
+        .env("TMPDIR", owner_tmp.path())
+        .env_remove("XDG_RUNTIME_DIR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -172,6 +172,16 @@ ssh_pid="$(grep -F "SSH tunnel up" "$(net_log node4)" | tail -n 1 | sed -n 's/.*
 [ -n "$ssh_pid" ] || net_fail "no ssh pid in node4's log"
 [ "$(readlink "/proc/$ssh_pid/exe" 2>/dev/null)" = "$(readlink -f "$(command -v ssh)")" ] ||
   net_fail "pid $ssh_pid is not ssh"
+# Its forward socket (`-L <private dir>/gw.sock:…`): the private dir outlives a SIGKILL; removed below.
+sock_dir="$(tr '\0' '\n' <"/proc/$ssh_pid/cmdline" | grep -A1 -x -- -L | tail -n 1 | sed -n 's#^\(/.*/clawlet-ssh-[0-9a-f]*\)/gw\.sock:.*#\1#p')"
+[ -n "$sock_dir" ] || net_fail "ssh $ssh_pid forwards no private socket"
+[ "$(stat -c %a "$sock_dir")" = 700 ] || net_fail "$sock_dir is not 0700"
+# ssh listens on no TCP port: the node's loopback port is the node's own listener.
+if ip netns exec "$(net_ns laptop)" ss -Hltnp | grep -q "pid=$ssh_pid,"; then
+  net_fail "ssh $ssh_pid listens on a TCP port"
+fi
+ip netns exec "$(net_ns laptop)" ss -Hltnp | grep -q "pid=$(net_pid node4)," ||
+  net_fail "the node holds no loopback listener"
 kill -KILL "$(net_pid node4)"
 net_wait_gone node4 10
 ssh_gone=""
@@ -187,4 +197,5 @@ if [ -z "$ssh_gone" ]; then
   net_fail "ssh $ssh_pid outlived its SIGKILLed clawlet"
 fi
 [ "$(ssh_count)" = 0 ] || net_fail "an ssh is left on laptop after the node was SIGKILLed"
+rm -rf -- "$sock_dir"
 net_say "clawlet node run SIGKILLed: its ssh ended with it"
