@@ -170,13 +170,6 @@ pub struct NodeConfig {
     pub max_concurrent_invokes: usize,
     /// Reconnect timing.
     pub backoff: BackoffPolicy,
-    /// The `client.id` to try once when a setup-code (bootstrap) connect is answered
-    /// `PAIRING_REQUIRED` `not-paired` with `wait_then_retry`. OpenClaw lets a setup code pair a
-    /// device on its own only for the client class its profile names: the default/limited
-    /// profiles for the phone apps (`openclaw-android`, `openclaw-ios`), the `node` profile for
-    /// `node-host`. A phone holding a node-only code is therefore left waiting unless it
-    /// retries as a node host. `None` (the default) never changes `client.id`.
-    pub bootstrap_fallback_client_id: Option<String>,
 }
 
 impl NodeConfig {
@@ -197,7 +190,6 @@ impl NodeConfig {
             hello_timeout_ms: 15_000,
             max_concurrent_invokes: 16,
             backoff: BackoffPolicy::default(),
-            bootstrap_fallback_client_id: None,
         }
     }
 }

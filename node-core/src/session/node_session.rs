@@ -102,7 +102,6 @@ pub struct NodeSession {
     auth_mode: AuthMode,
     device_token_retry_used: bool,
     device_token_fallback_used: bool,
-    bootstrap_fallback_used: bool,
     restart_expected_ms: Option<u64>,
     pairing_request: Option<String>,
 }
@@ -132,7 +131,6 @@ impl NodeSession {
             auth_mode: AuthMode::Normal,
             device_token_retry_used: false,
             device_token_fallback_used: false,
-            bootstrap_fallback_used: false,
             restart_expected_ms: None,
             pairing_request: None,
         };
@@ -700,10 +698,6 @@ impl NodeSession {
             self.backoff
                 .next_pairing_recheck(&self.config.backoff, &mut self.rng)
         };
-        let reason = error.detail_str("reason");
-        if automatic && reason == Some("not-paired") {
-            self.use_bootstrap_fallback_identity();
-        }
         self.pairing_request = request_id.clone().or(self.pairing_request.take());
         self.emit(NodeEvent::PairingRequired(PairingRequired {
             request_id,
@@ -715,28 +709,6 @@ impl NodeSession {
         self.state = State::AwaitingApproval {
             until: now.add_millis(delay),
         };
-    }
-
-    /// Once per session: a bootstrap connect the gateway will not approve for this `client.id`
-    /// (see [`NodeConfig::bootstrap_fallback_client_id`]) is retried with the fallback id.
-    /// Only a connect that offered nothing but the bootstrap token qualifies.
-    fn use_bootstrap_fallback_identity(&mut self) {
-        if self.bootstrap_fallback_used {
-            return;
-        }
-        let Some(fallback) = self.config.bootstrap_fallback_client_id.clone() else {
-            return;
-        };
-        let bootstrap_only = self.connect_auth().is_some_and(|a| {
-            a.bootstrap_token.is_some()
-                && a.token.is_none()
-                && a.password.is_none()
-                && a.device_token.is_none()
-        });
-        if bootstrap_only && fallback != self.config.client.id {
-            self.bootstrap_fallback_used = true;
-            self.config.client.id = fallback;
-        }
     }
 
     fn stop_auth(&mut self, error: &ErrorShape) {
