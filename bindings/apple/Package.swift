@@ -1,10 +1,27 @@
 // swift-tools-version:5.9
 // The clawlet Swift SDK: the generated `Clawlet` module over the `ClawletFFI` static library.
-// Laid out by build-xcframework.sh (macOS + Xcode), which creates build/ClawletFFI.xcframework
-// and copies the generated Sources/Clawlet/Clawlet.swift from bindings/swift.
-// To ship it as a remote package, zip the XCFramework and use
-// `.binaryTarget(name: "ClawletFFI", url: "<zip url>", checksum: "<swift package compute-checksum>")`.
+//
+// Two ways to get ClawletFFI (the XCFramework), chosen by the two constants below:
+// - local (the default, both nil/empty): build/ClawletFFI.xcframework, made by
+//   build-xcframework.sh (macOS + Xcode), which also copies the generated Clawlet.swift into
+//   Sources/Clawlet/;
+// - released: the zipped XCFramework at `releaseURL`, verified by SwiftPM against
+//   `releaseChecksum` (the SHA-256 of the zip, which is what `swift package compute-checksum`
+//   prints). package-release.sh zips the XCFramework, computes the checksum and writes a copy of
+//   this file with both constants filled in (see README.md, "Releasing the Swift package").
 import PackageDescription
+
+/// The released zip's URL, e.g. "https://…/ClawletFFI-0.1.0.xcframework.zip"; nil: local build.
+let releaseURL: String? = nil
+/// The SHA-256 (hex) of that zip.
+let releaseChecksum = ""
+
+let ffiTarget: Target
+if let url = releaseURL {
+    ffiTarget = .binaryTarget(name: "ClawletFFI", url: url, checksum: releaseChecksum)
+} else {
+    ffiTarget = .binaryTarget(name: "ClawletFFI", path: "build/ClawletFFI.xcframework")
+}
 
 let package = Package(
     name: "Clawlet",
@@ -13,7 +30,7 @@ let package = Package(
         .library(name: "Clawlet", targets: ["Clawlet"]),
     ],
     targets: [
-        .binaryTarget(name: "ClawletFFI", path: "build/ClawletFFI.xcframework"),
+        ffiTarget,
         .target(
             name: "Clawlet",
             dependencies: ["ClawletFFI"],

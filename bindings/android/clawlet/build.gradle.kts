@@ -4,6 +4,7 @@
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
+    `maven-publish`
 }
 
 android {
@@ -28,6 +29,13 @@ android {
     buildTypes {
         release {
             isMinifyEnabled = false
+        }
+    }
+
+    // One published variant (the release AAR) with a sources jar: see `publishing` below.
+    publishing {
+        singleVariant("release") {
+            withSourcesJar()
         }
     }
 
@@ -58,6 +66,51 @@ tasks.matching { it.name == "preBuild" }.configureEach {
         val generated = file("../../kotlin/src/main/kotlin/dev/clawlet/sdk")
         if (!generated.exists()) {
             throw GradleException("missing ${generated.path}: run bindings/generate.sh first")
+        }
+    }
+}
+
+// The AAR as a Maven artifact: dev.clawlet:clawlet-android:<VERSION_NAME> (gradle.properties), with
+// a sources jar and a pom that lists JNA (@aar) and kotlinx-coroutines. Needs the Android SDK and
+// NDK (build-jnilibs.sh first), so it is not built on the Linux CI machine:
+//   ./gradlew :clawlet:publishReleasePublicationToLocalRepository   -> ../../target/maven-repo
+//   ./gradlew :clawlet:publishToMavenLocal                          -> ~/.m2/repository
+// See README.md ("Publishing the AAR").
+publishing {
+    publications {
+        register<MavenPublication>("release") {
+            groupId = providers.gradleProperty("GROUP").get()
+            artifactId = providers.gradleProperty("POM_ARTIFACT_ID").get()
+            version = providers.gradleProperty("VERSION_NAME").get()
+            afterEvaluate {
+                from(components["release"])
+            }
+            pom {
+                name.set("clawlet node SDK for Android")
+                description.set("A node of the OpenClaw Gateway protocol for Android apps: UniFFI bindings to the clawlet-node Rust library, with libclawlet_node.so for arm64-v8a, armeabi-v7a, x86 and x86_64.")
+                url.set("https://example.invalid/clawlet")
+                licenses {
+                    license {
+                        name.set("MIT")
+                        url.set("https://opensource.org/licenses/MIT")
+                    }
+                    license {
+                        name.set("Apache-2.0")
+                        url.set("https://www.apache.org/licenses/LICENSE-2.0")
+                    }
+                }
+                developers {
+                    developer {
+                        name.set("the clawlet authors")
+                    }
+                }
+            }
+        }
+    }
+    repositories {
+        maven {
+            name = "local"
+            url = uri(layout.projectDirectory.dir("../../../target/maven-repo"))
         }
     }
 }
