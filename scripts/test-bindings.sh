@@ -98,7 +98,7 @@ if wants python; then
 fi
 
 if wants kotlin; then
-  sources=(bindings/kotlin/src/main/kotlin/dev/clawlet/sdk/clawlet.kt bindings/kotlin/tests/NodeClientTest.kt)
+  sources=(bindings/kotlin/src/main/kotlin/dev/clawlet/sdk/*.kt bindings/kotlin/tests/NodeClientTest.kt)
   classpath="/usr/share/java/jna.jar:$kotlin_home/lib/kotlinx-coroutines-core-jvm.jar"
   key="$(cat "${sources[@]}" <(echo "$KOTLIN_VERSION $classpath") | sha256sum | cut -c1-16)"
   jar="$cache/kotlin/build/e2e-$key.jar"

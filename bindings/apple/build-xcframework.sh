@@ -119,6 +119,8 @@ xcodebuild -create-xcframework "${xcf_args[@]}" -output "$build/ClawletFFI.xcfra
 
 mkdir -p "$here/Sources/Clawlet"
 cp "$swift_src" "$here/Sources/Clawlet/Clawlet.swift"
+# The hand-written helpers that ship with the bindings (NodeStatusStream.swift, ...).
+cp "$(dirname "$swift_src")"/*.swift "$here/Sources/Clawlet/"
 log "Swift package ready: $here/Package.swift (ClawletFFI.xcframework + Clawlet)"
 
 if [ "$run_tests" = 1 ]; then

@@ -19,6 +19,8 @@ FILES = sorted(
     [ROOT / "bindings/apple/Package.swift"]
     + list((ROOT / "bindings/apple/Tests").rglob("*.swift"))
     + list((ROOT / "examples/ios").rglob("*.swift"))
+    # The hand-written helpers shipped beside the generated Clawlet.swift.
+    + [p for p in (ROOT / "bindings/swift/Sources/Clawlet").glob("*.swift") if p.name != "Clawlet.swift"]
 )
 
 

@@ -27,7 +27,10 @@ import dev.clawlet.sdk.NodeClient
 import dev.clawlet.sdk.NodeClientConfig
 import dev.clawlet.sdk.NodeException
 import dev.clawlet.sdk.NodeListener
+import dev.clawlet.sdk.NodeNotice
 import dev.clawlet.sdk.NodeStatus
+import dev.clawlet.sdk.NodeStatusFlow
+import dev.clawlet.sdk.asFlow
 import dev.clawlet.sdk.PinPolicy
 import dev.clawlet.sdk.StoreException
 import dev.clawlet.sdk.normalizePin
@@ -45,7 +48,12 @@ import kotlin.concurrent.thread
 import kotlin.system.exitProcess
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.filterIsInstance
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.yield
 
 const val WAIT_MS = 30_000L // every wait is bounded by this
@@ -388,7 +396,8 @@ class Recorder : NodeListener {
         events.add("error" to error)
     }
 
-    override fun confirmPin(gatewayUrl: String, fingerprint: String): Boolean {
+    // A suspend fun: an app awaits its dialog here without blocking a thread.
+    override suspend fun confirmPin(gatewayUrl: String, fingerprint: String): Boolean {
         events.add("confirmPin" to fingerprint)
         return false
     }
@@ -415,21 +424,17 @@ class Recorder : NodeListener {
         waitFor(E::class.simpleName ?: "error", mark) { kind, v -> if (kind == "error" && v is E) v else null }
 }
 
+// Only displayName, platform and appVersion are required; everything else has a default.
 fun config(url: String, token: String?, pin: PinPolicy = PinPolicy.SystemTrust) = NodeClientConfig(
-    gatewayUrl = url,
-    setupCode = null,
-    token = token,
-    password = null,
     displayName = "kotlin-e2e",
     platform = "linux",
-    deviceFamily = "JVM",
-    modelIdentifier = null,
     appVersion = "0.1.0",
+    gatewayUrl = url,
+    token = token,
+    deviceFamily = "JVM",
     caps = listOf("device"),
     commands = listOf(ECHO, FAIL, SLOW),
-    permissions = emptyMap(),
     pinPolicy = pin,
-    allowInsecurePrivateWs = false,
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -560,18 +565,24 @@ fun pairInvokeRestartSuspendWake(w: World) {
 
 fun wrongToken(w: World) {
     val listener = Recorder()
+    // The shipped Flow helper, with the recorder still hearing every callback.
+    val flows = NodeStatusFlow(delegate = listener)
     val client = w.client(
         config("ws://127.0.0.1:${w.gw.port}", "wrong-token-0123456789"),
         JsonFileStore(File(w.root, "kt-wrong-token.json")),
-        listener = listener,
+        listener = flows,
     )
-    val error = try {
+    val notice = runBlocking {
+        val firstError = async(start = CoroutineStart.UNDISPATCHED) {
+            flows.notices.filterIsInstance<NodeNotice.Error>().first()
+        }
         client.connect()
-        listener.waitError<NodeException.Auth>()
-    } catch (thrown: NodeException.Auth) {
-        thrown
+        withTimeout(WAIT_MS) { flows.asFlow().first { it == NodeStatus.Stopped } }
+        withTimeout(WAIT_MS) { firstError.await() }
     }
-    check(error.kind == AuthProblemKind.TOKEN_MISMATCH) { "auth error kind ${error.kind}: $error" }
+    val error = notice.error
+    check(error is NodeException.Auth && error.kind == AuthProblemKind.TOKEN_MISMATCH) { "auth error: $error" }
+    check(flows.status.value == NodeStatus.Stopped) { "StateFlow holds ${flows.status.value}" }
     listener.waitStatus(NodeStatus.Stopped)
 }
 

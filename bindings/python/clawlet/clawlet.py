@@ -533,6 +533,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_clawlet_node_checksum_func_parse_setup_code() != 12454:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_clawlet_node_checksum_func_set_log_sink() != 22717:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_clawlet_node_checksum_func_version() != 60525:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_clawlet_node_checksum_method_commandhandler_handle() != 64952:
@@ -542,6 +544,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_clawlet_node_checksum_method_credentialstore_save() != 34742:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_clawlet_node_checksum_method_credentialstore_delete() != 38983:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_clawlet_node_checksum_method_logsink_log() != 34713:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_clawlet_node_checksum_method_nodeclient_connect() != 14294:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -575,7 +579,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_clawlet_node_checksum_method_nodelistener_on_error() != 46907:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_clawlet_node_checksum_method_nodelistener_confirm_pin() != 56281:
+    if lib.uniffi_clawlet_node_checksum_method_nodelistener_confirm_pin() != 62959:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
 
 # A ctypes library to expose the extern-C FFI definitions.
@@ -618,6 +622,9 @@ _UniffiLib.uniffi_clawlet_node_checksum_func_normalize_pin.restype = ctypes.c_ui
 _UniffiLib.uniffi_clawlet_node_checksum_func_parse_setup_code.argtypes = (
 )
 _UniffiLib.uniffi_clawlet_node_checksum_func_parse_setup_code.restype = ctypes.c_uint16
+_UniffiLib.uniffi_clawlet_node_checksum_func_set_log_sink.argtypes = (
+)
+_UniffiLib.uniffi_clawlet_node_checksum_func_set_log_sink.restype = ctypes.c_uint16
 _UniffiLib.uniffi_clawlet_node_checksum_func_version.argtypes = (
 )
 _UniffiLib.uniffi_clawlet_node_checksum_func_version.restype = ctypes.c_uint16
@@ -633,6 +640,9 @@ _UniffiLib.uniffi_clawlet_node_checksum_method_credentialstore_save.restype = ct
 _UniffiLib.uniffi_clawlet_node_checksum_method_credentialstore_delete.argtypes = (
 )
 _UniffiLib.uniffi_clawlet_node_checksum_method_credentialstore_delete.restype = ctypes.c_uint16
+_UniffiLib.uniffi_clawlet_node_checksum_method_logsink_log.argtypes = (
+)
+_UniffiLib.uniffi_clawlet_node_checksum_method_logsink_log.restype = ctypes.c_uint16
 _UniffiLib.uniffi_clawlet_node_checksum_method_nodeclient_connect.argtypes = (
 )
 _UniffiLib.uniffi_clawlet_node_checksum_method_nodeclient_connect.restype = ctypes.c_uint16
@@ -704,6 +714,12 @@ _UniffiLib.uniffi_clawlet_node_fn_func_parse_setup_code.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_clawlet_node_fn_func_parse_setup_code.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_clawlet_node_fn_func_set_log_sink.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_clawlet_node_fn_func_set_log_sink.restype = None
 _UniffiLib.uniffi_clawlet_node_fn_func_version.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -732,6 +748,14 @@ _UniffiLib.uniffi_clawlet_node_fn_method_credentialstore_delete.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_clawlet_node_fn_method_credentialstore_delete.restype = None
+_UniffiLib.uniffi_clawlet_node_fn_method_logsink_log.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_clawlet_node_fn_method_logsink_log.restype = None
 _UniffiLib.uniffi_clawlet_node_fn_method_nodeclient_connect.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -825,9 +849,8 @@ _UniffiLib.uniffi_clawlet_node_fn_method_nodelistener_confirm_pin.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
-    ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UniffiLib.uniffi_clawlet_node_fn_method_nodelistener_confirm_pin.restype = ctypes.c_int8
+_UniffiLib.uniffi_clawlet_node_fn_method_nodelistener_confirm_pin.restype = ctypes.c_uint64
 _UniffiLib.uniffi_clawlet_node_fn_clone_commandhandler.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -848,6 +871,16 @@ _UniffiLib.uniffi_clawlet_node_fn_free_credentialstore.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_clawlet_node_fn_free_credentialstore.restype = None
+_UniffiLib.uniffi_clawlet_node_fn_clone_logsink.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_clawlet_node_fn_clone_logsink.restype = ctypes.c_uint64
+_UniffiLib.uniffi_clawlet_node_fn_free_logsink.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_clawlet_node_fn_free_logsink.restype = None
 _UniffiLib.uniffi_clawlet_node_fn_clone_nodeclient.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -923,6 +956,23 @@ _UniffiLib.uniffi_clawlet_node_fn_init_callback_vtable_credentialstore.argtypes 
     ctypes.POINTER(_UniffiVTableCallbackInterfaceClawletCredentialStore),
 )
 _UniffiLib.uniffi_clawlet_node_fn_init_callback_vtable_credentialstore.restype = None
+_UNIFFI_CALLBACK_INTERFACE_CLAWLET_LOG_SINK_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,_UniffiRustBuffer,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_CLAWLET_LOG_SINK = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_CLAWLET_LOG_SINK = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfaceClawletLogSink(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_CLAWLET_LOG_SINK),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_CLAWLET_LOG_SINK),
+        ("log", _UNIFFI_CALLBACK_INTERFACE_CLAWLET_LOG_SINK_METHOD0),
+    ]
+_UniffiLib.uniffi_clawlet_node_fn_init_callback_vtable_logsink.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfaceClawletLogSink),
+)
+_UniffiLib.uniffi_clawlet_node_fn_init_callback_vtable_logsink.restype = None
 _UNIFFI_CALLBACK_INTERFACE_CLAWLET_NODE_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -935,8 +985,14 @@ _UNIFFI_CALLBACK_INTERFACE_CLAWLET_NODE_LISTENER_METHOD2 = ctypes.CFUNCTYPE(None
 _UNIFFI_CALLBACK_INTERFACE_CLAWLET_NODE_LISTENER_METHOD3 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UNIFFI_CALLBACK_INTERFACE_CLAWLET_NODE_LISTENER_METHOD4 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,_UniffiRustBuffer,ctypes.POINTER(ctypes.c_int8),
-    ctypes.POINTER(_UniffiRustCallStatus),
+class _UniffiForeignFutureResultI8(ctypes.Structure):
+    _fields_ = [
+        ("return_value", ctypes.c_int8),
+        ("call_status", _UniffiRustCallStatus),
+    ]
+_UNIFFI_FOREIGN_FUTURE_COMPLETEI8 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiForeignFutureResultI8,
+)
+_UNIFFI_CALLBACK_INTERFACE_CLAWLET_NODE_LISTENER_METHOD4 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,_UniffiRustBuffer,_UNIFFI_FOREIGN_FUTURE_COMPLETEI8,ctypes.c_uint64,ctypes.POINTER(_UniffiForeignFutureDroppedCallbackStruct),
 )
 _UNIFFI_CALLBACK_INTERFACE_CLONE_CLAWLET_NODE_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
 )
@@ -1695,33 +1751,76 @@ class _UniffiFfiConverterTypePinPolicy(_UniffiConverterRustBuffer):
 
 
 
+class _UniffiFfiConverterOptionalTypePinPolicy(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypePinPolicy.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypePinPolicy.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypePinPolicy.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class NodeClientConfig:
     """
-    Everything a `NodeClient` is created from.
+    Everything a `NodeClient` is created from. Only `display_name`, `platform` and
+    `app_version` have no default; every other field may be left out (Kotlin and Swift default
+    arguments, Python keyword arguments, [`NodeClientConfig::new`] in Rust).
 """
-    def __init__(self, *, gateway_url:typing.Optional[str], setup_code:typing.Optional[str], token:typing.Optional[str], password:typing.Optional[str], display_name:str, platform:str, device_family:typing.Optional[str], model_identifier:typing.Optional[str], app_version:str, caps:typing.List[str], commands:typing.List[str], permissions:dict[str, bool], pin_policy:PinPolicy, allow_insecure_private_ws:bool):
+    def __init__(self, *, display_name:str, platform:str, app_version:str, gateway_url:typing.Optional[str] = None, setup_code:typing.Optional[str] = None, token:typing.Optional[str] = None, password:typing.Optional[str] = None, device_family:typing.Optional[str] = None, model_identifier:typing.Optional[str] = None, caps:typing.List[str] = _DEFAULT, commands:typing.List[str] = _DEFAULT, permissions:dict[str, bool] = _DEFAULT, pin_policy:typing.Optional[PinPolicy] = None, allow_insecure_private_ws:bool = False, node_only:bool = False):
+        self.display_name = display_name
+        self.platform = platform
+        self.app_version = app_version
         self.gateway_url = gateway_url
         self.setup_code = setup_code
         self.token = token
         self.password = password
-        self.display_name = display_name
-        self.platform = platform
         self.device_family = device_family
         self.model_identifier = model_identifier
-        self.app_version = app_version
-        self.caps = caps
-        self.commands = commands
-        self.permissions = permissions
+        if caps is _DEFAULT:
+            self.caps = []
+        else:
+            self.caps = caps
+        if commands is _DEFAULT:
+            self.commands = []
+        else:
+            self.commands = commands
+        if permissions is _DEFAULT:
+            self.permissions = {}
+        else:
+            self.permissions = permissions
         self.pin_policy = pin_policy
         self.allow_insecure_private_ws = allow_insecure_private_ws
+        self.node_only = node_only
         
         
 
     
     def __str__(self):
-        return "NodeClientConfig(gateway_url={}, setup_code={}, token={}, password={}, display_name={}, platform={}, device_family={}, model_identifier={}, app_version={}, caps={}, commands={}, permissions={}, pin_policy={}, allow_insecure_private_ws={})".format(self.gateway_url, self.setup_code, self.token, self.password, self.display_name, self.platform, self.device_family, self.model_identifier, self.app_version, self.caps, self.commands, self.permissions, self.pin_policy, self.allow_insecure_private_ws)
+        return "NodeClientConfig(display_name={}, platform={}, app_version={}, gateway_url={}, setup_code={}, token={}, password={}, device_family={}, model_identifier={}, caps={}, commands={}, permissions={}, pin_policy={}, allow_insecure_private_ws={}, node_only={})".format(self.display_name, self.platform, self.app_version, self.gateway_url, self.setup_code, self.token, self.password, self.device_family, self.model_identifier, self.caps, self.commands, self.permissions, self.pin_policy, self.allow_insecure_private_ws, self.node_only)
     def __eq__(self, other):
+        if self.display_name != other.display_name:
+            return False
+        if self.platform != other.platform:
+            return False
+        if self.app_version != other.app_version:
+            return False
         if self.gateway_url != other.gateway_url:
             return False
         if self.setup_code != other.setup_code:
@@ -1730,15 +1829,9 @@ class NodeClientConfig:
             return False
         if self.password != other.password:
             return False
-        if self.display_name != other.display_name:
-            return False
-        if self.platform != other.platform:
-            return False
         if self.device_family != other.device_family:
             return False
         if self.model_identifier != other.model_identifier:
-            return False
-        if self.app_version != other.app_version:
             return False
         if self.caps != other.caps:
             return False
@@ -1750,61 +1843,66 @@ class NodeClientConfig:
             return False
         if self.allow_insecure_private_ws != other.allow_insecure_private_ws:
             return False
+        if self.node_only != other.node_only:
+            return False
         return True
 
 class _UniffiFfiConverterTypeNodeClientConfig(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
         return NodeClientConfig(
+            display_name=_UniffiFfiConverterString.read(buf),
+            platform=_UniffiFfiConverterString.read(buf),
+            app_version=_UniffiFfiConverterString.read(buf),
             gateway_url=_UniffiFfiConverterOptionalString.read(buf),
             setup_code=_UniffiFfiConverterOptionalString.read(buf),
             token=_UniffiFfiConverterOptionalString.read(buf),
             password=_UniffiFfiConverterOptionalString.read(buf),
-            display_name=_UniffiFfiConverterString.read(buf),
-            platform=_UniffiFfiConverterString.read(buf),
             device_family=_UniffiFfiConverterOptionalString.read(buf),
             model_identifier=_UniffiFfiConverterOptionalString.read(buf),
-            app_version=_UniffiFfiConverterString.read(buf),
             caps=_UniffiFfiConverterSequenceString.read(buf),
             commands=_UniffiFfiConverterSequenceString.read(buf),
             permissions=_UniffiFfiConverterMapStringBoolean.read(buf),
-            pin_policy=_UniffiFfiConverterTypePinPolicy.read(buf),
+            pin_policy=_UniffiFfiConverterOptionalTypePinPolicy.read(buf),
             allow_insecure_private_ws=_UniffiFfiConverterBoolean.read(buf),
+            node_only=_UniffiFfiConverterBoolean.read(buf),
         )
 
     @staticmethod
     def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.display_name)
+        _UniffiFfiConverterString.check_lower(value.platform)
+        _UniffiFfiConverterString.check_lower(value.app_version)
         _UniffiFfiConverterOptionalString.check_lower(value.gateway_url)
         _UniffiFfiConverterOptionalString.check_lower(value.setup_code)
         _UniffiFfiConverterOptionalString.check_lower(value.token)
         _UniffiFfiConverterOptionalString.check_lower(value.password)
-        _UniffiFfiConverterString.check_lower(value.display_name)
-        _UniffiFfiConverterString.check_lower(value.platform)
         _UniffiFfiConverterOptionalString.check_lower(value.device_family)
         _UniffiFfiConverterOptionalString.check_lower(value.model_identifier)
-        _UniffiFfiConverterString.check_lower(value.app_version)
         _UniffiFfiConverterSequenceString.check_lower(value.caps)
         _UniffiFfiConverterSequenceString.check_lower(value.commands)
         _UniffiFfiConverterMapStringBoolean.check_lower(value.permissions)
-        _UniffiFfiConverterTypePinPolicy.check_lower(value.pin_policy)
+        _UniffiFfiConverterOptionalTypePinPolicy.check_lower(value.pin_policy)
         _UniffiFfiConverterBoolean.check_lower(value.allow_insecure_private_ws)
+        _UniffiFfiConverterBoolean.check_lower(value.node_only)
 
     @staticmethod
     def write(value, buf):
+        _UniffiFfiConverterString.write(value.display_name, buf)
+        _UniffiFfiConverterString.write(value.platform, buf)
+        _UniffiFfiConverterString.write(value.app_version, buf)
         _UniffiFfiConverterOptionalString.write(value.gateway_url, buf)
         _UniffiFfiConverterOptionalString.write(value.setup_code, buf)
         _UniffiFfiConverterOptionalString.write(value.token, buf)
         _UniffiFfiConverterOptionalString.write(value.password, buf)
-        _UniffiFfiConverterString.write(value.display_name, buf)
-        _UniffiFfiConverterString.write(value.platform, buf)
         _UniffiFfiConverterOptionalString.write(value.device_family, buf)
         _UniffiFfiConverterOptionalString.write(value.model_identifier, buf)
-        _UniffiFfiConverterString.write(value.app_version, buf)
         _UniffiFfiConverterSequenceString.write(value.caps, buf)
         _UniffiFfiConverterSequenceString.write(value.commands, buf)
         _UniffiFfiConverterMapStringBoolean.write(value.permissions, buf)
-        _UniffiFfiConverterTypePinPolicy.write(value.pin_policy, buf)
+        _UniffiFfiConverterOptionalTypePinPolicy.write(value.pin_policy, buf)
         _UniffiFfiConverterBoolean.write(value.allow_insecure_private_ws, buf)
+        _UniffiFfiConverterBoolean.write(value.node_only, buf)
 
 @dataclass
 class SetupCodeInfo:
@@ -2200,6 +2298,88 @@ class _UniffiFfiConverterTypeCommandError(_UniffiConverterRustBuffer):
             buf.write_i32(5)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.message, buf)
+
+
+
+
+
+
+class LogLevel(enum.Enum):
+    """
+    Severity of a log record, most severe first.
+"""
+    
+    ERROR = 1
+    """
+    Something failed that the app or its user should know about.
+"""
+    
+    WARN = 2
+    """
+    Something unexpected that the SDK handled.
+"""
+    
+    INFO = 3
+    """
+    Lifecycle milestones.
+"""
+    
+    DEBUG = 4
+    """
+    Connection attempts, invokes, retries: what support needs to see.
+"""
+    
+    TRACE = 5
+    """
+    Everything.
+"""
+    
+
+
+class _UniffiFfiConverterTypeLogLevel(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return LogLevel.ERROR
+        if variant == 2:
+            return LogLevel.WARN
+        if variant == 3:
+            return LogLevel.INFO
+        if variant == 4:
+            return LogLevel.DEBUG
+        if variant == 5:
+            return LogLevel.TRACE
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == LogLevel.ERROR:
+            return
+        if value == LogLevel.WARN:
+            return
+        if value == LogLevel.INFO:
+            return
+        if value == LogLevel.DEBUG:
+            return
+        if value == LogLevel.TRACE:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == LogLevel.ERROR:
+            buf.write_i32(1)
+        if value == LogLevel.WARN:
+            buf.write_i32(2)
+        if value == LogLevel.INFO:
+            buf.write_i32(3)
+        if value == LogLevel.DEBUG:
+            buf.write_i32(4)
+        if value == LogLevel.TRACE:
+            buf.write_i32(5)
+
+
 
 
 
@@ -3394,6 +3574,162 @@ class _UniffiFfiConverterTypeCredentialStore:
         buf.write_u64(cls.lower(value))
 
 
+class LogSink():
+    """
+    Receives the SDK's log records. Implemented by the app and installed with
+    [`set_log_sink`]. Called on an SDK thread, synchronously: return quickly (hand the record
+    to os_log / `android.util.Log` / `logging`) and never throw. Messages never contain
+    tokens, passwords or setup codes.
+"""
+    
+    def log(self, level: LogLevel,target: str,message: str) -> None:
+        """
+        One record: its level, the Rust module that wrote it, and its text (the message, then
+        its fields as `key=value`).
+"""
+        raise NotImplementedError
+
+class LogSinkImpl(LogSink):
+    """
+    Receives the SDK's log records. Implemented by the app and installed with
+    [`set_log_sink`]. Called on an SDK thread, synchronously: return quickly (hand the record
+    to os_log / `android.util.Log` / `logging`) and never throw. Messages never contain
+    tokens, passwords or setup codes.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_clawlet_node_fn_free_logsink, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_clawlet_node_fn_clone_logsink, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def log(self, level: LogLevel,target: str,message: str) -> None:
+        """
+        One record: its level, the Rust module that wrote it, and its text (the message, then
+        its fields as `key=value`).
+"""
+        
+        _UniffiFfiConverterTypeLogLevel.check_lower(level)
+
+        _UniffiFfiConverterString.check_lower(target)
+
+        _UniffiFfiConverterString.check_lower(message)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeLogLevel.lower(level),
+            _UniffiFfiConverterString.lower(target),
+            _UniffiFfiConverterString.lower(message),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_clawlet_node_fn_method_logsink_log,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplLogSinkImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLAWLET_LOG_SINK_METHOD0
+    def log(
+            uniffi_handle,
+            level,
+            target,
+            message,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeLogSink._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeLogLevel.lift(level), _UniffiFfiConverterString.lift(target), _UniffiFfiConverterString.lift(message), )
+            uniffi_method = uniffi_obj.log
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_CLAWLET_LOG_SINK
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeLogSink._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_CLAWLET_LOG_SINK
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeLogSink._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceClawletLogSink(
+        _uniffi_free,
+        _uniffi_clone,
+        log,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_clawlet_node_fn_init_callback_vtable_logsink(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeLogSink:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return LogSinkImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeLogSink._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: LogSink):
+        if not isinstance(value, LogSink):
+            raise TypeError("Expected LogSink subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: LogSink):
+         if isinstance(value, LogSinkImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeLogSink._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: LogSink, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class NodeClientProtocol(typing.Protocol):
     """
     A node: connects to the gateway, gets paired, serves the app's commands through its
@@ -3760,11 +4096,13 @@ class NodeListener():
         certificate that does not match the pin, a refused protocol, a failing store.
 """
         raise NotImplementedError
-    def confirm_pin(self, gateway_url: str,fingerprint: str) -> bool:
+    async def confirm_pin(self, gateway_url: str,fingerprint: str) -> bool:
         """
         First connection to a `wss://` gateway under `TrustOnFirstUse`: show `fingerprint`
         and return `true` only if the user confirms it (it is then stored and enforced).
-        Called on an SDK thread that may block until the user answers.
+        Async (a Kotlin `suspend fun`, a Swift `async` method, a Python coroutine): await the
+        user's answer in a dialog, no thread is blocked. An answer that takes longer than
+        `CONFIRM_PIN_TIMEOUT` (5 minutes) counts as "no", and the call is cancelled.
 """
         raise NotImplementedError
 
@@ -3872,11 +4210,13 @@ class NodeListenerImpl(NodeListener):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def confirm_pin(self, gateway_url: str,fingerprint: str) -> bool:
+    async def confirm_pin(self, gateway_url: str,fingerprint: str) -> bool:
         """
         First connection to a `wss://` gateway under `TrustOnFirstUse`: show `fingerprint`
         and return `true` only if the user confirms it (it is then stored and enforced).
-        Called on an SDK thread that may block until the user answers.
+        Async (a Kotlin `suspend fun`, a Swift `async` method, a Python coroutine): await the
+        user's answer in a dialog, no thread is blocked. An answer that takes longer than
+        `CONFIRM_PIN_TIMEOUT` (5 minutes) counts as "no", and the call is cancelled.
 """
         
         _UniffiFfiConverterString.check_lower(gateway_url)
@@ -3889,12 +4229,14 @@ class NodeListenerImpl(NodeListener):
         )
         _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
         _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_clawlet_node_fn_method_nodelistener_confirm_pin(*_uniffi_lowered_args),
+            _UniffiLib.ffi_clawlet_node_rust_future_poll_i8,
+            _UniffiLib.ffi_clawlet_node_rust_future_complete_i8,
+            _UniffiLib.ffi_clawlet_node_rust_future_free_i8,
+            _uniffi_lift_return,
             _uniffi_error_converter,
-            _UniffiLib.uniffi_clawlet_node_fn_method_nodelistener_confirm_pin,
-            *_uniffi_lowered_args,
         )
-        return _uniffi_lift_return(_uniffi_ffi_result)
 
 
 
@@ -3985,21 +4327,33 @@ class _UniffiTraitImplNodeListenerImpl:
             uniffi_handle,
             gateway_url,
             fingerprint,
-            uniffi_out_return,
-            uniffi_call_status_ptr,
+            uniffi_future_callback,
+            uniffi_callback_data,
+            uniffi_out_dropped_callback,
         ):
         uniffi_obj = _UniffiFfiConverterTypeNodeListener._handle_map.get(uniffi_handle)
         def make_call():
             uniffi_args = (_UniffiFfiConverterString.lift(gateway_url), _UniffiFfiConverterString.lift(fingerprint), )
             uniffi_method = uniffi_obj.confirm_pin
             return uniffi_method(*uniffi_args)
-        def write_return_value(v):
-            uniffi_out_return[0] = _UniffiFfiConverterBoolean.lower(v)
-        _uniffi_trait_interface_call(
-                uniffi_call_status_ptr.contents,
-                make_call,
-                write_return_value,
-        )
+        def handle_success(return_value):
+            uniffi_future_callback(
+                uniffi_callback_data,
+                _UniffiForeignFutureResultI8(
+                    _UniffiFfiConverterBoolean.lower(return_value),
+                    _UniffiRustCallStatus.default()
+                )
+            )
+
+        def handle_error(status_code, rust_buffer):
+            uniffi_future_callback(
+                uniffi_callback_data,
+                _UniffiForeignFutureResultI8(
+                    0,
+                    _UniffiRustCallStatus(status_code, rust_buffer),
+                )
+            )
+        _uniffi_trait_interface_call_async(make_call, uniffi_out_dropped_callback, handle_success, handle_error)
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_CLAWLET_NODE_LISTENER
     def _uniffi_free(uniffi_handle):
@@ -4060,6 +4414,31 @@ class _UniffiFfiConverterTypeNodeListener:
     @classmethod
     def write(cls, value: NodeListener, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterOptionalTypeLogSink(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeLogSink.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeLogSink.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeLogSink.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
 def device_id_for_seed(seed: bytes) -> str:
     """
     The device id a 32-byte identity seed gives (what operators see as the node id).
@@ -4129,6 +4508,28 @@ def parse_setup_code(code: str) -> SetupCodeInfo:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def set_log_sink(sink: typing.Optional[LogSink],max_level: LogLevel) -> None:
+    """
+    Installs `sink` for the whole process (replacing the previous one; `None` removes it) and
+    forwards records up to `max_level` (`Info` by default; `Debug` shows every connection
+    attempt). Records written before the first sink was installed are delivered to it first.
+"""
+    
+    _UniffiFfiConverterOptionalTypeLogSink.check_lower(sink)
+
+    _UniffiFfiConverterTypeLogLevel.check_lower(max_level)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterOptionalTypeLogSink.lower(sink),
+        _UniffiFfiConverterTypeLogLevel.lower(max_level),
+    )
+    _uniffi_lift_return = lambda val: None
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_clawlet_node_fn_func_set_log_sink,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def version() -> str:
     """
     The SDK version.
@@ -4149,6 +4550,7 @@ __all__ = [
     "PinPolicy",
     "AuthProblemKind",
     "CommandError",
+    "LogLevel",
     "NodeError",
     "NodeStatus",
     "StoreError",
@@ -4159,11 +4561,14 @@ __all__ = [
     "file_credential_store",
     "normalize_pin",
     "parse_setup_code",
+    "set_log_sink",
     "version",
     "CommandHandlerImpl",
     "CommandHandler",
     "CredentialStoreImpl",
     "CredentialStore",
+    "LogSinkImpl",
+    "LogSink",
     "NodeClient",
     "NodeClientProtocol",
     "NodeListenerImpl",

@@ -62,6 +62,8 @@ from clawlet import (  # noqa: E402
     CommandError,
     CommandHandler,
     CredentialStore,
+    LogLevel,
+    LogSink,
     NodeClient,
     NodeClientConfig,
     NodeError,
@@ -278,7 +280,8 @@ class Recorder(NodeListener):
     def on_error(self, error):
         self._add("error", error)
 
-    def confirm_pin(self, gateway_url, fingerprint):
+    async def confirm_pin(self, gateway_url, fingerprint):
+        # Async: an app awaits its dialog here; no thread is blocked.
         self._add("confirm_pin", fingerprint)
         return False
 
@@ -320,21 +323,17 @@ def status_name(status) -> str:
 
 
 def node_config(url: str, token, pin_policy=None) -> NodeClientConfig:
+    # Only display_name, platform and app_version are required; the rest has defaults.
     return NodeClientConfig(
-        gateway_url=url,
-        setup_code=None,
-        token=token,
-        password=None,
         display_name="python-e2e",
         platform="linux",
-        device_family="Python",
-        model_identifier=None,
         app_version="0.1.0",
+        gateway_url=url,
+        token=token,
+        device_family="Python",
         caps=["device"],
         commands=[ECHO, FAIL, SLOW],
-        permissions={},
-        pin_policy=pin_policy if pin_policy is not None else PinPolicy.SYSTEM_TRUST(),
-        allow_insecure_private_ws=False,
+        pin_policy=pin_policy,
     )
 
 
@@ -527,6 +526,43 @@ class NodeClientE2E(unittest.IsolatedAsyncioTestCase):
             error = thrown
         self.assertEqual(error.kind, AuthProblemKind.TOKEN_MISMATCH, error)
         await listener.wait_status("STOPPED")
+
+    async def test_log_sink_receives_the_runtime_log(self):
+        class Lines(LogSink):
+            def __init__(self):
+                self.lock = threading.Lock()
+                self.lines = []
+
+            def log(self, level, target, message):
+                # Called on an SDK thread: just record it (an app hands it to `logging`).
+                with self.lock:
+                    self.lines.append((level, target, message))
+
+            def matching(self, text):
+                with self.lock:
+                    return [line for line in self.lines if text in line[2]]
+
+        sink = Lines()
+        clawlet.set_log_sink(sink, LogLevel.DEBUG)
+        try:
+            url = f"ws://127.0.0.1:{self.gw.port}"
+            client = self.client(
+                node_config(url, "wrong-token-0123456789"),
+                JsonFileStore(self.tmp / "py-log-sink.json"),
+            )
+            client.connect()
+            deadline = time.monotonic() + WAIT
+            while not sink.matching(f"url={url}") and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            lines = sink.matching(f"url={url}")
+            self.assertTrue(lines, f"no connection record for {url}: {sink.lines[-20:]}")
+            level, target, message = lines[0]
+            self.assertEqual(level, LogLevel.DEBUG)
+            self.assertTrue(target.startswith("clawlet_node::"), target)
+            self.assertIn("connecting to gateway", message)
+            self.assertFalse(sink.matching("wrong-token-0123456789"), "a token reached the log")
+        finally:
+            clawlet.set_log_sink(None, LogLevel.INFO)
 
     async def test_pin_mismatch_is_a_typed_error_and_the_right_pin_connects(self):
         tls = self.tls

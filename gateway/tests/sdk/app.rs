@@ -98,6 +98,7 @@ pub struct Recorder {
     pub confirm: AtomicBool,
 }
 
+#[async_trait::async_trait]
 impl NodeListener for Recorder {
     fn on_status(&self, status: NodeStatus) {
         self.statuses.lock().unwrap().push(status);
@@ -111,7 +112,7 @@ impl NodeListener for Recorder {
     fn on_error(&self, error: NodeError) {
         self.errors.lock().unwrap().push(error);
     }
-    fn confirm_pin(&self, _gateway_url: String, fingerprint: String) -> bool {
+    async fn confirm_pin(&self, _gateway_url: String, fingerprint: String) -> bool {
         self.pins_shown.lock().unwrap().push(fingerprint);
         self.confirm.load(Ordering::SeqCst)
     }
@@ -171,19 +172,14 @@ impl TestApp {
 pub fn config(url: &str, token: Option<&str>, pin_policy: PinPolicy) -> NodeClientConfig {
     NodeClientConfig {
         gateway_url: Some(url.to_string()),
-        setup_code: None,
         token: token.map(str::to_string),
-        password: None,
-        display_name: "Test iPhone".into(),
-        platform: "ios".into(),
         device_family: Some("iPhone".into()),
         model_identifier: Some("iPhone17,1".into()),
-        app_version: "1.2.3".into(),
         caps: vec!["device".into(), "location".into()],
         commands: vec!["device.info".into(), "location.get".into()],
         permissions: HashMap::from([("location".to_string(), true)]),
-        pin_policy,
-        allow_insecure_private_ws: false,
+        pin_policy: Some(pin_policy),
+        ..NodeClientConfig::new("Test iPhone", "ios", "1.2.3")
     }
 }
 

@@ -15,6 +15,7 @@ mod common;
 
 mod app;
 mod lifecycle;
+mod log_sink;
 mod pairing;
 mod pins;
 mod setup_code;

@@ -26,6 +26,8 @@ const NODE_ROLE: &str = "node";
 const WAKE_POLL: Duration = Duration::from_millis(50);
 /// Longest lease `wake` accepts (a background task never gets more than minutes).
 const MAX_LEASE_MS: u64 = 10 * 60 * 1000;
+/// Longest wait for the user's answer to `NodeListener::confirm_pin`.
+pub(crate) const CONFIRM_PIN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// `trigger` of the presence event a wake sends.
 const WAKE_TRIGGER: &str = "background";
 
@@ -449,8 +451,9 @@ impl ClientShared {
         let url = self.config.url.to_string();
         let fingerprint = presented.to_hex();
         let shown = fingerprint.clone();
-        // The app may block this thread on a dialog; keep it off the runtime's workers.
-        let confirmed = tokio::task::spawn_blocking(move || listener.confirm_pin(url, shown))
+        // The app awaits a dialog; a user who never answers is a "no" (dropping the future
+        // cancels the app's coroutine/task).
+        let confirmed = tokio::time::timeout(CONFIRM_PIN_TIMEOUT, listener.confirm_pin(url, shown))
             .await
             .unwrap_or(false);
         if !confirmed {

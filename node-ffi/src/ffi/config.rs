@@ -31,37 +31,87 @@ pub enum PinPolicy {
     TrustOnFirstUse,
 }
 
-/// Everything a `NodeClient` is created from.
-#[derive(Debug, Clone, uniffi::Record)]
+/// Everything a `NodeClient` is created from. Only `display_name`, `platform` and
+/// `app_version` have no default; every other field may be left out (Kotlin and Swift default
+/// arguments, Python keyword arguments, [`NodeClientConfig::new`] in Rust).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NodeClientConfig {
-    /// `ws://` or `wss://` gateway URL; may be empty when `setup_code` is set.
-    pub gateway_url: Option<String>,
-    /// A scanned setup code (`oc-pair://…` or the bare code): URL, bootstrap token, maybe a pin.
-    pub setup_code: Option<String>,
-    /// Shared gateway token.
-    pub token: Option<String>,
-    /// Shared gateway password.
-    pub password: Option<String>,
     /// Name operators see.
     pub display_name: String,
     /// `ios`, `android`, `macos`, `linux`, ... (pinned at pairing: keep it stable).
     pub platform: String,
-    /// `iPhone`, `Android`, ... (pinned at pairing).
-    pub device_family: Option<String>,
-    /// `iPhone17,1`, `Pixel 9`, ...
-    pub model_identifier: Option<String>,
     /// The app's version.
     pub app_version: String,
+    /// `ws://` or `wss://` gateway URL; may be left out when `setup_code` is set.
+    #[uniffi(default)]
+    pub gateway_url: Option<String>,
+    /// A scanned setup code (`oc-pair://…` or the bare code): URL, bootstrap token, maybe a pin.
+    #[uniffi(default)]
+    pub setup_code: Option<String>,
+    /// Shared gateway token.
+    #[uniffi(default)]
+    pub token: Option<String>,
+    /// Shared gateway password.
+    #[uniffi(default)]
+    pub password: Option<String>,
+    /// `iPhone`, `Android`, ... (pinned at pairing).
+    #[uniffi(default)]
+    pub device_family: Option<String>,
+    /// `iPhone17,1`, `Pixel 9`, ...
+    #[uniffi(default)]
+    pub model_identifier: Option<String>,
     /// Capability categories (`device`, `location`, ...).
+    #[uniffi(default)]
     pub caps: Vec<String>,
     /// Commands the handler serves (`device.info`, `location.get`, ...).
+    #[uniffi(default)]
     pub commands: Vec<String>,
     /// Permission state the gateway may show (`location: true`, ...).
+    #[uniffi(default)]
     pub permissions: HashMap<String, bool>,
-    /// How `wss://` certificates are trusted.
-    pub pin_policy: PinPolicy,
+    /// How `wss://` certificates are trusted; left out: [`PinPolicy::SystemTrust`].
+    #[uniffi(default)]
+    pub pin_policy: Option<PinPolicy>,
     /// Break-glass: allow plaintext `ws://` to private (LAN/tailnet) hosts.
+    #[uniffi(default)]
     pub allow_insecure_private_ws: bool,
+    /// The app is a node-only companion: it presents itself as OpenClaw's node host
+    /// (`client.id` `node-host`, platform and device family unchanged) instead of OpenClaw's
+    /// phone app. Set it when the app pairs from setup codes issued with the `node` profile
+    /// (`bootstrapProfile: "node"`, shown as access `node`): OpenClaw pairs such a code without
+    /// an approval only for `node-host`. Leave it off (the default) for the default and
+    /// `limited` profiles, which OpenClaw pairs without an approval only for its iOS and
+    /// Android apps' identity (and which also hand the device an operator token).
+    #[uniffi(default)]
+    pub node_only: bool,
+}
+
+impl NodeClientConfig {
+    /// A config with every defaulted field at its default (no gateway yet: set `gateway_url`
+    /// or `setup_code`).
+    pub fn new(
+        display_name: impl Into<String>,
+        platform: impl Into<String>,
+        app_version: impl Into<String>,
+    ) -> Self {
+        Self {
+            display_name: display_name.into(),
+            platform: platform.into(),
+            app_version: app_version.into(),
+            gateway_url: None,
+            setup_code: None,
+            token: None,
+            password: None,
+            device_family: None,
+            model_identifier: None,
+            caps: Vec::new(),
+            commands: Vec::new(),
+            permissions: HashMap::new(),
+            pin_policy: None,
+            allow_insecure_private_ws: false,
+            node_only: false,
+        }
+    }
 }
 
 /// Where the pin comes from once the config is checked.
@@ -125,14 +175,25 @@ fn names(field: &str, values: &[String]) -> Result<Vec<String>, NodeError> {
     Ok(out)
 }
 
-/// The `client.id` OpenClaw's own apps use on each platform; others are node hosts.
-fn client_id(platform: &str) -> &'static str {
+/// The `client.id` of OpenClaw's headless node host.
+const NODE_HOST_CLIENT_ID: &str = "node-host";
+
+/// The `client.id` OpenClaw's own apps use on each platform; others, and node-only companions,
+/// are node hosts. OpenClaw pairs a device from a setup code without an approval only for the
+/// client class the code's profile names (the default and `limited` profiles: `openclaw-ios` /
+/// `openclaw-android` with their canonical platform and device family; `node`: `node-host`),
+/// and a pending request made under the wrong class never becomes silent on a retry, so the
+/// class must be right on the first connect. The code does not carry its profile: the app says.
+fn client_id(platform: &str, node_only: bool) -> &'static str {
+    if node_only {
+        return NODE_HOST_CLIENT_ID;
+    }
     match platform.to_ascii_lowercase().as_str() {
         "ios" | "ipados" => "openclaw-ios",
         "android" => "openclaw-android",
         "macos" => "openclaw-macos",
         "watchos" => "openclaw-watchos",
-        _ => "node-host",
+        _ => NODE_HOST_CLIENT_ID,
     }
 }
 
@@ -174,7 +235,8 @@ impl NodeClientConfig {
             Some(fp) => Some(TlsPin::parse(fp)?),
             None => None,
         };
-        let pin = match (&self.pin_policy, code_pin) {
+        let pin_policy = self.pin_policy.clone().unwrap_or(PinPolicy::SystemTrust);
+        let pin = match (&pin_policy, code_pin) {
             (PinPolicy::Pinned { fingerprint }, _) => {
                 PinSource::Explicit(TlsPin::parse(fingerprint)?)
             }
@@ -195,7 +257,7 @@ impl NodeClientConfig {
 
         let platform = label("platform", &self.platform)?;
         let mut client = ClientInfo::node_host(&label("app_version", &self.app_version)?, "");
-        client.id = client_id(&platform).into();
+        client.id = client_id(&platform, self.node_only).into();
         client.platform = platform;
         client.display_name = Some(label("display_name", &self.display_name)?);
         client.device_family = optional_label("device_family", &self.device_family)?;
@@ -243,19 +305,11 @@ mod tests {
     fn base() -> NodeClientConfig {
         NodeClientConfig {
             gateway_url: Some("ws://127.0.0.1:18789".into()),
-            setup_code: None,
             token: Some(" tok ".into()),
-            password: None,
-            display_name: "Phone".into(),
-            platform: "android".into(),
             device_family: Some("Android".into()),
-            model_identifier: None,
-            app_version: "1.0".into(),
             caps: vec!["device".into(), "device".into()],
             commands: vec!["device.info".into()],
-            permissions: HashMap::new(),
-            pin_policy: PinPolicy::SystemTrust,
-            allow_insecure_private_ws: false,
+            ..NodeClientConfig::new("Phone", "android", "1.0")
         }
     }
 
@@ -302,6 +356,25 @@ mod tests {
     }
 
     #[test]
+    fn phones_present_as_openclaw_apps_unless_node_only() {
+        let mut c = base();
+        assert_eq!(
+            c.validate(NOW, |_| false).unwrap().node.client.id,
+            "openclaw-android"
+        );
+        c.platform = "iOS".into();
+        assert_eq!(
+            c.validate(NOW, |_| false).unwrap().node.client.id,
+            "openclaw-ios"
+        );
+        c.node_only = true;
+        let v = c.validate(NOW, |_| false).unwrap();
+        assert_eq!(v.node.client.id, "node-host");
+        assert_eq!(v.node.client.platform, "iOS", "platform stays as pinned");
+        assert_eq!(v.node.client.device_family.as_deref(), Some("Android"));
+    }
+
+    #[test]
     fn an_expired_setup_code_is_refused_unless_the_device_is_already_paired() {
         let mut c = base();
         c.gateway_url = None;
@@ -342,9 +415,9 @@ mod tests {
             Err(NodeError::InvalidConfig { .. })
         ));
         let mut c = base();
-        c.pin_policy = PinPolicy::Pinned {
+        c.pin_policy = Some(PinPolicy::Pinned {
             fingerprint: "abc".into(),
-        };
+        });
         c.gateway_url = Some("wss://gw.example.com".into());
         assert!(matches!(
             c.validate(NOW, |_| false),
@@ -361,7 +434,7 @@ mod tests {
     #[test]
     fn trust_on_first_use_only_applies_to_wss() {
         let mut c = base();
-        c.pin_policy = PinPolicy::TrustOnFirstUse;
+        c.pin_policy = Some(PinPolicy::TrustOnFirstUse);
         assert_eq!(c.validate(NOW, |_| false).unwrap().pin, PinSource::None);
         c.gateway_url = Some("wss://gw.example.com".into());
         assert_eq!(

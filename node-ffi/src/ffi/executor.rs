@@ -19,6 +19,8 @@ pub(crate) fn runtime() -> Result<&'static Runtime, NodeError> {
             Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("clawlet-node")
+                // The app's LogSink hears everything the runtime logs on its threads.
+                .on_thread_start(super::log_sink::enter_thread)
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())

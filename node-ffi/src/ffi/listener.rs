@@ -14,6 +14,7 @@ use crate::transport::TransportError;
 /// Receives the node's news. Implemented by the app. Called on an SDK thread: return quickly
 /// and hop to the UI thread yourself.
 #[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
 pub trait NodeListener: Send + Sync {
     /// The status changed (also see `NodeClient::status`).
     fn on_status(&self, status: NodeStatus);
@@ -26,8 +27,10 @@ pub trait NodeListener: Send + Sync {
     fn on_error(&self, error: NodeError);
     /// First connection to a `wss://` gateway under `TrustOnFirstUse`: show `fingerprint`
     /// and return `true` only if the user confirms it (it is then stored and enforced).
-    /// Called on an SDK thread that may block until the user answers.
-    fn confirm_pin(&self, gateway_url: String, fingerprint: String) -> bool;
+    /// Async (a Kotlin `suspend fun`, a Swift `async` method, a Python coroutine): await the
+    /// user's answer in a dialog, no thread is blocked. An answer that takes longer than
+    /// `CONFIRM_PIN_TIMEOUT` (5 minutes) counts as "no", and the call is cancelled.
+    async fn confirm_pin(&self, gateway_url: String, fingerprint: String) -> bool;
 }
 
 /// Forwards runtime events to the app's listener.

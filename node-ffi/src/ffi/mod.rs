@@ -13,6 +13,7 @@ mod executor;
 mod functions;
 mod handler;
 mod listener;
+mod log_sink;
 mod presence;
 mod status;
 mod store;
@@ -26,5 +27,6 @@ pub use functions::{
 };
 pub use handler::{CommandHandler, Invoke};
 pub use listener::NodeListener;
+pub use log_sink::{LogLevel, LogSink, set_log_sink};
 pub use status::NodeStatus;
 pub use store::{CredentialStore, FileKeyValueStore};

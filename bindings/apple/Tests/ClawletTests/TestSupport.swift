@@ -66,7 +66,7 @@ final class RecordingListener: NodeListener, @unchecked Sendable {
         errors.append(error)
     }
 
-    func confirmPin(gatewayUrl: String, fingerprint: String) -> Bool { trustPins }
+    func confirmPin(gatewayUrl: String, fingerprint: String) async -> Bool { trustPins }
 
     var seenStatuses: [NodeStatus] {
         lock.lock(); defer { lock.unlock() }
@@ -144,21 +144,18 @@ enum Fixtures {
 
     static func config(gatewayUrl: String? = "ws://127.0.0.1:9", setupCode: String? = nil,
                        token: String? = "test-token") -> NodeClientConfig {
+        // Only displayName, platform and appVersion are required (in declaration order).
         NodeClientConfig(
+            displayName: "xctest-node",
+            platform: "ios",
+            appVersion: "0.0.1",
             gatewayUrl: gatewayUrl,
             setupCode: setupCode,
             token: token,
-            password: nil,
-            displayName: "xctest-node",
-            platform: "ios",
             deviceFamily: "iPhone",
             modelIdentifier: "XCTest",
-            appVersion: "0.0.1",
             caps: ["device"],
-            commands: ["device.info"],
-            permissions: [:],
-            pinPolicy: .systemTrust,
-            allowInsecurePrivateWs: false
+            commands: ["device.info"]
         )
     }
 }

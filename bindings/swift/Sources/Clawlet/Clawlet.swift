@@ -1121,6 +1121,230 @@ public func FfiConverterTypeCredentialStore_lower(_ value: CredentialStore) -> U
 
 
 /**
+ * Receives the SDK's log records. Implemented by the app and installed with
+ * [`set_log_sink`]. Called on an SDK thread, synchronously: return quickly (hand the record
+ * to os_log / `android.util.Log` / `logging`) and never throw. Messages never contain
+ * tokens, passwords or setup codes.
+ */
+public protocol LogSink: AnyObject, Sendable {
+    
+    /**
+     * One record: its level, the Rust module that wrote it, and its text (the message, then
+     * its fields as `key=value`).
+     */
+    func log(level: LogLevel, target: String, message: String) 
+    
+}
+/**
+ * Receives the SDK's log records. Implemented by the app and installed with
+ * [`set_log_sink`]. Called on an SDK thread, synchronously: return quickly (hand the record
+ * to os_log / `android.util.Log` / `logging`) and never throw. Messages never contain
+ * tokens, passwords or setup codes.
+ */
+open class LogSinkImpl: LogSink, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_clawlet_node_fn_clone_logsink(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_clawlet_node_fn_free_logsink(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One record: its level, the Rust module that wrote it, and its text (the message, then
+     * its fields as `key=value`).
+     */
+open func log(level: LogLevel, target: String, message: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawlet_node_fn_method_logsink_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogLevel_lower(level),
+        FfiConverterString.lower(target),
+        FfiConverterString.lower(message),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogSink {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogSink = UniffiVTableCallbackInterfaceLogSink(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogSink.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface LogSink: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogSink.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface LogSink: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            level: RustBuffer,
+            target: RustBuffer,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogSink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.log(
+                     level: try FfiConverterTypeLogLevel_lift(level),
+                     target: try FfiConverterString.lift(target),
+                     message: try FfiConverterString.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogSink> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogSink>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogSink() {
+    uniffi_clawlet_node_fn_init_callback_vtable_logsink(UniffiCallbackInterfaceLogSink.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogSink: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<LogSink>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = LogSink
+
+    public static func lift(_ handle: UInt64) throws -> LogSink {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogSinkImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: LogSink) -> UInt64 {
+         if let rustImpl = value as? LogSinkImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogSink {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LogSink, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lift(_ handle: UInt64) throws -> LogSink {
+    return try FfiConverterTypeLogSink.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
+    return FfiConverterTypeLogSink.lower(value)
+}
+
+
+
+
+
+
+/**
  * A node: connects to the gateway, gets paired, serves the app's commands through its
  * [`CommandHandler`], keeps its identity and device token in the app's [`CredentialStore`],
  * and reports to its [`NodeListener`]. Every method returns at once; progress arrives
@@ -1491,9 +1715,11 @@ public protocol NodeListener: AnyObject, Sendable {
     /**
      * First connection to a `wss://` gateway under `TrustOnFirstUse`: show `fingerprint`
      * and return `true` only if the user confirms it (it is then stored and enforced).
-     * Called on an SDK thread that may block until the user answers.
+     * Async (a Kotlin `suspend fun`, a Swift `async` method, a Python coroutine): await the
+     * user's answer in a dialog, no thread is blocked. An answer that takes longer than
+     * `CONFIRM_PIN_TIMEOUT` (5 minutes) counts as "no", and the call is cancelled.
      */
-    func confirmPin(gatewayUrl: String, fingerprint: String)  -> Bool
+    func confirmPin(gatewayUrl: String, fingerprint: String) async  -> Bool
     
 }
 /**
@@ -1606,17 +1832,25 @@ open func onError(error: NodeError)  {try! rustCall() {
     /**
      * First connection to a `wss://` gateway under `TrustOnFirstUse`: show `fingerprint`
      * and return `true` only if the user confirms it (it is then stored and enforced).
-     * Called on an SDK thread that may block until the user answers.
+     * Async (a Kotlin `suspend fun`, a Swift `async` method, a Python coroutine): await the
+     * user's answer in a dialog, no thread is blocked. An answer that takes longer than
+     * `CONFIRM_PIN_TIMEOUT` (5 minutes) counts as "no", and the call is cancelled.
      */
-open func confirmPin(gatewayUrl: String, fingerprint: String) -> Bool  {
-    return try!  FfiConverterBool.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_clawlet_node_fn_method_nodelistener_confirm_pin(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(gatewayUrl),
-        FfiConverterString.lower(fingerprint),uniffiCallStatus
-    )
-})
+open func confirmPin(gatewayUrl: String, fingerprint: String)async  -> Bool  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawlet_node_fn_method_nodelistener_confirm_pin(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(gatewayUrl),FfiConverterString.lower(fingerprint)
+                )
+            },
+            pollFunc: ffi_clawlet_node_rust_future_poll_i8,
+            completeFunc: ffi_clawlet_node_rust_future_complete_i8,
+            freeFunc: ffi_clawlet_node_rust_future_free_i8,
+            liftFunc: FfiConverterBool.lift,
+            errorHandler: nil
+            
+        )
 }
     
 
@@ -1749,26 +1983,44 @@ fileprivate struct UniffiCallbackInterfaceNodeListener {
             uniffiHandle: UInt64,
             gatewayUrl: RustBuffer,
             fingerprint: RustBuffer,
-            uniffiOutReturn: UnsafeMutablePointer<Int8>,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+            uniffiFutureCallback: @escaping UniffiForeignFutureCompleteI8,
+            uniffiCallbackData: UInt64,
+            uniffiOutDroppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
         ) in
             let makeCall = {
-                () throws -> Bool in
+                () async throws -> Bool in
                 guard let uniffiObj = try? FfiConverterTypeNodeListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.confirmPin(
+                return await uniffiObj.confirmPin(
                      gatewayUrl: try FfiConverterString.lift(gatewayUrl),
                      fingerprint: try FfiConverterString.lift(fingerprint)
                 )
             }
 
-            
-            let writeReturn = { uniffiOutReturn.pointee = FfiConverterBool.lower($0) }
-            uniffiTraitInterfaceCall(
-                callStatus: uniffiCallStatus,
+            let uniffiHandleSuccess = { (returnValue: Bool) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultI8(
+                        returnValue: FfiConverterBool.lower(returnValue),
+                        callStatus: RustCallStatus()
+                    )
+                )
+            }
+            let uniffiHandleError = { (statusCode, errorBuf) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultI8(
+                        returnValue: 0,
+                        callStatus: RustCallStatus(code: statusCode, errorBuf: errorBuf)
+                    )
+                )
+            }
+            uniffiTraitInterfaceCallAsync(
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                handleSuccess: uniffiHandleSuccess,
+                handleError: uniffiHandleError,
+                droppedCallback: uniffiOutDroppedCallback
             )
         }
     )
@@ -1938,11 +2190,25 @@ public func FfiConverterTypeInvoke_lower(_ value: Invoke) -> RustBuffer {
 
 
 /**
- * Everything a `NodeClient` is created from.
+ * Everything a `NodeClient` is created from. Only `display_name`, `platform` and
+ * `app_version` have no default; every other field may be left out (Kotlin and Swift default
+ * arguments, Python keyword arguments, [`NodeClientConfig::new`] in Rust).
  */
 public struct NodeClientConfig: Equatable, Hashable {
     /**
-     * `ws://` or `wss://` gateway URL; may be empty when `setup_code` is set.
+     * Name operators see.
+     */
+    public var displayName: String
+    /**
+     * `ios`, `android`, `macos`, `linux`, ... (pinned at pairing: keep it stable).
+     */
+    public var platform: String
+    /**
+     * The app's version.
+     */
+    public var appVersion: String
+    /**
+     * `ws://` or `wss://` gateway URL; may be left out when `setup_code` is set.
      */
     public var gatewayUrl: String?
     /**
@@ -1958,14 +2224,6 @@ public struct NodeClientConfig: Equatable, Hashable {
      */
     public var password: String?
     /**
-     * Name operators see.
-     */
-    public var displayName: String
-    /**
-     * `ios`, `android`, `macos`, `linux`, ... (pinned at pairing: keep it stable).
-     */
-    public var platform: String
-    /**
      * `iPhone`, `Android`, ... (pinned at pairing).
      */
     public var deviceFamily: String?
@@ -1973,10 +2231,6 @@ public struct NodeClientConfig: Equatable, Hashable {
      * `iPhone17,1`, `Pixel 9`, ...
      */
     public var modelIdentifier: String?
-    /**
-     * The app's version.
-     */
-    public var appVersion: String
     /**
      * Capability categories (`device`, `location`, ...).
      */
@@ -1990,29 +2244,27 @@ public struct NodeClientConfig: Equatable, Hashable {
      */
     public var permissions: [String: Bool]
     /**
-     * How `wss://` certificates are trusted.
+     * How `wss://` certificates are trusted; left out: [`PinPolicy::SystemTrust`].
      */
-    public var pinPolicy: PinPolicy
+    public var pinPolicy: PinPolicy?
     /**
      * Break-glass: allow plaintext `ws://` to private (LAN/tailnet) hosts.
      */
     public var allowInsecurePrivateWs: Bool
+    /**
+     * The app is a node-only companion: it presents itself as OpenClaw's node host
+     * (`client.id` `node-host`, platform and device family unchanged) instead of OpenClaw's
+     * phone app. Set it when the app pairs from setup codes issued with the `node` profile
+     * (`bootstrapProfile: "node"`, shown as access `node`): OpenClaw pairs such a code without
+     * an approval only for `node-host`. Leave it off (the default) for the default and
+     * `limited` profiles, which OpenClaw pairs without an approval only for its iOS and
+     * Android apps' identity (and which also hand the device an operator token).
+     */
+    public var nodeOnly: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
-        /**
-         * `ws://` or `wss://` gateway URL; may be empty when `setup_code` is set.
-         */gatewayUrl: String?, 
-        /**
-         * A scanned setup code (`oc-pair://…` or the bare code): URL, bootstrap token, maybe a pin.
-         */setupCode: String?, 
-        /**
-         * Shared gateway token.
-         */token: String?, 
-        /**
-         * Shared gateway password.
-         */password: String?, 
         /**
          * Name operators see.
          */displayName: String, 
@@ -2020,43 +2272,65 @@ public struct NodeClientConfig: Equatable, Hashable {
          * `ios`, `android`, `macos`, `linux`, ... (pinned at pairing: keep it stable).
          */platform: String, 
         /**
-         * `iPhone`, `Android`, ... (pinned at pairing).
-         */deviceFamily: String?, 
-        /**
-         * `iPhone17,1`, `Pixel 9`, ...
-         */modelIdentifier: String?, 
-        /**
          * The app's version.
          */appVersion: String, 
         /**
+         * `ws://` or `wss://` gateway URL; may be left out when `setup_code` is set.
+         */gatewayUrl: String? = nil, 
+        /**
+         * A scanned setup code (`oc-pair://…` or the bare code): URL, bootstrap token, maybe a pin.
+         */setupCode: String? = nil, 
+        /**
+         * Shared gateway token.
+         */token: String? = nil, 
+        /**
+         * Shared gateway password.
+         */password: String? = nil, 
+        /**
+         * `iPhone`, `Android`, ... (pinned at pairing).
+         */deviceFamily: String? = nil, 
+        /**
+         * `iPhone17,1`, `Pixel 9`, ...
+         */modelIdentifier: String? = nil, 
+        /**
          * Capability categories (`device`, `location`, ...).
-         */caps: [String], 
+         */caps: [String] = [], 
         /**
          * Commands the handler serves (`device.info`, `location.get`, ...).
-         */commands: [String], 
+         */commands: [String] = [], 
         /**
          * Permission state the gateway may show (`location: true`, ...).
-         */permissions: [String: Bool], 
+         */permissions: [String: Bool] = [:], 
         /**
-         * How `wss://` certificates are trusted.
-         */pinPolicy: PinPolicy, 
+         * How `wss://` certificates are trusted; left out: [`PinPolicy::SystemTrust`].
+         */pinPolicy: PinPolicy? = nil, 
         /**
          * Break-glass: allow plaintext `ws://` to private (LAN/tailnet) hosts.
-         */allowInsecurePrivateWs: Bool) {
+         */allowInsecurePrivateWs: Bool = false, 
+        /**
+         * The app is a node-only companion: it presents itself as OpenClaw's node host
+         * (`client.id` `node-host`, platform and device family unchanged) instead of OpenClaw's
+         * phone app. Set it when the app pairs from setup codes issued with the `node` profile
+         * (`bootstrapProfile: "node"`, shown as access `node`): OpenClaw pairs such a code without
+         * an approval only for `node-host`. Leave it off (the default) for the default and
+         * `limited` profiles, which OpenClaw pairs without an approval only for its iOS and
+         * Android apps' identity (and which also hand the device an operator token).
+         */nodeOnly: Bool = false) {
+        self.displayName = displayName
+        self.platform = platform
+        self.appVersion = appVersion
         self.gatewayUrl = gatewayUrl
         self.setupCode = setupCode
         self.token = token
         self.password = password
-        self.displayName = displayName
-        self.platform = platform
         self.deviceFamily = deviceFamily
         self.modelIdentifier = modelIdentifier
-        self.appVersion = appVersion
         self.caps = caps
         self.commands = commands
         self.permissions = permissions
         self.pinPolicy = pinPolicy
         self.allowInsecurePrivateWs = allowInsecurePrivateWs
+        self.nodeOnly = nodeOnly
     }
 
     
@@ -2075,38 +2349,40 @@ public struct FfiConverterTypeNodeClientConfig: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodeClientConfig {
         return
             try NodeClientConfig(
+                displayName: FfiConverterString.read(from: &buf), 
+                platform: FfiConverterString.read(from: &buf), 
+                appVersion: FfiConverterString.read(from: &buf), 
                 gatewayUrl: FfiConverterOptionString.read(from: &buf), 
                 setupCode: FfiConverterOptionString.read(from: &buf), 
                 token: FfiConverterOptionString.read(from: &buf), 
                 password: FfiConverterOptionString.read(from: &buf), 
-                displayName: FfiConverterString.read(from: &buf), 
-                platform: FfiConverterString.read(from: &buf), 
                 deviceFamily: FfiConverterOptionString.read(from: &buf), 
                 modelIdentifier: FfiConverterOptionString.read(from: &buf), 
-                appVersion: FfiConverterString.read(from: &buf), 
                 caps: FfiConverterSequenceString.read(from: &buf), 
                 commands: FfiConverterSequenceString.read(from: &buf), 
                 permissions: FfiConverterDictionaryStringBool.read(from: &buf), 
-                pinPolicy: FfiConverterTypePinPolicy.read(from: &buf), 
-                allowInsecurePrivateWs: FfiConverterBool.read(from: &buf)
+                pinPolicy: FfiConverterOptionTypePinPolicy.read(from: &buf), 
+                allowInsecurePrivateWs: FfiConverterBool.read(from: &buf), 
+                nodeOnly: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: NodeClientConfig, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.displayName, into: &buf)
+        FfiConverterString.write(value.platform, into: &buf)
+        FfiConverterString.write(value.appVersion, into: &buf)
         FfiConverterOptionString.write(value.gatewayUrl, into: &buf)
         FfiConverterOptionString.write(value.setupCode, into: &buf)
         FfiConverterOptionString.write(value.token, into: &buf)
         FfiConverterOptionString.write(value.password, into: &buf)
-        FfiConverterString.write(value.displayName, into: &buf)
-        FfiConverterString.write(value.platform, into: &buf)
         FfiConverterOptionString.write(value.deviceFamily, into: &buf)
         FfiConverterOptionString.write(value.modelIdentifier, into: &buf)
-        FfiConverterString.write(value.appVersion, into: &buf)
         FfiConverterSequenceString.write(value.caps, into: &buf)
         FfiConverterSequenceString.write(value.commands, into: &buf)
         FfiConverterDictionaryStringBool.write(value.permissions, into: &buf)
-        FfiConverterTypePinPolicy.write(value.pinPolicy, into: &buf)
+        FfiConverterOptionTypePinPolicy.write(value.pinPolicy, into: &buf)
         FfiConverterBool.write(value.allowInsecurePrivateWs, into: &buf)
+        FfiConverterBool.write(value.nodeOnly, into: &buf)
     }
 }
 
@@ -2561,6 +2837,111 @@ public func FfiConverterTypeCommandError_lift(_ buf: RustBuffer) throws -> Comma
 public func FfiConverterTypeCommandError_lower(_ value: CommandError) -> RustBuffer {
     return FfiConverterTypeCommandError.lower(value)
 }
+
+
+/**
+ * Severity of a log record, most severe first.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    /**
+     * Something failed that the app or its user should know about.
+     */
+    case error
+    /**
+     * Something unexpected that the SDK handled.
+     */
+    case warn
+    /**
+     * Lifecycle milestones.
+     */
+    case info
+    /**
+     * Connection attempts, invokes, retries: what support needs to see.
+     */
+    case debug
+    /**
+     * Everything.
+     */
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
 
 
 /**
@@ -3232,6 +3613,54 @@ fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeLogSink: FfiConverterRustBuffer {
+    typealias SwiftType = LogSink?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLogSink.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLogSink.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePinPolicy: FfiConverterRustBuffer {
+    typealias SwiftType = PinPolicy?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePinPolicy.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePinPolicy.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -3472,6 +3901,19 @@ public func version() -> String  {
     )
 })
 }
+/**
+ * Installs `sink` for the whole process (replacing the previous one; `None` removes it) and
+ * forwards records up to `max_level` (`Info` by default; `Debug` shows every connection
+ * attempt). Records written before the first sink was installed are delivered to it first.
+ */
+public func setLogSink(sink: LogSink?, maxLevel: LogLevel)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawlet_node_fn_func_set_log_sink(
+        FfiConverterOptionTypeLogSink.lower(sink),
+        FfiConverterTypeLogLevel_lower(maxLevel),uniffiCallStatus
+    )
+}
+}
 
 private enum InitializationResult {
     case ok
@@ -3501,6 +3943,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawlet_node_checksum_func_version() != 60525) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawlet_node_checksum_func_set_log_sink() != 22717) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawlet_node_checksum_method_nodeclient_connect() != 14294) {
@@ -3551,7 +3996,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_clawlet_node_checksum_method_nodelistener_on_error() != 46907) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawlet_node_checksum_method_nodelistener_confirm_pin() != 56281) {
+    if (uniffi_clawlet_node_checksum_method_nodelistener_confirm_pin() != 62959) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawlet_node_checksum_method_logsink_log() != 34713) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawlet_node_checksum_method_credentialstore_load() != 971) {
@@ -3569,6 +4017,7 @@ private let initializationResult: InitializationResult = {
 
     uniffiCallbackInitCommandHandler()
     uniffiCallbackInitCredentialStore()
+    uniffiCallbackInitLogSink()
     uniffiCallbackInitNodeListener()
     return InitializationResult.ok
 }()

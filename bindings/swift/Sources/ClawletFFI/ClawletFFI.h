@@ -279,7 +279,13 @@ typedef void (*UniffiCallbackInterfaceNodeListenerMethod3)(uint64_t, RustBuffer,
 #endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_NODE_LISTENER_METHOD4
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_NODE_LISTENER_METHOD4
-typedef void (*UniffiCallbackInterfaceNodeListenerMethod4)(uint64_t, RustBuffer, RustBuffer, int8_t* _Nonnull, 
+typedef void (*UniffiCallbackInterfaceNodeListenerMethod4)(uint64_t, RustBuffer, RustBuffer, UniffiForeignFutureCompleteI8 _Nonnull, uint64_t, UniffiForeignFutureDroppedCallbackStruct* _Nonnull
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
@@ -325,6 +331,15 @@ typedef struct UniffiVTableCallbackInterfaceNodeListener {
     UniffiCallbackInterfaceNodeListenerMethod3 _Nonnull onError;
     UniffiCallbackInterfaceNodeListenerMethod4 _Nonnull confirmPin;
 } UniffiVTableCallbackInterfaceNodeListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+typedef struct UniffiVTableCallbackInterfaceLogSink {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLogSinkMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfaceLogSink;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CREDENTIAL_STORE
@@ -465,7 +480,27 @@ void uniffi_clawlet_node_fn_method_nodelistener_on_error(uint64_t ptr, RustBuffe
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_METHOD_NODELISTENER_CONFIRM_PIN
 #define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_METHOD_NODELISTENER_CONFIRM_PIN
-int8_t uniffi_clawlet_node_fn_method_nodelistener_confirm_pin(uint64_t ptr, RustBuffer gateway_url, RustBuffer fingerprint, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_clawlet_node_fn_method_nodelistener_confirm_pin(uint64_t ptr, RustBuffer gateway_url, RustBuffer fingerprint
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_CLONE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_CLONE_LOGSINK
+uint64_t uniffi_clawlet_node_fn_clone_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_FREE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_FREE_LOGSINK
+void uniffi_clawlet_node_fn_free_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_INIT_CALLBACK_VTABLE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_INIT_CALLBACK_VTABLE_LOGSINK
+void uniffi_clawlet_node_fn_init_callback_vtable_logsink(const UniffiVTableCallbackInterfaceLogSink* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_METHOD_LOGSINK_LOG
+void uniffi_clawlet_node_fn_method_logsink_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_CLONE_CREDENTIALSTORE
@@ -522,6 +557,11 @@ RustBuffer uniffi_clawlet_node_fn_func_parse_setup_code(RustBuffer code, RustCal
 #define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_FUNC_VERSION
 RustBuffer uniffi_clawlet_node_fn_func_version(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_FUNC_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_FN_FUNC_SET_LOG_SINK
+void uniffi_clawlet_node_fn_func_set_log_sink(RustBuffer sink, RustBuffer max_level, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_CLAWLET_NODE_RUSTBUFFER_ALLOC
@@ -814,6 +854,12 @@ uint16_t uniffi_clawlet_node_checksum_func_version(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_CHECKSUM_FUNC_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_CHECKSUM_FUNC_SET_LOG_SINK
+uint16_t uniffi_clawlet_node_checksum_func_set_log_sink(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_CHECKSUM_METHOD_NODECLIENT_CONNECT
 #define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_CHECKSUM_METHOD_NODECLIENT_CONNECT
 uint16_t uniffi_clawlet_node_checksum_method_nodeclient_connect(void
@@ -913,6 +959,12 @@ uint16_t uniffi_clawlet_node_checksum_method_nodelistener_on_error(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_CHECKSUM_METHOD_NODELISTENER_CONFIRM_PIN
 #define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_CHECKSUM_METHOD_NODELISTENER_CONFIRM_PIN
 uint16_t uniffi_clawlet_node_checksum_method_nodelistener_confirm_pin(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_CHECKSUM_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_CLAWLET_NODE_CHECKSUM_METHOD_LOGSINK_LOG
+uint16_t uniffi_clawlet_node_checksum_method_logsink_log(void
     
 );
 #endif

@@ -673,7 +673,10 @@ internal interface UniffiCallbackInterfaceNodeListenerMethod3 : com.sun.jna.Call
     fun callback(`uniffiHandle`: Long,`error`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceNodeListenerMethod4 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`gatewayUrl`: RustBuffer.ByValue,`fingerprint`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
+    fun callback(`uniffiHandle`: Long,`gatewayUrl`: RustBuffer.ByValue,`fingerprint`: RustBuffer.ByValue,`uniffiFutureCallback`: UniffiForeignFutureCompleteI8,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
+}
+internal interface UniffiCallbackInterfaceLogSinkMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`level`: RustBuffer.ByValue,`target`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceCredentialStoreMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`key`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
@@ -731,6 +734,25 @@ internal open class UniffiVTableCallbackInterfaceNodeListener(
         `onPairingApproved` = other.`onPairingApproved`
         `onError` = other.`onError`
         `confirmPin` = other.`confirmPin`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "log")
+internal open class UniffiVTableCallbackInterfaceLogSink(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `log`: UniffiCallbackInterfaceLogSinkMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `log`: UniffiCallbackInterfaceLogSinkMethod0? = null,
+    ): UniffiVTableCallbackInterfaceLogSink(`uniffiFree`,`uniffiClone`,`log`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceLogSink) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `log` = other.`log`
     }
 
 }
@@ -794,6 +816,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawlet_node_checksum_func_version(
     ): Int
+    external fun uniffi_clawlet_node_checksum_func_set_log_sink(
+    ): Int
     external fun uniffi_clawlet_node_checksum_method_nodeclient_connect(
     ): Int
     external fun uniffi_clawlet_node_checksum_method_nodeclient_device_id(
@@ -828,6 +852,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawlet_node_checksum_method_nodelistener_confirm_pin(
     ): Int
+    external fun uniffi_clawlet_node_checksum_method_logsink_log(
+    ): Int
     external fun uniffi_clawlet_node_checksum_method_credentialstore_load(
     ): Int
     external fun uniffi_clawlet_node_checksum_method_credentialstore_save(
@@ -854,6 +880,7 @@ internal object UniffiLib {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "clawlet"))
         uniffiCallbackInterfaceCommandHandler.register(this)
         uniffiCallbackInterfaceCredentialStore.register(this)
+        uniffiCallbackInterfaceLogSink.register(this)
         uniffiCallbackInterfaceNodeListener.register(this)
         
     }
@@ -909,8 +936,16 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_clawlet_node_fn_method_nodelistener_on_error(`ptr`: Long,`error`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_clawlet_node_fn_method_nodelistener_confirm_pin(`ptr`: Long,`gatewayUrl`: RustBuffer.ByValue,`fingerprint`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Byte
+    external fun uniffi_clawlet_node_fn_method_nodelistener_confirm_pin(`ptr`: Long,`gatewayUrl`: RustBuffer.ByValue,`fingerprint`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_clawlet_node_fn_clone_logsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_clawlet_node_fn_free_logsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_clawlet_node_fn_init_callback_vtable_logsink(`vtable`: UniffiVTableCallbackInterfaceLogSink,
+    ): Unit
+    external fun uniffi_clawlet_node_fn_method_logsink_log(`ptr`: Long,`level`: RustBuffer.ByValue,`target`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_clawlet_node_fn_clone_credentialstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_clawlet_node_fn_free_credentialstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -933,6 +968,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_clawlet_node_fn_func_version(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_clawlet_node_fn_func_set_log_sink(`sink`: RustBuffer.ByValue,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun ffi_clawlet_node_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_clawlet_node_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1067,6 +1104,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawlet_node_checksum_func_version() and 0xFFFF) != 60525) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_clawlet_node_checksum_func_set_log_sink() and 0xFFFF) != 22717) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_clawlet_node_checksum_method_nodeclient_connect() and 0xFFFF) != 14294) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1115,7 +1155,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawlet_node_checksum_method_nodelistener_on_error() and 0xFFFF) != 46907) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawlet_node_checksum_method_nodelistener_confirm_pin() and 0xFFFF) != 56281) {
+    if ((lib.uniffi_clawlet_node_checksum_method_nodelistener_confirm_pin() and 0xFFFF) != 62959) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawlet_node_checksum_method_logsink_log() and 0xFFFF) != 34713) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawlet_node_checksum_method_credentialstore_load() and 0xFFFF) != 971) {
@@ -2442,6 +2485,341 @@ public object FfiConverterTypeCredentialStore: FfiConverter<CredentialStore, Lon
 
 
 /**
+ * Receives the SDK's log records. Implemented by the app and installed with
+ * [`set_log_sink`]. Called on an SDK thread, synchronously: return quickly (hand the record
+ * to os_log / `android.util.Log` / `logging`) and never throw. Messages never contain
+ * tokens, passwords or setup codes.
+ */
+public interface LogSink {
+    
+    /**
+     * One record: its level, the Rust module that wrote it, and its text (the message, then
+     * its fields as `key=value`).
+     */
+    fun `log`(`level`: LogLevel, `target`: kotlin.String, `message`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * Receives the SDK's log records. Implemented by the app and installed with
+ * [`set_log_sink`]. Called on an SDK thread, synchronously: return quickly (hand the record
+ * to os_log / `android.util.Log` / `logging`) and never throw. Messages never contain
+ * tokens, passwords or setup codes.
+ */
+open class LogSinkImpl: Disposable, AutoCloseable, LogSink
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_clawlet_node_fn_free_logsink(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_clawlet_node_fn_clone_logsink(handle, status)
+        }
+    }
+
+    
+    /**
+     * One record: its level, the Rust module that wrote it, and its text (the message, then
+     * its fields as `key=value`).
+     */override fun `log`(`level`: LogLevel, `target`: kotlin.String, `message`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawlet_node_fn_method_logsink_log(
+        it,
+        
+        FfiConverterTypeLogLevel.lower(`level`),
+        FfiConverterString.lower(`target`),
+        FfiConverterString.lower(`message`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceLogSink {
+    internal object `log`: UniffiCallbackInterfaceLogSinkMethod0 {
+        override fun callback(`uniffiHandle`: Long,`level`: RustBuffer.ByValue,`target`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeLogSink.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`log`(
+                    FfiConverterTypeLogLevel.lift(`level`),
+                    FfiConverterString.lift(`target`),
+                    FfiConverterString.lift(`message`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeLogSink.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeLogSink.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceLogSink.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `log`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_clawlet_node_fn_init_callback_vtable_logsink(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogSink: FfiConverter<LogSink, Long> {
+    internal val handleMap = UniffiHandleMap<LogSink>()
+
+    override fun lower(value: LogSink): Long {
+        if (value is LogSinkImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): LogSink {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogSinkImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): LogSink {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LogSink) = 8UL
+
+    override fun write(value: LogSink, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A node: connects to the gateway, gets paired, serves the app's commands through its
  * [`CommandHandler`], keeps its identity and device token in the app's [`CredentialStore`],
  * and reports to its [`NodeListener`]. Every method returns at once; progress arrives
@@ -2999,9 +3377,11 @@ public interface NodeListener {
     /**
      * First connection to a `wss://` gateway under `TrustOnFirstUse`: show `fingerprint`
      * and return `true` only if the user confirms it (it is then stored and enforced).
-     * Called on an SDK thread that may block until the user answers.
+     * Async (a Kotlin `suspend fun`, a Swift `async` method, a Python coroutine): await the
+     * user's answer in a dialog, no thread is blocked. An answer that takes longer than
+     * `CONFIRM_PIN_TIMEOUT` (5 minutes) counts as "no", and the call is cancelled.
      */
-    fun `confirmPin`(`gatewayUrl`: kotlin.String, `fingerprint`: kotlin.String): kotlin.Boolean
+    suspend fun `confirmPin`(`gatewayUrl`: kotlin.String, `fingerprint`: kotlin.String): kotlin.Boolean
     
     companion object
 }
@@ -3181,21 +3561,30 @@ open class NodeListenerImpl: Disposable, AutoCloseable, NodeListener
     /**
      * First connection to a `wss://` gateway under `TrustOnFirstUse`: show `fingerprint`
      * and return `true` only if the user confirms it (it is then stored and enforced).
-     * Called on an SDK thread that may block until the user answers.
-     */override fun `confirmPin`(`gatewayUrl`: kotlin.String, `fingerprint`: kotlin.String): kotlin.Boolean {
-            return FfiConverterBoolean.lift(
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_clawlet_node_fn_method_nodelistener_confirm_pin(
-        it,
-        
+     * Async (a Kotlin `suspend fun`, a Swift `async` method, a Python coroutine): await the
+     * user's answer in a dialog, no thread is blocked. An answer that takes longer than
+     * `CONFIRM_PIN_TIMEOUT` (5 minutes) counts as "no", and the call is cancelled.
+     */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `confirmPin`(`gatewayUrl`: kotlin.String, `fingerprint`: kotlin.String) : kotlin.Boolean {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawlet_node_fn_method_nodelistener_confirm_pin(
+                uniffiHandle,
+                
         FfiConverterString.lower(`gatewayUrl`),
-        FfiConverterString.lower(`fingerprint`),_status)
-}
-    }
+        FfiConverterString.lower(`fingerprint`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawlet_node_rust_future_poll_i8(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawlet_node_rust_future_complete_i8(future, continuation) },
+        { future -> UniffiLib.ffi_clawlet_node_rust_future_free_i8(future) },
+        // lift function
+        { FfiConverterBoolean.lift(it) },
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
     )
     }
-    
 
     
 
@@ -3265,16 +3654,37 @@ internal object uniffiCallbackInterfaceNodeListener {
         }
     }
     internal object `confirmPin`: UniffiCallbackInterfaceNodeListenerMethod4 {
-        override fun callback(`uniffiHandle`: Long,`gatewayUrl`: RustBuffer.ByValue,`fingerprint`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,) {
+        override fun callback(`uniffiHandle`: Long,`gatewayUrl`: RustBuffer.ByValue,`fingerprint`: RustBuffer.ByValue,`uniffiFutureCallback`: UniffiForeignFutureCompleteI8,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,) {
             val uniffiObj = FfiConverterTypeNodeListener.handleMap.get(uniffiHandle)
-            val makeCall = { ->
+            val makeCall = suspend { ->
                 uniffiObj.`confirmPin`(
                     FfiConverterString.lift(`gatewayUrl`),
                     FfiConverterString.lift(`fingerprint`),
                 )
             }
-            val writeReturn = { value: kotlin.Boolean -> uniffiOutReturn.setValue(FfiConverterBoolean.lower(value)) }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            val uniffiHandleSuccess = { returnValue: kotlin.Boolean ->
+                val uniffiResult = UniffiForeignFutureResultI8.UniffiByValue(
+                    FfiConverterBoolean.lower(returnValue),
+                    UniffiRustCallStatus.ByValue()
+                )
+                uniffiResult.write()
+                uniffiFutureCallback.callback(uniffiCallbackData, uniffiResult)
+            }
+            val uniffiHandleError = { callStatus: UniffiRustCallStatus.ByValue ->
+                uniffiFutureCallback.callback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultI8.UniffiByValue(
+                        0.toByte(),
+                        callStatus,
+                    ),
+                )
+            }
+            uniffiTraitInterfaceCallAsync(
+                makeCall,
+                uniffiHandleSuccess,
+                uniffiHandleError,
+                uniffiOutDroppedCallback
+            )
         }
     }
 
@@ -3411,29 +3821,11 @@ public object FfiConverterTypeInvoke: FfiConverterRustBuffer<Invoke> {
 
 
 /**
- * Everything a `NodeClient` is created from.
+ * Everything a `NodeClient` is created from. Only `display_name`, `platform` and
+ * `app_version` have no default; every other field may be left out (Kotlin and Swift default
+ * arguments, Python keyword arguments, [`NodeClientConfig::new`] in Rust).
  */
 data class NodeClientConfig (
-    /**
-     * `ws://` or `wss://` gateway URL; may be empty when `setup_code` is set.
-     */
-    var `gatewayUrl`: kotlin.String?
-    , 
-    /**
-     * A scanned setup code (`oc-pair://…` or the bare code): URL, bootstrap token, maybe a pin.
-     */
-    var `setupCode`: kotlin.String?
-    , 
-    /**
-     * Shared gateway token.
-     */
-    var `token`: kotlin.String?
-    , 
-    /**
-     * Shared gateway password.
-     */
-    var `password`: kotlin.String?
-    , 
     /**
      * Name operators see.
      */
@@ -3445,44 +3837,75 @@ data class NodeClientConfig (
     var `platform`: kotlin.String
     , 
     /**
-     * `iPhone`, `Android`, ... (pinned at pairing).
-     */
-    var `deviceFamily`: kotlin.String?
-    , 
-    /**
-     * `iPhone17,1`, `Pixel 9`, ...
-     */
-    var `modelIdentifier`: kotlin.String?
-    , 
-    /**
      * The app's version.
      */
     var `appVersion`: kotlin.String
     , 
     /**
+     * `ws://` or `wss://` gateway URL; may be left out when `setup_code` is set.
+     */
+    var `gatewayUrl`: kotlin.String? = null 
+    , 
+    /**
+     * A scanned setup code (`oc-pair://…` or the bare code): URL, bootstrap token, maybe a pin.
+     */
+    var `setupCode`: kotlin.String? = null 
+    , 
+    /**
+     * Shared gateway token.
+     */
+    var `token`: kotlin.String? = null 
+    , 
+    /**
+     * Shared gateway password.
+     */
+    var `password`: kotlin.String? = null 
+    , 
+    /**
+     * `iPhone`, `Android`, ... (pinned at pairing).
+     */
+    var `deviceFamily`: kotlin.String? = null 
+    , 
+    /**
+     * `iPhone17,1`, `Pixel 9`, ...
+     */
+    var `modelIdentifier`: kotlin.String? = null 
+    , 
+    /**
      * Capability categories (`device`, `location`, ...).
      */
-    var `caps`: List<kotlin.String>
+    var `caps`: List<kotlin.String> = listOf() 
     , 
     /**
      * Commands the handler serves (`device.info`, `location.get`, ...).
      */
-    var `commands`: List<kotlin.String>
+    var `commands`: List<kotlin.String> = listOf() 
     , 
     /**
      * Permission state the gateway may show (`location: true`, ...).
      */
-    var `permissions`: Map<kotlin.String, kotlin.Boolean>
+    var `permissions`: Map<kotlin.String, kotlin.Boolean> = mapOf() 
     , 
     /**
-     * How `wss://` certificates are trusted.
+     * How `wss://` certificates are trusted; left out: [`PinPolicy::SystemTrust`].
      */
-    var `pinPolicy`: PinPolicy
+    var `pinPolicy`: PinPolicy? = null 
     , 
     /**
      * Break-glass: allow plaintext `ws://` to private (LAN/tailnet) hosts.
      */
-    var `allowInsecurePrivateWs`: kotlin.Boolean
+    var `allowInsecurePrivateWs`: kotlin.Boolean = false 
+    , 
+    /**
+     * The app is a node-only companion: it presents itself as OpenClaw's node host
+     * (`client.id` `node-host`, platform and device family unchanged) instead of OpenClaw's
+     * phone app. Set it when the app pairs from setup codes issued with the `node` profile
+     * (`bootstrapProfile: "node"`, shown as access `node`): OpenClaw pairs such a code without
+     * an approval only for `node-host`. Leave it off (the default) for the default and
+     * `limited` profiles, which OpenClaw pairs without an approval only for its iOS and
+     * Android apps' identity (and which also hand the device an operator token).
+     */
+    var `nodeOnly`: kotlin.Boolean = false 
     
 ){
     
@@ -3499,55 +3922,58 @@ data class NodeClientConfig (
 public object FfiConverterTypeNodeClientConfig: FfiConverterRustBuffer<NodeClientConfig> {
     override fun read(buf: ByteBuffer): NodeClientConfig {
         return NodeClientConfig(
-            FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterMapStringBoolean.read(buf),
-            FfiConverterTypePinPolicy.read(buf),
+            FfiConverterOptionalTypePinPolicy.read(buf),
+            FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: NodeClientConfig) = (
+            FfiConverterString.allocationSize(value.`displayName`) +
+            FfiConverterString.allocationSize(value.`platform`) +
+            FfiConverterString.allocationSize(value.`appVersion`) +
             FfiConverterOptionalString.allocationSize(value.`gatewayUrl`) +
             FfiConverterOptionalString.allocationSize(value.`setupCode`) +
             FfiConverterOptionalString.allocationSize(value.`token`) +
             FfiConverterOptionalString.allocationSize(value.`password`) +
-            FfiConverterString.allocationSize(value.`displayName`) +
-            FfiConverterString.allocationSize(value.`platform`) +
             FfiConverterOptionalString.allocationSize(value.`deviceFamily`) +
             FfiConverterOptionalString.allocationSize(value.`modelIdentifier`) +
-            FfiConverterString.allocationSize(value.`appVersion`) +
             FfiConverterSequenceString.allocationSize(value.`caps`) +
             FfiConverterSequenceString.allocationSize(value.`commands`) +
             FfiConverterMapStringBoolean.allocationSize(value.`permissions`) +
-            FfiConverterTypePinPolicy.allocationSize(value.`pinPolicy`) +
-            FfiConverterBoolean.allocationSize(value.`allowInsecurePrivateWs`)
+            FfiConverterOptionalTypePinPolicy.allocationSize(value.`pinPolicy`) +
+            FfiConverterBoolean.allocationSize(value.`allowInsecurePrivateWs`) +
+            FfiConverterBoolean.allocationSize(value.`nodeOnly`)
     )
 
     override fun write(value: NodeClientConfig, buf: ByteBuffer) {
+            FfiConverterString.write(value.`displayName`, buf)
+            FfiConverterString.write(value.`platform`, buf)
+            FfiConverterString.write(value.`appVersion`, buf)
             FfiConverterOptionalString.write(value.`gatewayUrl`, buf)
             FfiConverterOptionalString.write(value.`setupCode`, buf)
             FfiConverterOptionalString.write(value.`token`, buf)
             FfiConverterOptionalString.write(value.`password`, buf)
-            FfiConverterString.write(value.`displayName`, buf)
-            FfiConverterString.write(value.`platform`, buf)
             FfiConverterOptionalString.write(value.`deviceFamily`, buf)
             FfiConverterOptionalString.write(value.`modelIdentifier`, buf)
-            FfiConverterString.write(value.`appVersion`, buf)
             FfiConverterSequenceString.write(value.`caps`, buf)
             FfiConverterSequenceString.write(value.`commands`, buf)
             FfiConverterMapStringBoolean.write(value.`permissions`, buf)
-            FfiConverterTypePinPolicy.write(value.`pinPolicy`, buf)
+            FfiConverterOptionalTypePinPolicy.write(value.`pinPolicy`, buf)
             FfiConverterBoolean.write(value.`allowInsecurePrivateWs`, buf)
+            FfiConverterBoolean.write(value.`nodeOnly`, buf)
     }
 }
 
@@ -3891,6 +4317,61 @@ public object FfiConverterTypeCommandError : FfiConverterRustBuffer<CommandExcep
     }
 
 }
+
+
+
+/**
+ * Severity of a log record, most severe first.
+ */
+
+enum class LogLevel {
+    
+    /**
+     * Something failed that the app or its user should know about.
+     */
+    ERROR,
+    /**
+     * Something unexpected that the SDK handled.
+     */
+    WARN,
+    /**
+     * Lifecycle milestones.
+     */
+    INFO,
+    /**
+     * Connection attempts, invokes, retries: what support needs to see.
+     */
+    DEBUG,
+    /**
+     * Everything.
+     */
+    TRACE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        LogLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LogLevel) = 4UL
+
+    override fun write(value: LogLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -4759,6 +5240,70 @@ public object FfiConverterOptionalByteArray: FfiConverterRustBuffer<kotlin.ByteA
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeLogSink: FfiConverterRustBuffer<LogSink?> {
+    override fun read(buf: ByteBuffer): LogSink? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLogSink.read(buf)
+    }
+
+    override fun allocationSize(value: LogSink?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLogSink.allocationSize(value)
+        }
+    }
+
+    override fun write(value: LogSink?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLogSink.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypePinPolicy: FfiConverterRustBuffer<PinPolicy?> {
+    override fun read(buf: ByteBuffer): PinPolicy? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePinPolicy.read(buf)
+    }
+
+    override fun allocationSize(value: PinPolicy?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePinPolicy.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PinPolicy?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePinPolicy.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
     override fun read(buf: ByteBuffer): List<kotlin.String> {
         val len = buf.getInt()
@@ -4899,6 +5444,22 @@ public object FfiConverterMapStringBoolean: FfiConverterRustBuffer<Map<kotlin.St
 }
     )
     }
+    
+
+        /**
+         * Installs `sink` for the whole process (replacing the previous one; `None` removes it) and
+         * forwards records up to `max_level` (`Info` by default; `Debug` shows every connection
+         * attempt). Records written before the first sink was installed are delivered to it first.
+         */ fun `setLogSink`(`sink`: LogSink?, `maxLevel`: LogLevel)
+        = 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawlet_node_fn_func_set_log_sink(
+    
+        
+        FfiConverterOptionalTypeLogSink.lower(`sink`),
+        FfiConverterTypeLogLevel.lower(`maxLevel`),_status)
+}
+    
     
 
 
