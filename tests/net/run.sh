@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the test-network scenarios (tests/net/scenarios/NN-name.sh) one after the other, each
 # bounded by NET_SCENARIO_TIMEOUT seconds (default 60; TERM, then KILL NET_SCENARIO_KILL_AFTER
-# = 10 s later) and the whole run by NET_RUN_TIMEOUT (default 240). Prints PASS/FAIL per
+# = 10 s later; a scenario whose worst case is longer declares its own bound in a line
+# `# net-timeout: SECONDS`) and the whole run by NET_RUN_TIMEOUT (default 240). Prints PASS/FAIL per
 # scenario and ends with the line `N passed, N failed`; exits non-zero on any failure. Needs
 # root; scripts/test-net.sh installs what is missing and builds the binary first.
 #
@@ -80,6 +81,8 @@ start=$SECONDS
 for file in "${scenarios[@]}"; do
   name="$(basename "$file" .sh)"
   t0=$SECONDS
+  bound="$(sed -n 's/^# net-timeout: *\([0-9][0-9]*\) *$/\1/p' "$file" | head -n 1)"
+  bound="${bound:-$per}"
   echo "=== $name"
   : >"$ids"
   run_id=""
@@ -87,7 +90,7 @@ for file in "${scenarios[@]}"; do
   # run id is known here even if it never gets to clean up. `timeout` gives it a process group of
   # its own: on overrun the scenario gets TERM (its trap tears its hosts down), then KILL.
   # In the background + `wait`, so that a TERM to this script is handled at once (on_signal).
-  timeout --kill-after="$kill_after" "$per" \
+  timeout --kill-after="$kill_after" "$bound" \
     bash -c 'echo "$$" >"$1" && exec bash "$2"' _ "$ids" "$file" &
   child=$!
   wait "$child"
@@ -99,7 +102,7 @@ for file in "${scenarios[@]}"; do
     echo "PASS $name ($((SECONDS - t0)) s)"
     passed=$((passed + 1))
   else
-    [ "$rc" -ne 124 ] || echo "$name: timed out after $per s" >&2
+    [ "$rc" -ne 124 ] || echo "$name: timed out after $bound s" >&2
     [ "$rc" -ne 137 ] || echo "$name: killed (no teardown of its own; cleaned up by run.sh)" >&2
     echo "FAIL $name ($((SECONDS - t0)) s, exit $rc)"
     failed=$((failed + 1))

@@ -5,6 +5,10 @@
 # comes back on its own after its ssh is killed and after sshd is down for 5 s; a restarted node
 # finds its device token again (the tunnel's local port changes, its credential origin does
 # not); an unknown or changed host key and a missing ssh are clear errors and nothing connects.
+#
+# Its own bound (run.sh): after the sshd outage two jittered backoffs follow each other, ssh's
+# restart and then the node's reconnect, each up to the node core's 30 s cap; typically 20-40 s.
+# net-timeout: 120
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 net_up gw-host laptop
