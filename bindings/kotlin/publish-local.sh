@@ -15,8 +15,9 @@
 #                under JNA's resource path for this machine (linux-x86-64/, linux-aarch64/, …)
 #   --strip      strip debug info from the shipped copy of the library
 #
-# The jar holds the generated bindings (bindings/kotlin/src/main/kotlin/dev/clawlet/sdk/clawlet.kt)
-# compiled by kotlinc for Java 17 (the classes are cached by the hash of their inputs under
+# The jar holds the Kotlin sources under bindings/kotlin/src/main/kotlin (the generated
+# dev/clawlet/sdk/clawlet.kt and the hand-written helpers beside it) compiled by kotlinc for
+# Java 17 (the classes are cached by the hash of their inputs under
 # ${CLAWLET_CACHE:-~/.cache/clawlet}/kotlin/build), the library, the pom under META-INF/maven/ and
 # the license texts. The pom is checked first: its version must be workspace.package.version of
 # Cargo.toml and its dependency versions the ones compiled against here (kotlin-stdlib = kotlinc's,
@@ -52,7 +53,11 @@ case "$repo" in /*) ;; *) repo="$(pwd)/$repo" ;; esac
 [ -f "$jna_jar" ] || die "no $jna_jar (apt-get install libjna-java)"
 coroutines_jar="$kotlin_home/lib/kotlinx-coroutines-core-jvm.jar"
 pom="$root/bindings/kotlin/pom.xml"
-source="$root/bindings/kotlin/src/main/kotlin/dev/clawlet/sdk/clawlet.kt"
+# Every Kotlin source of the SDK: the generated clawlet.kt and the hand-written helpers beside it.
+src_root="$root/bindings/kotlin/src/main/kotlin"
+sources=()
+while IFS= read -r f; do sources+=("$f"); done < <(cd "$src_root" && find . -name '*.kt' | sed 's|^\./||' | LC_ALL=C sort)
+[ -f "$src_root/dev/clawlet/sdk/clawlet.kt" ] || die "$src_root/dev/clawlet/sdk/clawlet.kt is missing: run bindings/generate.sh"
 
 # JNA's resource prefix for this machine (com.sun.jna.Platform.RESOURCE_PREFIX).
 case "$(uname -s)-$(uname -m)" in
@@ -98,15 +103,15 @@ PY
 
 # The classes, compiled once per content of their inputs.
 classpath="$jna_jar:$coroutines_jar"
-key="$(cat "$source" <(echo "$kotlin_version $coroutines_version $jna_version") | sha256sum | cut -c1-16)"
+key="$(cd "$src_root" && { printf '%s\n' "${sources[@]}"; cat "${sources[@]}"; echo "$kotlin_version $coroutines_version $jna_version"; } | sha256sum | cut -c1-16)"
 classes="$cache/kotlin/build/sdk-classes-$key.jar"
 if [ ! -f "$classes" ]; then
-  echo "publish-local.sh: compiling clawlet.kt with kotlinc $kotlin_version (slow, once per content)" >&2
+  echo "publish-local.sh: compiling ${sources[*]} with kotlinc $kotlin_version (slow, once per content)" >&2
   mkdir -p "$cache/kotlin/build"
   rm -f "$cache/kotlin/build"/sdk-classes-*.jar # keep only the current one
   # -nowarn: the generated code has unchecked casts and unused parameters by design.
   "$kotlin_home/bin/kotlinc" -J-Xmx2g -nowarn -jvm-target 17 -cp "$classpath" \
-    -d "$classes.tmp.jar" "$source"
+    -d "$classes.tmp.jar" "${sources[@]/#/$src_root/}"
   mv "$classes.tmp.jar" "$classes"
 fi
 
@@ -127,9 +132,9 @@ printf 'Implementation-Title: %s\nImplementation-Version: %s\nImplementation-Ven
   "$artifact" "$version" >"$work/manifest"
 jar --create --file "$work/$name.jar" --manifest "$work/manifest" -C "$work/jar" .
 
-# The sources jar: the Kotlin source at its package path, and the licenses.
-mkdir -p "$work/src/dev/clawlet/sdk" "$work/src/META-INF"
-cp "$source" "$work/src/dev/clawlet/sdk/"
+# The sources jar: the Kotlin sources at their package paths, and the licenses.
+mkdir -p "$work/src/META-INF"
+(cd "$src_root" && cp --parents "${sources[@]}" "$work/src/")
 cp "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$work/src/META-INF/"
 jar --create --file "$work/$name-sources.jar" --no-manifest -C "$work/src" .
 cp "$pom" "$work/$name.pom"

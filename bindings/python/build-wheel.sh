@@ -53,14 +53,14 @@ if ! "$venv/bin/python" -c 'import setuptools, sys; sys.exit(tuple(map(int, setu
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'setuptools>=77'
 fi
 
-# Stage: the checked-in package (only what git tracks there, never a stray local library) plus
+# Stage: the package's Python files (never a stray local library from bindings/python/clawlet) plus
 # the library, the metadata and the license texts.
 stage="$target_dir/python-wheel/stage"
 rm -rf "$stage"
 mkdir -p "$stage/clawlet" "$out"
 src="$root/bindings/python"
 cp "$src/pyproject.toml" "$src/setup.py" "$src/README.md" "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$stage/"
-cp "$src/clawlet/__init__.py" "$src/clawlet/clawlet.py" "$stage/clawlet/"
+cp "$src"/clawlet/*.py "$stage/clawlet/"
 cp "$lib" "$stage/clawlet/$(basename "$lib")"
 if [ "$strip" = 1 ]; then
   strip --strip-debug "$stage/clawlet/$(basename "$lib")"

@@ -48,15 +48,25 @@ ECHO = "test.echo"
 FAIL = "test.fail"
 SLOW = "test.slow"
 
-# The generated module loads lib<cdylib>.so from its own directory: stage the checked-in package
-# with the built library beside it.
-_STAGE = Path(tempfile.mkdtemp(prefix="clawlet-py-"))
-atexit.register(shutil.rmtree, _STAGE, True)
-shutil.copytree(ROOT / "bindings" / "python" / "clawlet", _STAGE / "clawlet")
-shutil.copy2(NODE_LIB, _STAGE / "clawlet" / NODE_LIB.name)
-sys.path.insert(0, str(_STAGE))
+# CLAWLET_PY_INSTALLED=1 (scripts/test-bindings.sh): test the `clawlet` wheel installed in this
+# interpreter's environment, never the source tree. Otherwise the generated module loads
+# lib<cdylib>.so from its own directory: stage the checked-in package with the built library.
+_INSTALLED = os.environ.get("CLAWLET_PY_INSTALLED") == "1"
+if not _INSTALLED:
+    _STAGE = Path(tempfile.mkdtemp(prefix="clawlet-py-"))
+    atexit.register(shutil.rmtree, _STAGE, True)
+    shutil.copytree(ROOT / "bindings" / "python" / "clawlet", _STAGE / "clawlet")
+    shutil.copy2(NODE_LIB, _STAGE / "clawlet" / NODE_LIB.name)
+    sys.path.insert(0, str(_STAGE))
 
 import clawlet  # noqa: E402  (the generated bindings)
+
+if _INSTALLED:
+    _FROM = Path(clawlet.__file__).resolve()
+    if (ROOT / "bindings") in _FROM.parents or not any(p.name == "site-packages" for p in _FROM.parents):
+        sys.exit(f"CLAWLET_PY_INSTALLED=1 but clawlet was imported from {_FROM}, not an installed wheel")
+    print(f"testing the installed package {_FROM.parent}", flush=True)
+
 from clawlet import (  # noqa: E402
     AuthProblemKind,
     CommandError,
