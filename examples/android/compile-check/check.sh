@@ -50,10 +50,12 @@ fi
 
 generated="$root/bindings/kotlin/src/main/kotlin/dev/clawlet/sdk/clawlet.kt"
 [ -f "$generated" ] || die "$generated missing: run bindings/generate.sh"
+# The SDK as shipped: the generated bindings and the hand-written helpers beside them.
+mapfile -t sdk < <(find "$(dirname "$generated")" -name '*.kt' | sort)
 
 # Skip when exactly these sources already passed (stamp under target/mobile, like the builds).
 stamp_dir="${CLAWLET_MOBILE_TARGET_DIR:-$root/target/mobile}"
-hash="$(cat "$generated" "$here"/stubs/*.kt $(find "$root/examples/android/app/src/main/kotlin" -name '*.kt' | sort) | sha256sum | cut -c1-16)"
+hash="$(cat "${sdk[@]}" "$here"/stubs/*.kt $(find "$root/examples/android/app/src/main/kotlin" -name '*.kt' | sort) | sha256sum | cut -c1-16)"
 stamp="$stamp_dir/android-example-kotlinc-$hash.ok"
 if [ -f "$stamp" ]; then
     echo "==> Android example type-checked before with these exact sources ($stamp)"
@@ -65,7 +67,7 @@ trap 'rm -rf "$out"' EXIT
 mapfile -t sources < <(find "$root/examples/android/app/src/main/kotlin" -name '*.kt' | sort)
 echo "==> kotlinc: ${#sources[@]} example files + generated bindings + $(ls "$here/stubs" | wc -l) stub files"
 start=$(date +%s)
-"$kotlinc" -nowarn -cp "$jna:$coroutines" -d "$out" "$generated" "$here"/stubs/*.kt "${sources[@]}"
+"$kotlinc" -nowarn -cp "$jna:$coroutines" -d "$out" "${sdk[@]}" "$here"/stubs/*.kt "${sources[@]}"
 mkdir -p "$stamp_dir"
 touch "$stamp"
 echo "==> Android example type-checks against the generated bindings ($(($(date +%s) - start)) s)"

@@ -25,6 +25,8 @@ final class AppDelegate: NSObject, UIApplicationDelegate {
 
     func application(_ application: UIApplication,
                      didFinishLaunchingWithOptions launchOptions: [UIApplication.LaunchOptionsKey: Any]? = nil) -> Bool {
+        // First, so the SDK's log (connection attempts, errors) reaches os_log from the start.
+        OSLogSink.install()
         NodeLifecycle.registerBackgroundTasks { [unowned self] in self.model }
         application.registerForRemoteNotifications()
         return true

@@ -26,7 +26,12 @@ final class NodeViewModel: ObservableObject {
     private let store = KeychainCredentialStore(service: "dev.clawlet.example.node")
     private let handler = AppCommandHandler()
     private let pinBridge = PinConfirmationBridge()
-    private lazy var listener = Listener(model: self, pins: pinBridge)
+    /// The SDK's listener as AsyncStreams (the NodeStatusStream helper shipped with the
+    /// bindings); confirmPin awaits the dialog (no thread is blocked).
+    private lazy var listener = NodeStatusStream(confirmPin: { [weak self] url, fingerprint in
+        await self?.askPin(gatewayUrl: url, fingerprint: fingerprint) ?? false
+    })
+    private var streamTasks: [Task<Void, Never>] = []
     private static let savedUrlKey = "clawlet.gatewayUrl"
 
     /// After a restart: reconnect to the gateway paired before (the device token is in the
@@ -86,7 +91,35 @@ final class NodeViewModel: ObservableObject {
         pinBridge.answer(trust)
     }
 
+    /// Follows the listener's streams on the main actor for the model's life.
+    private func observe() {
+        guard streamTasks.isEmpty else { return }
+        let statuses = listener.statuses()
+        let notices = listener.notices()
+        streamTasks.append(Task { [weak self] in
+            for await status in statuses { self?.apply(status: status) }
+        })
+        streamTasks.append(Task { [weak self] in
+            for await notice in notices {
+                switch notice {
+                case .pairingRequired(let requestId, _): self?.pairingRequestId = requestId
+                case .pairingApproved: self?.pairingRequestId = nil
+                case .error(let error): self?.apply(error: error)
+                }
+            }
+        })
+    }
+
+    private func askPin(gatewayUrl: String, fingerprint: String) async -> Bool {
+        await pinBridge.ask(gatewayUrl: gatewayUrl, fingerprint: fingerprint,
+                            show: { [weak self] prompt in self?.pinPrompt = prompt },
+                            hide: { [weak self] id in
+                                if self?.pinPrompt?.id == id { self?.pinPrompt = nil }
+                            })
+    }
+
     private func start(config: NodeClientConfig) {
+        observe()
         do {
             let client = try NodeClient(config: config, store: store, handler: handler, listener: listener)
             self.client = client
@@ -100,27 +133,26 @@ final class NodeViewModel: ObservableObject {
 
     private func makeConfig(gatewayUrl: String?, setupCode: String?) -> NodeClientConfig {
         let device = UIDevice.current
+        // Only displayName, platform and appVersion are required (the rest has SDK defaults);
+        // Swift wants the arguments in declaration order.
         return NodeClientConfig(
-            gatewayUrl: gatewayUrl,
-            setupCode: setupCode,
-            token: nil,
-            password: nil,
             displayName: device.name,
             platform: "ios",
+            appVersion: AppCommandHandler.appVersion(),
+            gatewayUrl: gatewayUrl,
+            setupCode: setupCode,
             deviceFamily: device.model,                 // "iPhone", "iPad"
             modelIdentifier: AppCommandHandler.modelIdentifier(),
-            appVersion: AppCommandHandler.appVersion(),
             caps: ["device", "location"],
             commands: ["device.info", "location.get"],
             permissions: ["location": LocationAccess.isAuthorized()],
-            pinPolicy: .trustOnFirstUse,                // a pin in the setup code wins over this
-            allowInsecurePrivateWs: false
+            pinPolicy: .trustOnFirstUse                 // a pin in the setup code wins over this
         )
     }
 
-    // MARK: - called (on the main actor) by Listener
+    // MARK: - the listener's streams, on the main actor
 
-    fileprivate func apply(status: NodeStatus) {
+    private func apply(status: NodeStatus) {
         self.status = status
         statusText = NodeStatusText.describe(status)
         switch status {
@@ -134,55 +166,8 @@ final class NodeViewModel: ObservableObject {
         }
     }
 
-    fileprivate func apply(error: NodeError) {
+    private func apply(error: NodeError) {
         errorText = NodeStatusText.describe(error)
         if case .PinMismatch = error { pinMismatch = true }
-    }
-
-    fileprivate func pairingRequired(requestId: String?) {
-        pairingRequestId = requestId
-    }
-
-    fileprivate func showPinPrompt(_ prompt: PinPrompt) {
-        pinPrompt = prompt
-    }
-
-    fileprivate func hidePinPrompt(id: UUID) {
-        if pinPrompt?.id == id { pinPrompt = nil }
-    }
-}
-
-/// NodeListener: called on SDK threads, so every UI change hops to the main actor. It holds the
-/// model weakly: the client (which holds the listener) is owned by the model.
-private final class Listener: NodeListener, @unchecked Sendable {
-    private weak var model: NodeViewModel?
-    private let pins: PinConfirmationBridge
-
-    init(model: NodeViewModel, pins: PinConfirmationBridge) {
-        self.model = model
-        self.pins = pins
-    }
-
-    func onStatus(status: NodeStatus) {
-        Task { @MainActor [weak model] in model?.apply(status: status) }
-    }
-
-    func onPairingRequired(requestId: String?, reason: String?) {
-        Task { @MainActor [weak model] in model?.pairingRequired(requestId: requestId) }
-    }
-
-    func onPairingApproved(requestId: String?) {
-        Task { @MainActor [weak model] in model?.pairingRequired(requestId: nil) }
-    }
-
-    func onError(error: NodeError) {
-        Task { @MainActor [weak model] in model?.apply(error: error) }
-    }
-
-    /// Blocks this SDK thread until the user answers the dialog (or the bridge times out).
-    func confirmPin(gatewayUrl: String, fingerprint: String) -> Bool {
-        pins.ask(gatewayUrl: gatewayUrl, fingerprint: fingerprint,
-                 show: { prompt in Task { @MainActor [weak model] in model?.showPinPrompt(prompt) } },
-                 hide: { id in Task { @MainActor [weak model] in model?.hidePinPrompt(id: id) } })
     }
 }

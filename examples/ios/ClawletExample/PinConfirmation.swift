@@ -1,10 +1,7 @@
-// NodeListener.confirmPin is a synchronous callback: the SDK asks "trust this certificate?" and
-// needs a Bool back. It calls it on one of its blocking-pool threads (never the main thread), so
-// the callback may wait, but the answer comes from a dialog on the main thread. A semaphore
-// joins the two: show the dialog on main, block the SDK thread until a button signals, and give
-// up after a timeout so a dialog nobody answers (app backgrounded, user walked away) does not
-// hold a thread and the connection attempt forever. A timeout counts as "no" (the SDK reports
-// PinNotConfirmed; connecting again asks again).
+// NodeListener.confirmPin is async: the SDK asks "trust this certificate?" and awaits a Bool
+// without holding a thread. A checked continuation joins it to the dialog's buttons on the main
+// actor. The SDK bounds the wait itself (an unanswered prompt counts as "no" after a few
+// minutes and the task is cancelled: the prompt is then answered "no" and hidden).
 import Foundation
 
 struct PinPrompt: Identifiable, Equatable {
@@ -22,47 +19,37 @@ struct PinPrompt: Identifiable, Equatable {
     }
 }
 
-final class PinConfirmationBridge: @unchecked Sendable {
-    private let lock = NSLock()
-    private var semaphore: DispatchSemaphore?
-    private var answer = false
-    let timeout: TimeInterval
+@MainActor
+final class PinConfirmationBridge {
+    private var pending: (id: UUID, continuation: CheckedContinuation<Bool, Never>)?
 
-    init(timeout: TimeInterval = 120) {
-        self.timeout = timeout
-    }
-
-    /// Called on an SDK thread: shows the prompt and waits for `answer(_:)`.
+    /// Shows the prompt and waits for `answer(_:)` (or for the SDK to cancel the question).
     func ask(gatewayUrl: String, fingerprint: String,
-             show: (PinPrompt) -> Void, hide: (UUID) -> Void) -> Bool {
-        // Waiting on the main thread would deadlock the dialog that is to answer us.
-        guard !Thread.isMainThread else { return false }
+             show: (PinPrompt) -> Void, hide: @escaping (UUID) -> Void) async -> Bool {
         let prompt = PinPrompt(gatewayUrl: gatewayUrl, fingerprint: fingerprint)
-        let semaphore = DispatchSemaphore(value: 0)
-        lock.lock()
-        self.semaphore = semaphore
-        answer = false
-        lock.unlock()
-
-        show(prompt)
-        let result = semaphore.wait(timeout: .now() + timeout)
-
-        lock.lock()
-        defer { lock.unlock() }
-        self.semaphore = nil
-        if result == .timedOut {
-            hide(prompt.id)
-            return false
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                pending?.continuation.resume(returning: false) // a newer question replaces it
+                pending = (prompt.id, continuation)
+                show(prompt)
+            }
+        } onCancel: {
+            Task { @MainActor in
+                self.finish(id: prompt.id, answer: false)
+                hide(prompt.id)
+            }
         }
-        return answer
     }
 
-    /// Called on the main thread by the dialog's buttons.
+    /// Called on the main actor by the dialog's buttons.
     func answer(_ trust: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let semaphore else { return }
-        answer = trust
-        semaphore.signal()
+        guard let pending else { return }
+        finish(id: pending.id, answer: trust)
+    }
+
+    private func finish(id: UUID, answer: Bool) {
+        guard let pending, pending.id == id else { return }
+        self.pending = nil
+        pending.continuation.resume(returning: answer)
     }
 }

@@ -8,14 +8,20 @@ import androidx.core.content.ContextCompat
 import dev.clawlet.sdk.NodeClient
 import dev.clawlet.sdk.NodeClientConfig
 import dev.clawlet.sdk.NodeException
-import dev.clawlet.sdk.NodeListener
+import dev.clawlet.sdk.NodeNotice
 import dev.clawlet.sdk.NodeStatus
+import dev.clawlet.sdk.NodeStatusFlow
 import dev.clawlet.sdk.PinPolicy
 import dev.clawlet.sdk.parseSetupCode
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.launch
 
 /** What the UI shows; one immutable snapshot per change. */
 data class NodeUiState(
@@ -137,68 +143,75 @@ class ClawletNode(private val context: Context) {
         }
     }
 
+    // Only displayName, platform and appVersion are required; the rest has SDK defaults.
     private fun config(gatewayUrl: String?, setupCode: String?, token: String?) = NodeClientConfig(
+        displayName = "${Build.MANUFACTURER} ${Build.MODEL}",
+        platform = "android",
+        appVersion = AppCommandHandler.appVersion(context),
         gatewayUrl = gatewayUrl,
         setupCode = setupCode,
         token = token,
-        password = null,
-        displayName = "${Build.MANUFACTURER} ${Build.MODEL}",
-        platform = "android",
         deviceFamily = "Android",
         modelIdentifier = Build.MODEL,
-        appVersion = AppCommandHandler.appVersion(context),
         caps = listOf("device", "location"),
         commands = listOf("device.info", "location.get"),
         permissions = mapOf("location" to hasLocationPermission(context)),
         pinPolicy = PinPolicy.TrustOnFirstUse,   // a pin in the setup code wins over this
-        allowInsecurePrivateWs = false,
     )
 
     /**
-     * Called on SDK threads; MutableStateFlow.update is thread-safe, so no hop is needed (the UI
-     * collects on the main thread). Each method returns at once, except [confirmPin].
+     * The SDK's listener as flows (the NodeStatusFlow helper shipped with the bindings): the
+     * status and notices are collected into the UI state below; confirmPin suspends until the
+     * user answers the dialog (no thread is blocked).
      */
-    private val listener = object : NodeListener {
-        override fun onStatus(status: NodeStatus) {
-            _state.update {
-                it.copy(
-                    status = status,
-                    statusText = NodeStatusText.describe(status),
-                    pairingRequestId = when (status) {
-                        is NodeStatus.AwaitingApproval -> status.requestId ?: it.pairingRequestId
-                        is NodeStatus.Connected -> null
-                        else -> it.pairingRequestId
-                    },
-                    errorText = if (status is NodeStatus.Connected) null else it.errorText,
-                )
-            }
-        }
-
-        override fun onPairingRequired(requestId: String?, reason: String?) {
-            _state.update { it.copy(pairingRequestId = requestId) }
-        }
-
-        override fun onPairingApproved(requestId: String?) {
-            _state.update { it.copy(pairingRequestId = null) }
-        }
-
-        override fun onError(error: NodeException) {
-            _state.update {
-                it.copy(
-                    errorText = NodeStatusText.describe(error),
-                    pinMismatch = it.pinMismatch || error is NodeException.PinMismatch,
-                )
-            }
-        }
-
-        /** Blocks this SDK thread until the user answers the dialog (or the bridge times out). */
-        override fun confirmPin(gatewayUrl: String, fingerprint: String): Boolean =
+    private val listener = NodeStatusFlow(
+        confirmPin = { gatewayUrl, fingerprint ->
             pins.ask(
                 gatewayUrl,
                 fingerprint,
                 show = { prompt -> _state.update { it.copy(pinPrompt = prompt) } },
                 hide = { prompt -> _state.update { if (it.pinPrompt == prompt) it.copy(pinPrompt = null) else it } },
             )
+        },
+    )
+
+    /** App-scoped, like the node: collects the listener's flows for the process's life. */
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+
+    init {
+        // UNDISPATCHED: subscribed before the constructor returns, so no notice is missed.
+        scope.launch(start = CoroutineStart.UNDISPATCHED) {
+            listener.status.collect { status ->
+                _state.update {
+                    it.copy(
+                        status = status,
+                        statusText = NodeStatusText.describe(status),
+                        pairingRequestId = when (status) {
+                            is NodeStatus.AwaitingApproval -> status.requestId ?: it.pairingRequestId
+                            is NodeStatus.Connected -> null
+                            else -> it.pairingRequestId
+                        },
+                        errorText = if (status is NodeStatus.Connected) null else it.errorText,
+                    )
+                }
+            }
+        }
+        scope.launch(start = CoroutineStart.UNDISPATCHED) {
+            listener.notices.collect { notice ->
+                when (notice) {
+                    is NodeNotice.PairingRequired ->
+                        _state.update { it.copy(pairingRequestId = notice.requestId) }
+                    is NodeNotice.PairingApproved ->
+                        _state.update { it.copy(pairingRequestId = null) }
+                    is NodeNotice.Error -> _state.update {
+                        it.copy(
+                            errorText = NodeStatusText.describe(notice.error),
+                            pinMismatch = it.pinMismatch || notice.error is NodeException.PinMismatch,
+                        )
+                    }
+                }
+            }
+        }
     }
 
     companion object {

@@ -9,6 +9,8 @@ class ExampleApplication : Application() {
 
     override fun onCreate() {
         super.onCreate()
+        // First, so the SDK's log (connection attempts, errors) reaches logcat from the start.
+        AndroidLogSink.install()
         node = ClawletNode(this)
         // Connects on the first onStart (app in the foreground); a process started by WorkManager
         // in the background only builds the client in WakeWorker.

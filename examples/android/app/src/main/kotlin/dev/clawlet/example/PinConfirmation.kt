@@ -1,8 +1,7 @@
 package dev.clawlet.example
 
 import java.util.UUID
-import java.util.concurrent.CountDownLatch
-import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.CompletableDeferred
 
 /** A trust-on-first-use question for the user. */
 data class PinPrompt(
@@ -15,49 +14,39 @@ data class PinPrompt(
 }
 
 /**
- * NodeListener.confirmPin is a synchronous callback: the SDK needs a Boolean back, and the
- * answer comes from a dialog on the main thread. The SDK calls it on one of its blocking-pool
- * threads (never the main thread), so the callback may wait: a CountDownLatch joins the two.
- * The wait has a timeout so a dialog nobody answers (app in the background, user gone) does not
- * hold a thread and the connection attempt forever; a timeout counts as "no" (the SDK reports
- * PinNotConfirmed, and connecting again asks again).
+ * NodeListener.confirmPin is a `suspend fun`: the SDK awaits the user's answer without holding
+ * a thread. A CompletableDeferred joins it to the dialog's buttons. The SDK bounds the wait
+ * itself (an unanswered prompt counts as "no" after a few minutes and the coroutine is
+ * cancelled); the prompt is hidden then too.
  */
-class PinConfirmationBridge(private val timeoutSeconds: Long = 120) {
+class PinConfirmationBridge {
     private val lock = Any()
-    private var latch: CountDownLatch? = null
-    private var answer = false
+    private var pending: CompletableDeferred<Boolean>? = null
 
-    /** On an SDK thread: show [PinPrompt] and wait for [answer]. */
-    fun ask(
+    /** Shows [PinPrompt] and suspends until [answer] (or until the SDK gives up). */
+    suspend fun ask(
         gatewayUrl: String,
         fingerprint: String,
         show: (PinPrompt) -> Unit,
         hide: (PinPrompt) -> Unit,
     ): Boolean {
         val prompt = PinPrompt(gatewayUrl, fingerprint)
-        val latch = CountDownLatch(1)
+        val answer = CompletableDeferred<Boolean>()
         synchronized(lock) {
-            this.latch = latch
-            answer = false
+            pending?.complete(false) // a newer question replaces an unanswered one
+            pending = answer
         }
         show(prompt)
-        val answered = latch.await(timeoutSeconds, TimeUnit.SECONDS)
-        synchronized(lock) {
-            this.latch = null
-            if (!answered) {
-                hide(prompt)
-                return false
-            }
-            return answer
+        try {
+            return answer.await()
+        } finally {
+            synchronized(lock) { if (pending === answer) pending = null }
+            hide(prompt)
         }
     }
 
     /** On the main thread, from the dialog's buttons. */
     fun answer(trust: Boolean) {
-        synchronized(lock) {
-            val latch = latch ?: return
-            answer = trust
-            latch.countDown()
-        }
+        synchronized(lock) { pending }?.complete(trust)
     }
 }
