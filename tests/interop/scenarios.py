@@ -619,6 +619,141 @@ def s10_remote_cli_pairing(sc: Scenario) -> None:
         raise Fail(f"remote-cli-netns.sh failed (exit {run.rc}):\n{tail}")
 
 
+# ------------------------------------------------------------------------ 11
+
+
+PHONE_LOGGED_IN = r"\[sdk-phone\] status CONNECTED"
+
+
+class SdkPhone:
+    """tests/interop/sdk_phone.py: an app on the SDK's Python bindings, shaped as an iOS or
+    Android phone, with its CredentialStore in a JSON file that outlives its process."""
+
+    def __init__(self, sc: Scenario, name: str, platform: str):
+        self.sc = sc
+        self.name = name
+        self.platform = platform
+        self.home = sc.home(name)
+        self.store = self.home / "store.json"
+        self.proc = None
+        self.runs = 0
+
+    def start(self, setup_code: str, node_only: bool = False) -> Any:
+        lib = Path(os.environ.get("CLAWLET_NODE_LIB") or Path(self.sc.ctx.clawlet).resolve().parent / "libclawlet_node.so")
+        env = self.sc.base_env(self.home)
+        env["CLAWLET_NODE_LIB"] = str(lib)
+        if os.environ.get("CLAWLET_PY_BINDINGS"):
+            env["CLAWLET_PY_BINDINGS"] = os.environ["CLAWLET_PY_BINDINGS"]
+        env["RUST_LOG"] = "info"
+        argv = ["python3", str(Path(__file__).resolve().parent / "sdk_phone.py"), "--platform", self.platform,
+                "--store", str(self.store), "--setup-code", setup_code, "--name", self.name]
+        if node_only:
+            argv.append("--node-only")
+        self.proc = self.sc.spawn(f"{self.name}-run{self.runs}", argv, env)
+        self.runs += 1
+        return self.proc
+
+    def device_id(self) -> str:
+        assert self.proc is not None
+        return self.sc.wait_log(self.proc, r"\[sdk-phone\] device id ([0-9a-f]{64})", 30).group(1)
+
+    def stop(self) -> int | None:
+        assert self.proc is not None
+        return self.proc.stop(grace=15)
+
+
+def issue_setup_code(sc: Scenario, cli: OpenClawCli, port: int, profile: str | None) -> str:
+    params: dict[str, Any] = {"publicUrl": f"ws://127.0.0.1:{port}"}
+    if profile:
+        params["bootstrapProfile"] = profile
+    issued = cli.json(["gateway", "call", "device.pair.setupCode", "--params", json.dumps(params)])
+    code = issued.get("setupCode") or (issued.get("payload") or {}).get("setupCode")
+    check(isinstance(code, str) and code, f"OpenClaw issued no setup code: {issued}")
+    sc.note(f"setup code profile={profile or 'default'} access={issued.get('access')}")
+    return code
+
+
+def invoke_device_info(sc: Scenario, cli: OpenClawCli, phone: SdkPhone, node_id: str) -> None:
+    answer = cli.json(["nodes", "invoke", "--node", node_id, "--command", "device.info", "--params", "{}"],
+                      limit=60)
+    payload = answer.get("payload") if isinstance(answer, dict) else None
+    check(answer.get("ok") and isinstance(payload, dict) and payload.get("platform") == phone.platform
+          and payload.get("sdk") == "clawlet",
+          f"{phone.name}: `openclaw nodes invoke device.info` answered {answer}", sc.frames())
+
+
+def s11_sdk_phones(sc: Scenario) -> None:
+    """The SDK's phones against OpenClaw's gateway: iOS- and Android-shaped apps on the Python
+    bindings pair from OpenClaw-issued setup codes with no approvals — the default profile as
+    OpenClaw's phone apps (`openclaw-ios`/`openclaw-android`, which also get an operator token),
+    the `node` profile as node-only companions (`node_only`: `node-host`, the only class OpenClaw
+    pairs such a code for) — answer `openclaw nodes invoke`, come back after a gateway restart
+    on their stored device tokens, and an app restart connects on the token, not the spent code.
+    `autoApproveLocal: false`: on loopback that is the path a phone on the LAN takes."""
+    tok = token()
+    gw = OpenClawGateway(sc, "oc-gw", tok, auto_approve_local=False).start()
+    px = sc.proxy("phones", gw.port)
+    cli = OpenClawCli(sc, "op", px.listen_port, tok)
+
+    def connects_of(node_id: str) -> list[dict[str, Any]]:
+        return [r for r in connect_frames(sc, px)
+                if ((r["json"].get("params") or {}).get("device") or {}).get("id") == node_id]
+
+    phones: list[tuple[SdkPhone, str, str]] = []
+    codes: dict[str, str] = {}
+    for platform in ("android", "ios"):
+        for profile in ("node", None):
+            phone = SdkPhone(sc, f"{platform}-{profile or 'default'}", platform)
+            codes[phone.name] = issue_setup_code(sc, cli, px.listen_port, profile)
+            proc = phone.start(codes[phone.name], node_only=profile == "node")
+            node_id = phone.device_id()
+            sc.wait_log(proc, PHONE_LOGGED_IN, 60)
+            check("pairing required" not in proc.log(), f"{phone.name} was asked to pair", sc.frames(px))
+            first = connects_of(node_id)
+            want = "node-host" if profile == "node" else f"openclaw-{platform}"
+            check(len(first) == 1 and first[0]["json"]["params"]["client"]["id"] == want
+                  and "bootstrapToken" in (first[0]["json"]["params"].get("auth") or {}),
+                  f"{phone.name}: expected one bootstrap connect as {want}", first)
+            auth = (hello_of(sc, px, first[0]) or {}).get("payload", {}).get("auth", {})
+            operator_tokens = [t for t in auth.get("deviceTokens") or [] if t.get("role") == "operator"]
+            check(auth.get("method") == "bootstrap-token" and auth.get("deviceToken"),
+                  f"{phone.name}: no bootstrap hello-ok with a device token: {sorted(auth)}", first)
+            check(bool(operator_tokens) == (profile is None),
+                  f"{phone.name}: operator token in hello-ok: {bool(operator_tokens)}", first)
+            if operator_tokens:
+                sc.wait_log(proc, r"\[sdk-phone\] stored device-token:.*\|operator", 10)
+            invoke_device_info(sc, cli, phone, node_id)
+            sc.note(f"{phone.name}: paired as {want}, invoked")
+            phones.append((phone, node_id, want))
+
+    status = {n.get("nodeId"): n for n in cli.json(["nodes", "status"]).get("nodes", [])}
+    for phone, node_id, want in phones:
+        entry = status.get(node_id) or {}
+        check(entry.get("approvalState") == "approved" and entry.get("clientId") == want
+              and entry.get("commands") == ["device.info"],
+              f"{phone.name} in `openclaw nodes status`: {json.dumps(entry)[:400]}")
+
+    # Gateway restart (stop, start with the same state): every phone comes back on its token.
+    marks = [len(p.proc.log()) for p, _, _ in phones]
+    gw.stop()
+    sc.sleep(2)
+    gw.start(wait=False)
+    gw.wait_ready()
+    for (phone, node_id, _), mark in zip(phones, marks):
+        sc.wait_log(phone.proc, PHONE_LOGGED_IN, 60, after=mark)
+        check_device_token_connect(sc, px, connects_of(node_id)[-1])
+        invoke_device_info(sc, cli, phone, node_id)
+
+    # App restart with the spent code still in its config: the stored device token connects.
+    for phone, node_id, _ in phones:
+        phone.stop()
+        proc = phone.start(codes[phone.name], node_only=phone.name.endswith("-node"))
+        sc.wait_log(proc, PHONE_LOGGED_IN, 60)
+        check_device_token_connect(sc, px, connects_of(node_id)[-1])
+        invoke_device_info(sc, cli, phone, node_id)
+        check(proc.alive(), f"{phone.name} exited")
+
+
 SCENARIOS = [
     Spec(1, "clawlet node -> OpenClaw gateway: silent local pairing, nodes list, invoke", 240, s1_silent_local_pairing),
     Spec(2, "clawlet node -> OpenClaw gateway: explicit pairing without a node restart", 270, s2_explicit_pairing),
@@ -630,4 +765,5 @@ SCENARIOS = [
     Spec(8, "openclaw node run wrong/missing token: same error and close code on both gateways", 300, s8_error_parity),
     Spec(9, "clawlet node -> OpenClaw gateway: pairs from an OpenClaw-issued setup code, no approvals", 240, s9_setup_code_pairing),
     Spec(10, "clawlet CLI on another host -> OpenClaw gateway on a LAN bind: signed, approved once, device token", 240, s10_remote_cli_pairing),
+    Spec(11, "SDK phones (iOS, Android) -> OpenClaw gateway: setup codes (node, default), invoke, restart", 420, s11_sdk_phones),
 ]

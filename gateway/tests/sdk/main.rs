@@ -17,5 +17,6 @@ mod app;
 mod lifecycle;
 mod log_sink;
 mod pairing;
+mod phones;
 mod pins;
 mod setup_code;
