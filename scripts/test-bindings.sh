@@ -154,7 +154,7 @@ print(*(p.findtext("m:" + k, namespaces=ns).strip() for k in ("groupId", "artifa
       exit 1
     }
   done
-  unzip -Z1 "${sdk_jar%.jar}-sources.jar" | grep -qx 'dev/clawlet/sdk/clawlet.kt' || {
+  grep -qx 'dev/clawlet/sdk/clawlet.kt' <<<"$(unzip -Z1 "${sdk_jar%.jar}-sources.jar")" || {
     echo "test-bindings: the sources jar lacks dev/clawlet/sdk/clawlet.kt" >&2
     exit 1
   }
@@ -207,11 +207,11 @@ if wants apple; then
   sum="$(sha256sum "$apple_zip" | cut -d' ' -f1)"
   manifest="$apple_work/out/clawlet-swift/Package.swift"
   if [ "$(cat "$apple_zip.sha256")" = "$sum" ] &&
-    unzip -Z1 "$apple_zip" | grep -qx 'ClawletFFI.xcframework/ios-arm64/Headers/ClawletFFI.h' &&
+    grep -qx 'ClawletFFI.xcframework/ios-arm64/Headers/ClawletFFI.h' <<<"$(unzip -Z1 "$apple_zip")" &&
     grep -qF "let releaseURL: String? = \"$url_base/$(basename "$apple_zip")\"" "$manifest" &&
     grep -qF "let releaseChecksum = \"$sum\"" "$manifest" &&
     ! grep -q testTarget "$manifest" &&
-    [ -f "$apple_work/out/clawlet-swift/Sources/Clawlet/Clawlet.swift" ]; then
+    diff -r bindings/swift/Sources/Clawlet "$apple_work/out/clawlet-swift/Sources/Clawlet" >/dev/null; then
     progress "apple: $(basename "$apple_zip") sha256 $sum, the released Package.swift points at it"
   else
     echo "test-bindings: package-release.sh's zip, checksum or Package.swift is wrong (in $apple_work)" >&2

@@ -15,9 +15,9 @@
 #   ClawletFFI-<version>.xcframework.zip.sha256  its checksum (hex)
 #   clawlet-swift/                                the package to tag and publish (SwiftPM wants
 #     Package.swift                               Package.swift at a repository's root): this
-#     Sources/Clawlet/Clawlet.swift               directory's Package.swift with releaseURL and
-#     LICENSE-MIT, LICENSE-APACHE                 releaseChecksum filled in, the generated Swift
-#                                                 bindings, no tests
+#     Sources/Clawlet/*.swift                     directory's Package.swift with releaseURL and
+#     LICENSE-MIT, LICENSE-APACHE                 releaseChecksum filled in, the Swift of
+#                                                 bindings/swift/Sources/Clawlet, no tests
 # <version> is workspace.package.version of Cargo.toml.
 #
 # The checksum: SwiftPM verifies a remote binary target by the SHA-256 of the downloaded zip;
@@ -83,7 +83,8 @@ url="${url_base%/}/$zip_name"
 pkg="$out/clawlet-swift"
 rm -rf "$pkg"
 mkdir -p "$pkg/Sources/Clawlet"
-cp "$swift_src" "$pkg/Sources/Clawlet/Clawlet.swift"
+# The generated Clawlet.swift and the hand-written helpers shipped beside it (NodeStatusStream.swift, ...).
+cp "$(dirname "$swift_src")"/*.swift "$pkg/Sources/Clawlet/"
 cp "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$pkg/"
 # Exactly one line each must change, or this file and Package.swift have drifted apart.
 manifest="$here/Package.swift"

@@ -71,7 +71,7 @@ esac
 # What the toolchain here is, to check the pom against.
 kotlin_version="$(unzip -p "$kotlin_home/lib/kotlin-stdlib.jar" META-INF/MANIFEST.MF | tr -d '\r' | sed -n 's/^Implementation-Version: //p')"
 coroutines_version="$(unzip -p "$coroutines_jar" META-INF/kotlinx_coroutines_core.version | tr -d '\r\n')"
-jna_version="$(unzip -p "$jna_jar" META-INF/MANIFEST.MF | tr -d '\r' | sed -n 's/^Implementation-Version: \([^ ]*\).*/\1/p' | head -1)"
+jna_version="$(unzip -p "$jna_jar" META-INF/MANIFEST.MF | tr -d '\r' | sed -n 's/^Implementation-Version: \([^ ]*\).*/\1/p' | sed -n 1p)"
 cargo_version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml")"
 read -r group artifact version < <(
   POM="$pom" CARGO="$cargo_version" KOTLIN="$kotlin_version" COROUTINES="$coroutines_version" JNA="$jna_version" python3 - <<'PY'

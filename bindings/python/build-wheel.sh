@@ -66,12 +66,12 @@ if [ "$strip" = 1 ]; then
   strip --strip-debug "$stage/clawlet/$(basename "$lib")"
 fi
 
-version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$src/pyproject.toml" | head -1)"
+version="$(sed -n '/^version = "/{s/^version = "\(.*\)"$/\1/p;q}' "$src/pyproject.toml")"
 rm -f "$out"/clawlet-"$version"-*.whl
 "$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-build-isolation \
   --no-deps --wheel-dir "$out" "$stage" >&2
 rm -rf "$stage/build" "$stage"/*.egg-info
-wheel="$(ls "$out"/clawlet-"$version"-py3-none-*.whl 2>/dev/null | head -1)"
+wheel="$(find "$out" -maxdepth 1 -name "clawlet-$version-py3-none-*.whl" -print -quit)"
 [ -n "$wheel" ] || {
   echo "build-wheel.sh: pip wheel produced no clawlet-$version-py3-none-*.whl in $out" >&2
   exit 1
