@@ -63,8 +63,10 @@ out="$here/clawlet/src/main/jniLibs"
 export CARGO_TARGET_DIR="${CLAWLET_ANDROID_TARGET_DIR:-$root/target/android}"
 ndk_args=(--platform "$api" -o "$out")
 for abi in "${abis[@]}"; do ndk_args+=(-t "$abi"); done
-cargo_args=(build --locked -p clawlet-node --lib)
-[ "$profile" = release ] && cargo_args+=(--release)
+# Only what phones run (no headless node, no system.run / process spawning); release builds use
+# the size-optimised [profile.mobile] of the root Cargo.toml.
+cargo_args=(build --locked -p clawlet-node --lib --no-default-features --features mobile)
+[ "$profile" = release ] && cargo_args+=(--profile mobile)
 
 cd "$root"
 start=$(date +%s)

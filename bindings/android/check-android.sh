@@ -34,8 +34,9 @@ elf_machine() {
 for target in "${TARGETS[@]}"; do
     (
         mobile_cc_env "$target"
-        mobile_log "cargo check -p clawlet-node --lib --target $target"
-        mobile_timed "$target check" cargo check --locked --quiet -p clawlet-node --lib --target "$target"
+        mobile_log "cargo check -p clawlet-node --lib --no-default-features --features mobile --target $target"
+        mobile_timed "$target check" cargo check --locked --quiet -p clawlet-node --lib \
+            --no-default-features --features mobile --target "$target"
         # The newest ring build dir for this target holds the C objects the check compiled.
         out="$(ls -td "$CARGO_TARGET_DIR/$target"/debug/build/ring-*/out 2>/dev/null | head -1)"
         obj="$(ls "$out"/*-curve25519.o 2>/dev/null | head -1)"

@@ -73,8 +73,14 @@ export IPHONEOS_DEPLOYMENT_TARGET="${IPHONEOS_DEPLOYMENT_TARGET:-13.0}"
 export MACOSX_DEPLOYMENT_TARGET="${MACOSX_DEPLOYMENT_TARGET:-10.15}"
 # Our own target dir, so the host build is not invalidated by the deployment-target env.
 export CARGO_TARGET_DIR="${CLAWLET_APPLE_TARGET_DIR:-$root/target/apple}"
+# Release builds use the size-optimised [profile.mobile] of the root Cargo.toml; the library
+# carries only what phones run (no headless node, no system.run / process spawning).
 cargo_profile=()
-[ "$profile" = release ] && cargo_profile=(--release)
+profile_dir=debug
+if [ "$profile" = release ]; then
+    cargo_profile=(--profile mobile)
+    profile_dir=mobile
+fi
 
 cd "$root"
 for t in "${targets[@]}"; do
@@ -82,8 +88,8 @@ for t in "${targets[@]}"; do
     start=$(date +%s)
     # --crate-type staticlib: the crate also lists cdylib, which an XCFramework does not need.
     # ${a[@]+...}: macOS's bash 3.2 calls an empty array unbound under `set -u`.
-    cargo rustc --locked -p clawlet-node --lib ${cargo_profile[@]+"${cargo_profile[@]}"} \
-        --target "$t" --crate-type staticlib
+    cargo rustc --locked -p clawlet-node --lib --no-default-features --features mobile \
+        ${cargo_profile[@]+"${cargo_profile[@]}"} --target "$t" --crate-type staticlib
     log "$t: $(($(date +%s) - start)) s"
 done
 
@@ -102,7 +108,7 @@ else
     die "no module map in $ffi_dir"
 fi
 
-lib() { echo "$CARGO_TARGET_DIR/$1/$profile/libclawlet_node.a"; }
+lib() { echo "$CARGO_TARGET_DIR/$1/$profile_dir/libclawlet_node.a"; }
 lipo -create "$(lib aarch64-apple-ios-sim)" "$(lib x86_64-apple-ios)" \
     -output "$build/ios-simulator/libclawlet_node.a"
 xcf_args=(

@@ -23,9 +23,11 @@ mobile_need_llvm
 mobile_need_targets "$TARGET"
 mobile_cc_env "$TARGET"
 
-mobile_log "cargo rustc -p clawlet-node --lib --target $TARGET --crate-type staticlib"
+# The mobile feature set: only what phones run (no headless node, no system.run).
+mobile_log "cargo rustc -p clawlet-node --lib --no-default-features --features mobile --target $TARGET --crate-type staticlib"
 mobile_timed "ios staticlib" \
-    cargo rustc --locked --quiet -p clawlet-node --lib --target "$TARGET" --crate-type staticlib
+    cargo rustc --locked --quiet -p clawlet-node --lib --no-default-features --features mobile \
+    --target "$TARGET" --crate-type staticlib
 
 LIB="$CARGO_TARGET_DIR/$TARGET/debug/libclawlet_node.a"
 [ -s "$LIB" ] || mobile_die "$LIB was not produced"

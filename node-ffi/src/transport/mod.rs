@@ -6,6 +6,7 @@ mod error;
 mod fingerprint;
 mod options;
 mod pinned_verifier;
+mod platform_trust;
 mod probe;
 mod tls_config;
 
@@ -14,5 +15,6 @@ pub use error::TransportError;
 pub use fingerprint::certificate_fingerprint;
 pub use options::{ConnectOptions, MAX_MESSAGE_BYTES};
 pub use pinned_verifier::{PinMismatch, PinnedCertVerifier};
+pub use platform_trust::{TrustSource, system_trust_verifier};
 pub use probe::probe_fingerprint;
 pub use tls_config::client_config;

@@ -1,14 +1,16 @@
-//! The rustls client configuration: ring provider only, CA roots or a pin.
+//! The rustls client configuration: ring provider only, the system's trust store or a pin.
 
 use std::sync::Arc;
 
 use clawlet_node_core::remote::TlsPin;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 
 use super::error::TransportError;
 use super::pinned_verifier::PinnedCertVerifier;
+use super::platform_trust::system_trust_verifier;
 
-/// A client config that trusts the webpki CA roots, or with `pin` exactly one leaf certificate.
+/// A client config that trusts the platform's CA store (the bundled webpki roots where it is
+/// unavailable: see `platform_trust`), or with `pin` exactly one leaf certificate.
 pub fn client_config(pin: Option<&TlsPin>) -> Result<Arc<ClientConfig>, TransportError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -20,9 +22,11 @@ pub fn client_config(pin: Option<&TlsPin>) -> Result<Arc<ClientConfig>, Transpor
             .with_custom_certificate_verifier(Arc::new(PinnedCertVerifier::new(*pin, provider)))
             .with_no_client_auth(),
         None => {
-            let mut roots = RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            builder.with_root_certificates(roots).with_no_client_auth()
+            let (verifier, _source) = system_trust_verifier(&[], &provider)?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth()
         }
     };
     Ok(Arc::new(config))
