@@ -51,7 +51,8 @@ fi
 generated="$root/bindings/kotlin/src/main/kotlin/dev/clawlet/sdk/clawlet.kt"
 [ -f "$generated" ] || die "$generated missing: run bindings/generate.sh"
 # The SDK as shipped: the generated bindings and the hand-written helpers beside them.
-mapfile -t sdk < <(find "$(dirname "$generated")" -name '*.kt' | sort)
+# ClawletAndroid.kt lives in the Android module only (it needs android.content.Context).
+mapfile -t sdk < <(find "$(dirname "$generated")" "$root/bindings/android/clawlet/src/main/kotlin" -name '*.kt' | sort)
 
 # Skip when exactly these sources already passed (stamp under target/mobile, like the builds).
 stamp_dir="${CLAWLET_MOBILE_TARGET_DIR:-$root/target/mobile}"

@@ -1,6 +1,7 @@
 package dev.clawlet.example
 
 import android.app.Application
+import dev.clawlet.sdk.ClawletAndroid
 
 /** Owns the app-scoped node and installs the lifecycle hooks once per process. */
 class ExampleApplication : Application() {
@@ -11,6 +12,8 @@ class ExampleApplication : Application() {
         super.onCreate()
         // First, so the SDK's log (connection attempts, errors) reaches logcat from the start.
         AndroidLogSink.install()
+        // PinPolicy.SystemTrust then uses Android's trust store (user/MDM CAs included).
+        ClawletAndroid.init(this)
         node = ClawletNode(this)
         // Connects on the first onStart (app in the foreground); a process started by WorkManager
         // in the background only builds the client in WakeWorker.
