@@ -4,9 +4,9 @@
 //!
 //! When the fallback applies: the platform verifier cannot be built (a Linux system without a
 //! CA bundle), or, on Android, the app has not handed the SDK its JNI context
-//! (`ClawletAndroid.init(context)` in the Android module, which calls
-//! `Java_dev_clawlet_sdk_ClawletAndroid_nativeInitTrustStore` below): without it the Android
-//! verifier would fail on every connect, so the SDK stays on webpki roots and says so once.
+//! (`ClawletAndroid.init(context)` in the Android module, which calls the JNI export of the
+//! `clawlet-android-trust` crate): without it the Android verifier would fail on every
+//! connect, so the SDK stays on webpki roots and says so once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,8 +19,6 @@ use rustls::pki_types::CertificateDer;
 
 use super::error::TransportError;
 
-/// Set once the Android app initialised the platform verifier's JNI context.
-static ANDROID_READY: AtomicBool = AtomicBool::new(false);
 /// The fallback is reported once per process, not on every connect.
 static FALLBACK_REPORTED: AtomicBool = AtomicBool::new(false);
 
@@ -35,7 +33,14 @@ pub enum TrustSource {
 
 /// Whether the platform verifier can be used on this platform now.
 fn platform_available() -> bool {
-    !cfg!(target_os = "android") || ANDROID_READY.load(Ordering::Acquire)
+    #[cfg(target_os = "android")]
+    {
+        clawlet_android_trust::is_initialised()
+    }
+    #[cfg(not(target_os = "android"))]
+    {
+        true
+    }
 }
 
 fn platform_verifier(
@@ -104,27 +109,6 @@ fn report_fallback(why: &str) {
             "system trust uses the bundled CA roots, not the device's trust store ({why}); \
              user- or MDM-installed CAs are not trusted"
         );
-    }
-}
-
-/// JNI entry point of `dev.clawlet.sdk.ClawletAndroid.nativeInitTrustStore(context)`: hands the
-/// platform verifier the app's context so it can reach Android's TrustManager.
-#[cfg(target_os = "android")]
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_clawlet_sdk_ClawletAndroid_nativeInitTrustStore(
-    mut env: jni::JNIEnv<'_>,
-    _class: jni::objects::JClass<'_>,
-    context: jni::objects::JObject<'_>,
-) -> jni::sys::jboolean {
-    match rustls_platform_verifier::android::init_hosted(&mut env, context) {
-        Ok(()) => {
-            ANDROID_READY.store(true, Ordering::Release);
-            jni::sys::JNI_TRUE
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not initialise the Android trust store");
-            jni::sys::JNI_FALSE
-        }
     }
 }
 
