@@ -72,7 +72,9 @@ pub struct NodeClientConfig {
     /// How `wss://` certificates are trusted; left out: [`PinPolicy::SystemTrust`].
     #[uniffi(default)]
     pub pin_policy: Option<PinPolicy>,
-    /// Break-glass: allow plaintext `ws://` to private (LAN/tailnet) hosts.
+    /// Break-glass: also allow plaintext `ws://` to any DNS name (never a public IP literal), for
+    /// private DNS the rules cannot see. Loopback, private/LAN and tailnet addresses and
+    /// `*.local` names are allowed over `ws://` without it.
     #[uniffi(default)]
     pub allow_insecure_private_ws: bool,
     /// The app is a node-only companion: it presents itself as OpenClaw's node host

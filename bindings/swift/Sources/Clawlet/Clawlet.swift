@@ -2248,7 +2248,9 @@ public struct NodeClientConfig: Equatable, Hashable {
      */
     public var pinPolicy: PinPolicy?
     /**
-     * Break-glass: allow plaintext `ws://` to private (LAN/tailnet) hosts.
+     * Break-glass: also allow plaintext `ws://` to any DNS name (never a public IP literal), for
+     * private DNS the rules cannot see. Loopback, private/LAN and tailnet addresses and
+     * `*.local` names are allowed over `ws://` without it.
      */
     public var allowInsecurePrivateWs: Bool
     /**
@@ -2305,7 +2307,9 @@ public struct NodeClientConfig: Equatable, Hashable {
          * How `wss://` certificates are trusted; left out: [`PinPolicy::SystemTrust`].
          */pinPolicy: PinPolicy? = nil, 
         /**
-         * Break-glass: allow plaintext `ws://` to private (LAN/tailnet) hosts.
+         * Break-glass: also allow plaintext `ws://` to any DNS name (never a public IP literal), for
+         * private DNS the rules cannot see. Loopback, private/LAN and tailnet addresses and
+         * `*.local` names are allowed over `ws://` without it.
          */allowInsecurePrivateWs: Bool = false, 
         /**
          * The app is a node-only companion: it presents itself as OpenClaw's node host

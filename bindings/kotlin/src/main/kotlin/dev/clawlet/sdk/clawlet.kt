@@ -3892,7 +3892,9 @@ data class NodeClientConfig (
     var `pinPolicy`: PinPolicy? = null 
     , 
     /**
-     * Break-glass: allow plaintext `ws://` to private (LAN/tailnet) hosts.
+     * Break-glass: also allow plaintext `ws://` to any DNS name (never a public IP literal), for
+     * private DNS the rules cannot see. Loopback, private/LAN and tailnet addresses and
+     * `*.local` names are allowed over `ws://` without it.
      */
     var `allowInsecurePrivateWs`: kotlin.Boolean = false 
     , 
