@@ -117,7 +117,7 @@ async def run(clawlet, args) -> int:
         def on_error(self, error):
             say("error", repr(error))
 
-        def confirm_pin(self, gateway_url, fingerprint):
+        async def confirm_pin(self, gateway_url, fingerprint):
             return False
 
     clawlet.uniffi_set_event_loop(asyncio.get_running_loop())
