@@ -75,4 +75,9 @@ async fn suspend_resume_and_wake_follow_the_app_lifecycle() {
     client.resume().unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(client.status(), NodeStatus::Idle);
+    // Nor does going to the background and back: the user's disconnect() stands.
+    client.suspend();
+    client.resume().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(client.status(), NodeStatus::Idle);
 }

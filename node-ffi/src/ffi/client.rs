@@ -192,6 +192,11 @@ impl NodeClient {
 
     /// The app went to the background: close cleanly and stop reconnecting.
     pub fn suspend(&self) {
+        // After disconnect() (or before any connect) there is nothing to suspend; marking the
+        // client suspended would let the next resume() undo the user's disconnect.
+        if lock(&self.shared.state).lifecycle == Lifecycle::Idle {
+            return;
+        }
         self.shared.suspend();
     }
 
