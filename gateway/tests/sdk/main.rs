@@ -14,6 +14,7 @@
 mod common;
 
 mod app;
+mod first_use;
 mod lifecycle;
 mod log_sink;
 mod pairing;

@@ -9,6 +9,7 @@ use clawlet_node_core::remote::TlsPin;
 use super::config::{NodeClientConfig, PinSource, ValidatedConfig};
 use super::error::NodeError;
 use super::executor::runtime;
+use super::first_use::{FirstUseBackoff, unreachable};
 use super::handler::{CommandHandler, HandlerBridge};
 use super::listener::{ListenerBridge, NodeListener};
 use super::presence::{PRESENCE_ALIVE_EVENT, presence_alive_payload};
@@ -49,6 +50,8 @@ struct ClientState {
     runtime: Option<NodeRuntime>,
     /// A first-use pin is being read and confirmed; bumping it abandons that attempt.
     starting: Option<u64>,
+    /// The gateway could not be reached for the first-use read; the next read is due then.
+    first_use_retry_at: Option<tokio::time::Instant>,
     /// Stopped by the SDK (pin mismatch, pin not confirmed) until `connect()`.
     halted: bool,
     lifecycle: Lifecycle,
@@ -66,6 +69,8 @@ pub(crate) struct ClientShared {
     listener: Arc<dyn NodeListener>,
     state: Mutex<ClientState>,
     reported: Mutex<Option<NodeStatus>>,
+    /// Cuts short the wait between first-use reads (connect, network change, stop, suspend).
+    first_use_wake: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for ClientShared {
@@ -118,6 +123,11 @@ impl NodeClient {
         })?;
         config.node.client.instance_id = Some(device_id.clone());
         let origin = gateway_origin(&config.url);
+        // A scanned code's pin is the user's trust decision for this origin, as a confirmed
+        // first-use pin is: a later config with only the URL uses it without asking.
+        if let Some(pin) = &config.setup_code_pin {
+            store.save_tls_pin(&origin, &pin.to_hex())?;
+        }
         Ok(Arc::new(Self {
             shared: Arc::new(ClientShared {
                 config,
@@ -129,11 +139,13 @@ impl NodeClient {
                 state: Mutex::new(ClientState {
                     runtime: None,
                     starting: None,
+                    first_use_retry_at: None,
                     halted: false,
                     lifecycle: Lifecycle::Idle,
                     generation: 0,
                 }),
                 reported: Mutex::new(None),
+                first_use_wake: tokio::sync::Notify::new(),
             }),
         }))
     }
@@ -221,6 +233,7 @@ impl NodeClient {
     /// The network changed (Wi-Fi ↔ cellular, VPN): retry now instead of waiting out the
     /// backoff.
     pub fn network_changed(&self) {
+        self.shared.first_use_wake.notify_waiters();
         if let Some(handle) = self.shared.handle() {
             spawn(async move {
                 let _ = handle.network_changed().await;
@@ -277,7 +290,16 @@ impl ClientShared {
             return NodeStatus::of(&handle.status(), &handle);
         }
         if state.starting.is_some() {
-            return NodeStatus::Connecting;
+            return match state.first_use_retry_at {
+                Some(at) => NodeStatus::Reconnecting {
+                    retry_in_ms: u64::try_from(
+                        at.saturating_duration_since(tokio::time::Instant::now())
+                            .as_millis(),
+                    )
+                    .unwrap_or(u64::MAX),
+                },
+                None => NodeStatus::Connecting,
+            };
         }
         match state.lifecycle {
             Lifecycle::Suspended => NodeStatus::Suspended,
@@ -301,6 +323,7 @@ impl ClientShared {
     /// Closes cleanly and stays offline until resumed (the runtime is kept).
     fn suspend(&self) {
         self.set_lifecycle(Lifecycle::Suspended);
+        self.first_use_wake.notify_waiters();
         if let Some(handle) = self.handle() {
             spawn(async move {
                 let _ = handle.disconnect().await;
@@ -331,8 +354,10 @@ impl ClientShared {
             state.lifecycle = lifecycle;
             state.halted = false;
             state.starting = None;
+            state.first_use_retry_at = None;
             state.runtime.take()
         };
+        self.first_use_wake.notify_waiters();
         if let Some(runtime) = runtime {
             spawn(async move { runtime.shutdown().await });
         }
@@ -347,6 +372,9 @@ impl ClientShared {
                 state.halted = false;
                 (None, state.runtime.take())
             } else if state.starting.is_some() {
+                drop(state);
+                // Waiting to read the certificate again: read it now.
+                self.first_use_wake.notify_waiters();
                 return Ok(());
             } else {
                 (state.runtime.as_ref().map(NodeRuntime::handle), None)
@@ -398,6 +426,7 @@ impl ClientShared {
         {
             let mut state = lock(&self.state);
             state.starting = None;
+            state.first_use_retry_at = None;
             if let Some(old) = state.runtime.replace(node_runtime) {
                 rt.spawn(old.shutdown());
             }
@@ -417,8 +446,9 @@ impl ClientShared {
         Ok(())
     }
 
-    /// Trust on first use: read the certificate's fingerprint (nothing is sent), ask the
-    /// listener, store the pin if the user agreed, then connect pinned.
+    /// Trust on first use: read the certificate's fingerprint (nothing is sent; an unreachable
+    /// gateway is retried with the reconnect backoff), ask the listener, store the pin if the
+    /// user agreed, then connect pinned.
     fn confirm_first_use_pin(self: &Arc<Self>) {
         let generation = {
             let mut state = lock(&self.state);
@@ -435,13 +465,24 @@ impl ClientShared {
                 return;
             }
             let outcome = match result {
-                Ok(pin) => client.start_runtime(Some(pin)),
+                Ok(Some(pin)) => client.start_runtime(Some(pin)),
+                // Suspended while the gateway was unreachable: resume() starts over.
+                Ok(None) => {
+                    {
+                        let mut state = lock(&client.state);
+                        state.starting = None;
+                        state.first_use_retry_at = None;
+                    }
+                    client.report_status();
+                    Ok(())
+                }
                 Err(e) => Err(e),
             };
             if let Err(error) = outcome {
                 {
                     let mut state = lock(&client.state);
                     state.starting = None;
+                    state.first_use_retry_at = None;
                     state.halted = true;
                 }
                 client.listener.on_error(error);
@@ -450,8 +491,56 @@ impl ClientShared {
         });
     }
 
-    async fn read_and_confirm_pin(&self, generation: u64) -> Result<TlsPin, NodeError> {
-        let presented = probe_fingerprint(&self.config.url, &self.config.connect).await?;
+    /// Reads the certificate until the gateway answers; `None` when the app suspended the
+    /// client meanwhile (a suspended client does not reconnect).
+    async fn read_certificate(&self, generation: u64) -> Result<Option<TlsPin>, NodeError> {
+        let mut backoff = FirstUseBackoff::new(self.config.node.backoff);
+        loop {
+            let error = match probe_fingerprint(&self.config.url, &self.config.connect).await {
+                Ok(pin) => return Ok(Some(pin)),
+                Err(e) if unreachable(&e) => e,
+                Err(e) => return Err(e.into()),
+            };
+            tracing::debug!(error = %error, "gateway unreachable for the first-use pin read");
+            let now = tokio::time::Instant::now();
+            let at = now + backoff.next_delay(now);
+            // Registered before the state is checked, so a connect()/stop() in between wakes it.
+            let wake = self.first_use_wake.notified();
+            tokio::pin!(wake);
+            wake.as_mut().enable();
+            {
+                let mut state = lock(&self.state);
+                if state.starting != Some(generation) {
+                    return Err(NodeError::Closed);
+                }
+                if state.lifecycle == Lifecycle::Suspended {
+                    return Ok(None);
+                }
+                state.first_use_retry_at = Some(at);
+            }
+            self.report_status();
+            tokio::select! {
+                () = tokio::time::sleep_until(at) => {}
+                () = &mut wake => {}
+            }
+            {
+                let mut state = lock(&self.state);
+                if state.starting != Some(generation) {
+                    return Err(NodeError::Closed);
+                }
+                state.first_use_retry_at = None;
+                if state.lifecycle == Lifecycle::Suspended {
+                    return Ok(None);
+                }
+            }
+            self.report_status();
+        }
+    }
+
+    async fn read_and_confirm_pin(&self, generation: u64) -> Result<Option<TlsPin>, NodeError> {
+        let Some(presented) = self.read_certificate(generation).await? else {
+            return Ok(None);
+        };
         let listener = self.listener.clone();
         let url = self.config.url.to_string();
         let fingerprint = presented.to_hex();
@@ -468,7 +557,7 @@ impl ClientShared {
             return Err(NodeError::Closed);
         }
         self.store.save_tls_pin(&self.origin, &fingerprint)?;
-        Ok(presented)
+        Ok(Some(presented))
     }
 
     async fn wake(self: Arc<Self>, lease_ms: u64) -> Result<bool, NodeError> {

@@ -132,6 +132,8 @@ pub(crate) enum PinSource {
 pub(crate) struct ValidatedConfig {
     pub(crate) url: GatewayUrl,
     pub(crate) pin: PinSource,
+    /// The setup code's pin when it is the one in effect: stored for the gateway's origin.
+    pub(crate) setup_code_pin: Option<TlsPin>,
     pub(crate) connect: ConnectOptions,
     pub(crate) node: NodeConfig,
 }
@@ -238,11 +240,15 @@ impl NodeClientConfig {
             None => None,
         };
         let pin_policy = self.pin_policy.clone().unwrap_or(PinPolicy::SystemTrust);
+        let mut setup_code_pin = None;
         let pin = match (&pin_policy, code_pin) {
             (PinPolicy::Pinned { fingerprint }, _) => {
                 PinSource::Explicit(TlsPin::parse(fingerprint)?)
             }
-            (_, Some(code_pin)) => PinSource::Explicit(code_pin),
+            (_, Some(code_pin)) => {
+                setup_code_pin = Some(code_pin);
+                PinSource::Explicit(code_pin)
+            }
             (PinPolicy::TrustOnFirstUse, None) if url.is_secure() => PinSource::TrustOnFirstUse,
             _ => PinSource::None,
         };
@@ -285,6 +291,7 @@ impl NodeClientConfig {
         Ok(ValidatedConfig {
             url,
             pin,
+            setup_code_pin,
             connect: ConnectOptions {
                 plaintext,
                 ..ConnectOptions::default()

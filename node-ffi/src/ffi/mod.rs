@@ -10,6 +10,7 @@ mod client;
 mod config;
 mod error;
 mod executor;
+mod first_use;
 mod functions;
 mod handler;
 mod listener;
