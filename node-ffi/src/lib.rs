@@ -21,6 +21,7 @@ pub mod ffi;
 pub mod headless;
 #[cfg(feature = "headless")]
 pub mod host;
+mod retry_backoff;
 pub mod runtime;
 mod setup_bootstrap;
 #[cfg(feature = "headless")]

@@ -52,17 +52,9 @@ impl Backoff {
         rng: &mut ChaCha8Rng,
     ) -> u64 {
         let since = *self.outage_since.get_or_insert(now);
-        let exp = self.attempt.min(20);
+        let (lo, hi) = policy.delay_band(self.attempt, now.millis_since(since));
         self.attempt = self.attempt.saturating_add(1);
-        if now.millis_since(since) >= policy.long_outage_after_ms {
-            return uniform(rng, policy.long_outage_min_ms, policy.long_outage_max_ms);
-        }
-        let ceiling = policy
-            .initial_ms
-            .saturating_mul(1u64 << exp)
-            .min(policy.max_ms)
-            .max(policy.min_delay_ms);
-        uniform(rng, policy.min_delay_ms, ceiling)
+        uniform(rng, lo, hi)
     }
 
     /// Next re-check while pairing approval is pending: doubles up to the cap, jittered within

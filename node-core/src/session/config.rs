@@ -122,6 +122,25 @@ pub struct BackoffPolicy {
     pub pairing_recheck_max_ms: u64,
 }
 
+impl BackoffPolicy {
+    /// The band `[lo, hi]` (milliseconds) that the delay after the `attempt`-th failure (0-based)
+    /// is drawn from, uniformly, when the outage has lasted `outage_ms`: exponential ceilings
+    /// from `initial_ms` up to `max_ms` (never below `min_delay_ms`), then the long-outage band.
+    /// The session's reconnects use it, and so does every std-side retry (SSH tunnel restarts,
+    /// first-use certificate reads), so all of a node's waits follow one rule.
+    pub fn delay_band(&self, attempt: u32, outage_ms: u64) -> (u64, u64) {
+        if outage_ms >= self.long_outage_after_ms {
+            return (self.long_outage_min_ms, self.long_outage_max_ms);
+        }
+        let ceiling = self
+            .initial_ms
+            .saturating_mul(1u64 << attempt.min(20))
+            .min(self.max_ms)
+            .max(self.min_delay_ms);
+        (self.min_delay_ms, ceiling)
+    }
+}
+
 impl Default for BackoffPolicy {
     fn default() -> Self {
         Self {

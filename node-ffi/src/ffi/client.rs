@@ -9,7 +9,7 @@ use clawlet_node_core::remote::TlsPin;
 use super::config::{NodeClientConfig, PinSource, ValidatedConfig};
 use super::error::NodeError;
 use super::executor::runtime;
-use super::first_use::{FirstUseBackoff, unreachable};
+use super::first_use::unreachable;
 use super::handler::{CommandHandler, HandlerBridge};
 use super::listener::{ListenerBridge, NodeListener};
 use super::presence::{PRESENCE_ALIVE_EVENT, presence_alive_payload};
@@ -18,6 +18,7 @@ use super::store::{CredentialStore, StoreBridge, pin_key};
 use crate::credential_store::{
     CredentialStore as _, TokenKey, gateway_origin, load_or_create_identity_seed,
 };
+use crate::retry_backoff::RetryBackoff;
 use crate::runtime::{NodeHandle, NodeRuntime, RuntimeConfig, unix_now_ms};
 use crate::transport::probe_fingerprint;
 
@@ -494,7 +495,7 @@ impl ClientShared {
     /// Reads the certificate until the gateway answers; `None` when the app suspended the
     /// client meanwhile (a suspended client does not reconnect).
     async fn read_certificate(&self, generation: u64) -> Result<Option<TlsPin>, NodeError> {
-        let mut backoff = FirstUseBackoff::new(self.config.node.backoff);
+        let mut backoff = RetryBackoff::new(self.config.node.backoff);
         loop {
             let error = match probe_fingerprint(&self.config.url, &self.config.connect).await {
                 Ok(pin) => return Ok(Some(pin)),

@@ -17,7 +17,6 @@
 //! - [`TunnelSupervisor`]: keeps a node's tunnel up with the node core's backoff.
 //! - [`SshTunnelError`]: what went wrong and the fix (from ssh's own messages).
 
-mod backoff;
 mod classify;
 mod command;
 mod config;

@@ -10,11 +10,11 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::backoff::RestartBackoff;
 use super::config::SshTunnelConfig;
 use super::error::SshTunnelError;
 use super::process::SshProcess;
 use super::relay::{Relay, bind_local};
+use crate::retry_backoff::RetryBackoff;
 
 /// Longest wait for the supervisor task to kill ssh on shutdown.
 const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -143,7 +143,7 @@ struct Supervise {
 }
 
 async fn supervise(mut s: Supervise) {
-    let mut backoff = RestartBackoff::new(s.policy);
+    let mut backoff = RetryBackoff::new(s.policy);
     let mut tunnel = s.first.take();
     let target = s.config.target.to_string();
     loop {
@@ -165,7 +165,7 @@ async fn supervise(mut s: Supervise) {
                 error = up.exited() => error,
             };
             s.pid.send_replace(None);
-            backoff.tunnel_ended(since.elapsed());
+            backoff.ended_after(since.elapsed());
             if error.is_terminal() {
                 s.shared.fail(error);
                 return;
