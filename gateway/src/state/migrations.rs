@@ -135,42 +135,49 @@ CREATE TABLE device_bootstrap_tokens (
 ) STRICT;
 "#;
 
+/// The SQL that rebuilds `device_bootstrap_tokens` as `device_bootstrap_tokens_<suffix>` with
+/// another CHECK on `profile` (SQLite cannot alter a CHECK), keeps every row, and renames it back.
+/// `$profiles` is the list inside `profile IN (…)`, as it is stored in the schema.
+macro_rules! rebuild_bootstrap_tokens {
+    ($suffix:literal, $profiles:literal) => {
+        concat!(
+            "\nCREATE TABLE device_bootstrap_tokens_",
+            $suffix,
+            " (\n",
+            "    setup_id      TEXT    NOT NULL PRIMARY KEY,\n",
+            "    token_sha256  BLOB    NOT NULL UNIQUE CHECK (length(token_sha256) = 32),\n",
+            "    profile       TEXT    NOT NULL\n",
+            "                  CHECK (profile IN (",
+            $profiles,
+            ")),\n",
+            "    issued_at_ms  INTEGER NOT NULL,\n",
+            "    expires_at_ms INTEGER NOT NULL\n",
+            ") STRICT;\n",
+            "INSERT INTO device_bootstrap_tokens_",
+            $suffix,
+            "\n",
+            "    SELECT setup_id, token_sha256, profile, issued_at_ms, expires_at_ms\n",
+            "    FROM device_bootstrap_tokens;\n",
+            "DROP TABLE device_bootstrap_tokens;\n",
+            "ALTER TABLE device_bootstrap_tokens_",
+            $suffix,
+            " RENAME TO device_bootstrap_tokens;\n",
+        )
+    };
+}
+
 /// Version 3: the `operator` setup-code profile (a clawlet extension for `clawlet pair`). SQLite
 /// cannot alter a CHECK, so the table is rebuilt; outstanding codes are kept.
-const V3_OPERATOR_PROFILE: &str = r#"
-CREATE TABLE device_bootstrap_tokens_v3 (
-    setup_id      TEXT    NOT NULL PRIMARY KEY,
-    token_sha256  BLOB    NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
-    profile       TEXT    NOT NULL
-                  CHECK (profile IN ('full', 'limited', 'node', 'voice-node', 'operator')),
-    issued_at_ms  INTEGER NOT NULL,
-    expires_at_ms INTEGER NOT NULL
-) STRICT;
-INSERT INTO device_bootstrap_tokens_v3
-    SELECT setup_id, token_sha256, profile, issued_at_ms, expires_at_ms
-    FROM device_bootstrap_tokens;
-DROP TABLE device_bootstrap_tokens;
-ALTER TABLE device_bootstrap_tokens_v3 RENAME TO device_bootstrap_tokens;
-"#;
+const V3_OPERATOR_PROFILE: &str =
+    rebuild_bootstrap_tokens!("v3", "'full', 'limited', 'node', 'voice-node', 'operator'");
 
 /// Version 4: the `operator-limited` setup-code profile (the `operator` profile without admin,
 /// issued for a plaintext non-loopback URL). The table is rebuilt again; codes are kept.
-const V4_OPERATOR_LIMITED_PROFILE: &str = r#"
-CREATE TABLE device_bootstrap_tokens_v4 (
-    setup_id      TEXT    NOT NULL PRIMARY KEY,
-    token_sha256  BLOB    NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
-    profile       TEXT    NOT NULL
-                  CHECK (profile IN ('full', 'limited', 'node', 'voice-node', 'operator',
-                                     'operator-limited')),
-    issued_at_ms  INTEGER NOT NULL,
-    expires_at_ms INTEGER NOT NULL
-) STRICT;
-INSERT INTO device_bootstrap_tokens_v4
-    SELECT setup_id, token_sha256, profile, issued_at_ms, expires_at_ms
-    FROM device_bootstrap_tokens;
-DROP TABLE device_bootstrap_tokens;
-ALTER TABLE device_bootstrap_tokens_v4 RENAME TO device_bootstrap_tokens;
-"#;
+const V4_OPERATOR_LIMITED_PROFILE: &str = rebuild_bootstrap_tokens!(
+    "v4",
+    "'full', 'limited', 'node', 'voice-node', 'operator',
+                                     'operator-limited'"
+);
 
 /// Every schema version in order; index `i` upgrades `user_version` `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -231,15 +238,18 @@ mod tests {
         assert!(tables.iter().all(|(_, strict)| *strict == 1), "{tables:?}");
     }
 
-    #[test]
-    fn a_version_2_database_keeps_its_setup_codes_and_accepts_the_operator_profile() {
+    /// Builds a database at the schema `versions` make, with one code of profile `kept`,
+    /// migrates it, and checks the code kept its profile, `accepted` now fits and `admin` not.
+    fn upgrade_keeps_a_code_and_accepts(versions: &[&str], kept: &str, accepted: &str) {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(V1_PAIRING).unwrap();
-        conn.execute_batch(V2_BOOTSTRAP_TOKENS).unwrap();
-        conn.pragma_update(None, "user_version", 2).unwrap();
+        for sql in versions {
+            conn.execute_batch(sql).unwrap();
+        }
+        let version = i64::try_from(versions.len()).unwrap();
+        conn.pragma_update(None, "user_version", version).unwrap();
         conn.execute(
-            "INSERT INTO device_bootstrap_tokens VALUES ('s1', zeroblob(32), 'node', 1, 2)",
-            [],
+            "INSERT INTO device_bootstrap_tokens VALUES ('s1', zeroblob(32), ?1, 1, 2)",
+            [kept],
         )
         .unwrap();
         migrate(&mut conn).unwrap();
@@ -250,10 +260,10 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(profile, "node");
+        assert_eq!(profile, kept);
         conn.execute(
-            "INSERT INTO device_bootstrap_tokens VALUES ('s2', randomblob(32), 'operator', 1, 2)",
-            [],
+            "INSERT INTO device_bootstrap_tokens VALUES ('s2', randomblob(32), ?1, 1, 2)",
+            [accepted],
         )
         .unwrap();
         assert!(
@@ -266,37 +276,16 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_database_keeps_its_setup_codes_and_accepts_the_operator_profile() {
+        upgrade_keeps_a_code_and_accepts(&[V1_PAIRING, V2_BOOTSTRAP_TOKENS], "node", "operator");
+    }
+
+    #[test]
     fn a_version_3_database_keeps_its_codes_and_accepts_operator_limited() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        for sql in [V1_PAIRING, V2_BOOTSTRAP_TOKENS, V3_OPERATOR_PROFILE] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 3).unwrap();
-        conn.execute(
-            "INSERT INTO device_bootstrap_tokens VALUES ('s1', zeroblob(32), 'operator', 1, 2)",
-            [],
-        )
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let profile: String = conn
-            .query_row(
-                "SELECT profile FROM device_bootstrap_tokens WHERE setup_id = 's1'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(profile, "operator");
-        conn.execute(
-            "INSERT INTO device_bootstrap_tokens VALUES ('s2', randomblob(32), 'operator-limited', 1, 2)",
-            [],
-        )
-        .unwrap();
-        assert!(
-            conn.execute(
-                "INSERT INTO device_bootstrap_tokens VALUES ('s3', randomblob(32), 'admin', 1, 2)",
-                [],
-            )
-            .is_err()
+        upgrade_keeps_a_code_and_accepts(
+            &[V1_PAIRING, V2_BOOTSTRAP_TOKENS, V3_OPERATOR_PROFILE],
+            "operator",
+            "operator-limited",
         );
     }
 
