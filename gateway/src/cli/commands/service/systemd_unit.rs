@@ -41,48 +41,35 @@ pub fn render_unit(spec: &ServiceSpec) -> String {
 /// (specifiers), `$` doubled (variable expansion), and anything outside a safe set is put in
 /// double quotes with `\` and `"` escaped. `Environment=` values use [`quote_assignment`].
 pub fn quote_word(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._:@=+,-".contains(c));
-    if safe {
-        return word.to_string();
-    }
-    let mut out = String::from("\"");
-    for c in word.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '%' => out.push_str("%%"),
-            '$' => out.push_str("$$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    quote(word, true)
 }
 
 /// One `KEY=value` of an `Environment=` line. Unlike a command line, systemd does not expand
 /// `$` there (it is taken literally), so only `%` (specifiers) is doubled and `\\` and `"`
 /// escaped inside double quotes. The inverse is [`split_assignment`].
 pub fn quote_assignment(assignment: &str) -> String {
-    let safe = !assignment.is_empty()
-        && assignment
+    quote(assignment, false)
+}
+
+/// The quoting both [`quote_word`] and [`quote_assignment`] share; `$` is doubled only where
+/// systemd would expand it (`double_dollar`).
+fn quote(text: &str, double_dollar: bool) -> String {
+    let safe = !text.is_empty()
+        && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._:@=+,-".contains(c));
     if safe {
-        return assignment.to_string();
+        return text.to_string();
     }
     let mut out = String::from("\"");
-    for c in assignment.chars() {
+    for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '%' => out.push_str("%%"),
+            '$' if double_dollar => out.push_str("$$"),
             c => out.push(c),
         }
     }
