@@ -58,17 +58,7 @@ pub fn control(kind: ServiceKind, action: ServiceAction) -> ToolOutcome {
 
 /// The agent's state from `launchctl print`.
 pub fn state(kind: ServiceKind, file: &Path) -> ServiceState {
-    let mut state = ServiceState {
-        manager: "launchd",
-        name: kind.launchd_label(),
-        file: file.to_path_buf(),
-        installed: file.exists(),
-        active: None,
-        sub: None,
-        enabled: None,
-        pid: None,
-        unreachable: None,
-    };
+    let mut state = ServiceState::unasked("launchd", kind.launchd_label(), file);
     let out = run_tool("launchctl", &["print", &target(kind)]);
     match &out {
         ToolOutcome::Missing => state.unreachable = Some(out.failure("launchctl")),

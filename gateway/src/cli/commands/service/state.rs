@@ -1,6 +1,6 @@
 //! What the service manager says about an installed service, for `status`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -28,6 +28,21 @@ pub struct ServiceState {
 }
 
 impl ServiceState {
+    /// What is known before the manager is asked: the name, the file and whether it exists.
+    pub fn unasked(manager: &'static str, name: String, file: &Path) -> ServiceState {
+        ServiceState {
+            manager,
+            name,
+            file: file.to_path_buf(),
+            installed: file.exists(),
+            active: None,
+            sub: None,
+            enabled: None,
+            pid: None,
+            unreachable: None,
+        }
+    }
+
     /// Whether the service is running now.
     pub fn running(&self) -> bool {
         matches!(

@@ -63,17 +63,7 @@ pub fn control(kind: ServiceKind, action: ServiceAction) -> ToolOutcome {
 
 /// The unit's state from `systemctl --user show`.
 pub fn state(kind: ServiceKind, file: &Path) -> ServiceState {
-    let mut state = ServiceState {
-        manager: "systemd",
-        name: kind.unit_name(),
-        file: file.to_path_buf(),
-        installed: file.exists(),
-        active: None,
-        sub: None,
-        enabled: None,
-        pid: None,
-        unreachable: None,
-    };
+    let mut state = ServiceState::unasked("systemd", kind.unit_name(), file);
     let show = systemctl(&[
         "show",
         &kind.unit_name(),
