@@ -205,15 +205,7 @@ where
 
     /// The role and scopes the gateway granted.
     pub fn granted_scopes(&self) -> Vec<String> {
-        self.hello
-            .pointer("/auth/scopes")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+        super::operator_identity::granted_scopes(&self.hello)
     }
 
     /// The per-socket instance id sent as `client.instanceId`.

@@ -136,15 +136,7 @@ impl OperatorIdentity {
         if stored.as_ref().is_some_and(|s| s.token == token) {
             return Ok(false);
         }
-        let scopes = hello
-            .pointer("/auth/scopes")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let scopes = granted_scopes(hello);
         let issued_at_ms = hello.pointer("/auth/issuedAtMs").and_then(Value::as_u64);
         self.store
             .save_device_token(
@@ -206,6 +198,19 @@ fn covers(granted: &[String], required: &str) -> bool {
             || g == "operator.admin"
             || (g == "operator.write" && required == "operator.read")
     })
+}
+
+/// The scopes a `hello-ok` granted (`auth.scopes`); none when it names none.
+pub fn granted_scopes(hello: &Value) -> Vec<String> {
+    hello
+        .pointer("/auth/scopes")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

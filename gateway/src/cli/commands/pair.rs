@@ -12,12 +12,12 @@ use clawlet_node::transport::{ConnectOptions, connect_gateway};
 use clawlet_node_core::remote::{
     CredentialPurpose, GatewayUrl, PlaintextPolicy, TlsPin, parse_setup_code,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::Read as _;
 
 use crate::cli::context::{CliError, Context};
 use crate::cli::operator_client::{ClientError, OperatorClient, OperatorConnect};
-use crate::cli::operator_identity::{CLI_OPERATOR_SCOPES, OperatorIdentity};
+use crate::cli::operator_identity::{CLI_OPERATOR_SCOPES, OperatorIdentity, granted_scopes};
 use crate::cli::output::{now_ms, print_json};
 use crate::cli::target::ConnectArgs;
 
@@ -211,15 +211,7 @@ pub async fn run(ctx: &Context, args: &PairArgs) -> Result<(), CliError> {
             .save_tls_pin(&origin, &pin.to_hex())
             .map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
     }
-    let granted: Vec<String> = hello
-        .pointer("/auth/scopes")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let granted = granted_scopes(&hello);
     if args.save {
         save_remote(ctx, &code.url, pin.as_ref())?;
     }
