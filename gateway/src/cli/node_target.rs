@@ -316,12 +316,7 @@ mod tests {
 
     fn setup(config: &str, generated: bool) -> Setup {
         let dir = tempfile::tempdir().unwrap();
-        let paths = ClawletPaths {
-            config_file: dir.path().join("clawlet.json"),
-            state_dir: dir.path().join("state"),
-            node_dir: dir.path().join("node"),
-            identity_dir: dir.path().join("identity"),
-        };
+        let paths = ClawletPaths::under(dir.path());
         std::fs::create_dir_all(&paths.state_dir).unwrap();
         if generated {
             std::fs::write(paths.gateway_token_file(), "generated-token\n").unwrap();

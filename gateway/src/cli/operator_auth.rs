@@ -316,15 +316,6 @@ mod tests {
     use clawlet_node_core::remote::CredentialSource;
     use serde_json::json;
 
-    fn paths(dir: &Path) -> ClawletPaths {
-        ClawletPaths {
-            config_file: dir.join("clawlet.json"),
-            state_dir: dir.join("state"),
-            node_dir: dir.join("node"),
-            identity_dir: dir.join("identity"),
-        }
-    }
-
     fn target(url: &str, token: Option<&str>) -> ResolvedTarget {
         ResolvedTarget {
             url: GatewayUrl::parse(url).unwrap(),
@@ -346,7 +337,7 @@ mod tests {
     #[test]
     fn loopback_with_a_shared_secret_stays_device_less_and_creates_nothing() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = paths(tmp.path());
+        let p = ClawletPaths::under(tmp.path());
         let auth = OperatorAuth::plan(&p, &target("ws://127.0.0.1:18789", Some("t"))).unwrap();
         assert!(auth.identity().is_none());
         assert!(!p.identity_dir.exists());
@@ -359,7 +350,7 @@ mod tests {
     #[test]
     fn off_loopback_it_signs_and_asks_for_every_cli_scope() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = paths(tmp.path());
+        let p = ClawletPaths::under(tmp.path());
         let auth = OperatorAuth::plan(&p, &target("ws://10.77.0.1:18789", Some("t"))).unwrap();
         assert!(auth.identity().is_some());
         assert_eq!(auth.origin(), "ws://10.77.0.1:18789");
@@ -372,7 +363,7 @@ mod tests {
     #[test]
     fn a_stored_token_is_offered_to_its_origin_only() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = paths(tmp.path());
+        let p = ClawletPaths::under(tmp.path());
         store_token(&p, "ws://127.0.0.1:18789");
         let auth = OperatorAuth::plan(&p, &target("ws://127.0.0.1:18789", None)).unwrap();
         assert!(
@@ -390,7 +381,7 @@ mod tests {
     #[test]
     fn a_tunnel_signs_and_may_fall_back_to_device_less() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = paths(tmp.path());
+        let p = ClawletPaths::under(tmp.path());
         let t = target("ws://127.0.0.1:40111", Some("t"));
         let auth = OperatorAuth::plan_for_origin(&p, &t, "ssh://u@h:22/18789".to_string()).unwrap();
         assert!(auth.identity().is_some());
@@ -417,7 +408,7 @@ mod tests {
     #[test]
     fn the_longest_retry_chain_fits_the_attempt_cap_and_ends_in_the_real_error() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = paths(tmp.path());
+        let p = ClawletPaths::under(tmp.path());
         let origin = "ssh://u@h:22/18789";
         store_token(&p, origin);
         let t = target("ws://127.0.0.1:40111", Some("t"));
@@ -447,7 +438,7 @@ mod tests {
     #[test]
     fn at_the_cap_even_a_retryable_refusal_is_reported() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = paths(tmp.path());
+        let p = ClawletPaths::under(tmp.path());
         let t = target("ws://127.0.0.1:40111", Some("t"));
         let auth = OperatorAuth::plan_for_origin(&p, &t, "ssh://u@h:22/18789".to_string()).unwrap();
         assert!(auth.device_less_fallback);
@@ -467,7 +458,7 @@ mod tests {
     #[test]
     fn a_url_override_without_a_secret_is_allowed_only_with_a_token_for_it() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = paths(tmp.path());
+        let p = ClawletPaths::under(tmp.path());
         let env = GatewayEnv::default();
         let error = TargetError::Credentials(CredentialError::ExplicitCredentialsRequired {
             url_source: UrlSource::Explicit,
@@ -486,7 +477,7 @@ mod tests {
     #[test]
     fn a_refusal_without_any_credential_names_where_the_cli_looked() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = paths(tmp.path());
+        let p = ClawletPaths::under(tmp.path());
         let mut t = target("ws://127.0.0.1:18789", None);
         t.url_source = UrlSource::LocalDefault;
         let auth = OperatorAuth::plan(&p, &t).unwrap();

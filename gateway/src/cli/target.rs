@@ -230,12 +230,7 @@ mod tests {
 
     fn setup(config: &str) -> (tempfile::TempDir, ClawletPaths, GatewayConfig) {
         let dir = tempfile::tempdir().unwrap();
-        let paths = ClawletPaths {
-            config_file: dir.path().join("clawlet.json"),
-            state_dir: dir.path().join("state"),
-            node_dir: dir.path().join("node"),
-            identity_dir: dir.path().join("identity"),
-        };
+        let paths = ClawletPaths::under(dir.path());
         std::fs::create_dir_all(&paths.state_dir).unwrap();
         std::fs::write(paths.gateway_token_file(), "generated-token\n").unwrap();
         let config = ConfigFile::parse(&paths.config_file, config)

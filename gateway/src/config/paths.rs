@@ -58,6 +58,17 @@ impl ClawletPaths {
         }
     }
 
+    /// Every location under one directory, as tests lay them out.
+    #[cfg(test)]
+    pub(crate) fn under(dir: &Path) -> ClawletPaths {
+        ClawletPaths {
+            config_file: dir.join("clawlet.json"),
+            state_dir: dir.join("state"),
+            node_dir: dir.join("node"),
+            identity_dir: dir.join("identity"),
+        }
+    }
+
     /// The SQLite database path.
     pub fn state_db(&self) -> PathBuf {
         self.state_dir.join(STATE_DB_FILE)
