@@ -341,6 +341,17 @@ fn generated_token_and_tls_pin() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("fingerprint mismatch"));
 
+    // Plain ws:// to this TLS gateway (as after `gateway run --tls` without the config key):
+    // the CLI says the gateway may serve TLS and how to reach it.
+    let plain = format!("ws://127.0.0.1:{}", world.port);
+    let out = world.cli(&["health", "--url", &plain, &token_arg]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gateway.tls.enabled") && stderr.contains("--url wss://"),
+        "{stderr}"
+    );
+
     // A node over wss with the pin.
     let node = {
         let mut cmd = world.command(&[
