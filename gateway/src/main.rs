@@ -5,7 +5,30 @@ use tracing_subscriber::EnvFilter;
 
 use clawlet_gateway::cli::{Cli, run};
 
+/// Exit status of a program killed by SIGPIPE (128 + 13), what `clawlet … | head` should see.
+const EXIT_BROKEN_PIPE: i32 = 141;
+
+/// Rust ignores SIGPIPE, so `println!` to a closed pipe (`clawlet nodes list --json | head`)
+/// panics. Restoring the default signal needs `unsafe` (forbidden in this workspace), so this
+/// hook turns exactly that panic into a quiet exit, as SIGPIPE would, for every print at once.
+fn exit_quietly_on_broken_pipe() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_BROKEN_PIPE);
+        }
+        default_hook(info);
+    }));
+}
+
 fn main() {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let default_level = match cli.verbose {
         0 => "warn,clawlet_gateway=info,clawlet_node=info",

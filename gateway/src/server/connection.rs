@@ -187,7 +187,7 @@ pub(crate) async fn serve<S>(
     out.send_text(hello_ok(&shared, &accepted, &session));
     shared.hub.insert(session.clone());
     drop(slot);
-    tracing::info!(conn = %session.conn_id, role = session.role.as_str(), device = ?session.device_id, "client connected");
+    tracing::info!(conn = %session.conn_id, role = session.role.as_str(), device = session.device_id.as_deref().unwrap_or("-"), "client connected");
     if session.role == Role::Node {
         on_node_connected(&shared, &session).await;
     }

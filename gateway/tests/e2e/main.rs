@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod cli_output;
 mod doctor;
 mod node_config;
 mod raw;

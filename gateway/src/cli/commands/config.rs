@@ -33,16 +33,18 @@ pub fn run(ctx: &Context, command: ConfigCommand) -> Result<(), CliError> {
         }
         ConfigCommand::Set { key, value } => {
             let mut file = ctx.config_file()?;
+            // Plain JSON is kept as it is; only JSON5 (comments, unquoted keys) is lost on save.
+            // A `//` inside a string (a ws:// URL) is not a comment.
             let had_comments = file.existed()
                 && std::fs::read_to_string(file.path())
-                    .map(|t| t.contains("//") || t.contains("/*"))
+                    .map(|t| serde_json::from_str::<serde_json::Value>(&t).is_err())
                     .unwrap_or(false);
             file.set(&key, parse_cli_value(&value))?;
             file.save()?;
             eprintln!("Set {key} in {}", file.path().display());
             if had_comments {
                 eprintln!(
-                    "  note: the file was rewritten as plain JSON; its comments were not kept"
+                    "  note: the file was rewritten as plain JSON; its comments and JSON5 formatting were not kept"
                 );
             }
             if key.starts_with("gateway.") && !key.starts_with("gateway.remote.") {
