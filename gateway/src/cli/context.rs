@@ -295,6 +295,9 @@ impl Context {
             Some(origin) => OperatorAuth::plan_for_origin(&self.paths, target, origin)?,
             None => OperatorAuth::plan(&self.paths, target)?,
         };
+        if mode == "probe" {
+            auth = auth.for_probe(target)?;
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -16,6 +16,11 @@
 //!   it gets a device token kept under the tunnel's stable origin. The gateway sees loopback
 //!   there, so if it still wants pairing (`autoApproveLocal:false`) and a shared secret is at
 //!   hand, the connect is retried device-less, which keeps its scopes on loopback.
+//! - **A probe** (`gateway status`/`probe`, client mode `probe`) signs on loopback too
+//!   ([`for_probe`](OperatorAuth::for_probe)): the gateway keeps a device-less client's scopes
+//!   only for `cli`/`cli` and `gateway-client`/`backend`, so OpenClaw's own probe gets scopes
+//!   only when it signs with a paired device identity. The local gateway approves a local device
+//!   silently; with `autoApproveLocal:false` the refusal is reported as the pairing it wants.
 
 use std::path::{Path, PathBuf};
 
@@ -107,6 +112,20 @@ impl OperatorAuth {
             learned_pin,
             has_shared,
             device_less_fallback: sign && loopback && has_shared,
+        })
+    }
+
+    /// For a probe connect: on loopback with a shared secret, sign with the CLI's identity
+    /// (created if need be) instead of connecting device-less, which would get no scopes. A
+    /// pairing refusal is then reported, not retried device-less.
+    pub fn for_probe(self, target: &ResolvedTarget) -> Result<OperatorAuth, CliError> {
+        if self.identity.is_some() || !self.has_shared || !is_loopback_target(target) {
+            return Ok(self);
+        }
+        let identity = OperatorIdentity::open_or_create(&self.dir).map_err(identity_error)?;
+        Ok(OperatorAuth {
+            identity: Some(identity),
+            ..self
         })
     }
 

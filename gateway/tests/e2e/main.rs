@@ -9,6 +9,7 @@
 
 mod cli_output;
 mod doctor;
+mod local_probe;
 mod node_config;
 mod raw;
 mod remote_cli;

@@ -166,8 +166,11 @@ async fn status(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
         Err(CliError::Client(e))
             if e.error_shape().and_then(|s| s.detail_code()) == Some("PAIRING_REQUIRED") =>
         {
+            // The gateway's message, then what to run on its host (`clawlet devices approve …`).
             let message = e.error_shape().map(|s| s.message.clone());
-            (true, Value::Null, "pairing_pending", message)
+            let hint = CliError::Client(e).hint();
+            let note = [message, hint].into_iter().flatten().collect::<Vec<_>>();
+            (true, Value::Null, "pairing_pending", Some(note.join("\n")))
         }
         Err(e) => {
             if args.json {
@@ -206,7 +209,7 @@ async fn status(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
     }
     println!("  capability: {capability}");
     if let Some(error) = error {
-        println!("  note: {error}");
+        println!("  note: {}", error.replace('\n', "\n    "));
     }
     if let Some(service) = &service {
         println!("  service: {}", service.summary());
