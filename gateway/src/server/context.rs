@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::bind::ListenAddr;
-use super::hub::Hub;
-use super::invoke::InvokeRouter;
-use super::live_tasks::LiveTasks;
-use super::options::AuthConfig;
-use super::policy::CommandPolicy;
-use super::preauth::PreauthBudget;
-use super::rate_limit::AuthRateLimiter;
-use super::state_worker::StateHandle;
+use crate::server::admission::policy::CommandPolicy;
+use crate::server::admission::rate_limit::AuthRateLimiter;
+use crate::server::live::hub::Hub;
+use crate::server::live::invoke::InvokeRouter;
+use crate::server::live::live_tasks::LiveTasks;
+use crate::server::options::AuthConfig;
+use crate::server::state_worker::StateHandle;
+use crate::server::transport::bind::ListenAddr;
+use crate::server::transport::preauth::PreauthBudget;
 
 /// Frame cap after `hello-ok` (`policy.maxPayload`).
 pub(crate) const MAX_PAYLOAD_BYTES: usize = 26_214_400;
@@ -51,7 +51,7 @@ pub(crate) struct Shared {
     pub(crate) state: StateHandle,
     pub(crate) hub: Hub,
     pub(crate) invokes: InvokeRouter,
-    pub(crate) exec_runs: super::exec_runs::ExecRuns,
+    pub(crate) exec_runs: crate::server::live::exec_runs::ExecRuns,
     pub(crate) policy: CommandPolicy,
     pub(crate) limiter: AuthRateLimiter,
     pub(crate) preauth: Arc<PreauthBudget>,

@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 
 use thiserror::Error;
 
-use super::bind::BindError;
-use super::tls::TlsError;
+use crate::server::transport::bind::BindError;
+use crate::server::transport::tls::TlsError;
 use crate::state::StateError;
 
-/// A failure of [`super::Gateway::start`] or of the server around it.
+/// A failure of [`crate::server::Gateway::start`] or of the server around it.
 #[derive(Debug, Error)]
 pub enum ServerError {
     /// The bind/auth combination is refused (non-loopback without auth, no tailnet address, ...).

@@ -10,19 +10,19 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::bind::{ListenAddr, check_bind_auth};
-use super::clock::now_ms;
-use super::context::{Settings, Shared};
-use super::error::ServerError;
-use super::http::serve_stream;
-use super::hub::{Audience, Hub};
-use super::invoke::InvokeRouter;
-use super::options::{AuthConfig, ServerOptions, StateSource};
-use super::policy::CommandPolicy;
-use super::preauth::PreauthBudget;
-use super::rate_limit::AuthRateLimiter;
-use super::snapshot::broadcast_health;
-use super::state_worker::StateHandle;
+use crate::server::admission::policy::CommandPolicy;
+use crate::server::admission::rate_limit::AuthRateLimiter;
+use crate::server::clock::now_ms;
+use crate::server::context::{Settings, Shared};
+use crate::server::error::ServerError;
+use crate::server::live::hub::{Audience, Hub};
+use crate::server::live::invoke::InvokeRouter;
+use crate::server::live::snapshot::broadcast_health;
+use crate::server::options::{AuthConfig, ServerOptions, StateSource};
+use crate::server::state_worker::StateHandle;
+use crate::server::transport::bind::{ListenAddr, check_bind_auth};
+use crate::server::transport::http::serve_stream;
+use crate::server::transport::preauth::PreauthBudget;
 use crate::state::StateStore;
 
 /// How long shutdown waits for sockets to finish closing.
@@ -255,7 +255,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, tls: Option<Tls
     let mut stop = shared.shutdown.clone();
     loop {
         let accepted = tokio::select! {
-            _ = super::context::stopping(&mut stop) => return,
+            _ = crate::server::context::stopping(&mut stop) => return,
             r = listener.accept() => r,
         };
         let (stream, remote) = match accepted {
@@ -291,7 +291,7 @@ async fn tick_loop(shared: Arc<Shared>) {
     let mut stop = shared.shutdown.clone();
     loop {
         tokio::select! {
-            _ = super::context::stopping(&mut stop) => return,
+            _ = crate::server::context::stopping(&mut stop) => return,
             _ = timer.tick() => {
                 let payload = serde_json::json!({"ts": now_ms()});
                 shared.hub.broadcast("tick", &payload, Audience::All, true, false);
@@ -307,7 +307,7 @@ async fn health_loop(shared: Arc<Shared>) {
     let mut stop = shared.shutdown.clone();
     loop {
         tokio::select! {
-            _ = super::context::stopping(&mut stop) => return,
+            _ = crate::server::context::stopping(&mut stop) => return,
             _ = timer.tick() => broadcast_health(&shared),
         }
     }

@@ -7,43 +7,33 @@
 //! - [`tls`] loads or generates the certificate and computes its pin;
 //! - [`ServerOptions`] + [`Gateway::start`] → [`RunningGateway`] (`local_addrs`, `shutdown`).
 //!
-//! Inside: `http` (one port: `/healthz`, `/readyz`, the upgrade, the pre-auth budget),
-//! `connection` (one task per socket), `handshake` (connect validation, auth, device proof,
-//! pairing), `methods` (dispatch by role and scope), `hub` (live sessions and broadcasts with
-//! per-socket `seq`), `invoke` (the node invoke router), `state_worker` (SQLite on its own
-//! thread).
+//! The folders follow a socket's way in: `transport` (bind, TLS, the one HTTP port with
+//! `/healthz`, `/readyz` and the upgrade, pre-auth caps), `admission` (the `connect` decision:
+//! validation, auth, device proof, pairing), `live` (one task per admitted socket, the hub of
+//! sessions and broadcasts, the node invoke router) and `methods` (dispatch by role and scope).
+//! `state_worker` runs SQLite on its own thread.
 
 // Handlers return the wire `ErrorShape` itself (≈144 bytes): one per failed request, never in a
 // hot loop, and boxing it everywhere would only obscure the handlers.
 #![allow(clippy::result_large_err)]
 
-mod auth_errors;
-pub mod bind;
+mod admission;
 mod clock;
-mod connection;
 mod context;
 pub mod error;
-mod exec_runs;
 mod gateway;
-mod handshake;
-mod http;
-mod hub;
-mod invoke;
-mod live_tasks;
+mod live;
 mod methods;
 pub mod options;
-mod outbound;
-mod policy;
-mod preauth;
-mod rate_limit;
-mod scopes;
-mod session;
-mod snapshot;
 mod state_worker;
-pub mod tls;
+mod transport;
 
-pub use bind::{BindError, BindMode, ListenAddr, check_bind_auth, resolve_bind};
+pub use transport::{bind, tls};
+
 pub use error::ServerError;
 pub use gateway::{Gateway, RunningGateway};
 pub use options::{AuthConfig, CommandPolicyOptions, RateLimitOptions, ServerOptions, StateSource};
-pub use tls::{TlsError, TlsIdentity, fingerprint, load_or_generate_self_signed, load_pem};
+pub use transport::bind::{BindError, BindMode, ListenAddr, check_bind_auth, resolve_bind};
+pub use transport::tls::{
+    TlsError, TlsIdentity, fingerprint, load_or_generate_self_signed, load_pem,
+};

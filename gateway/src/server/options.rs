@@ -4,8 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::bind::ListenAddr;
-use super::tls::TlsIdentity;
+use crate::server::transport::bind::ListenAddr;
+use crate::server::transport::tls::TlsIdentity;
 use crate::state::StateStore;
 
 /// Shared-secret auth of the gateway (`gateway.auth.mode`).
@@ -103,7 +103,7 @@ pub enum StateSource {
 /// port with no auth and an in-memory state.
 #[derive(Debug)]
 pub struct ServerOptions {
-    /// Listen addresses, each marked loopback or not (see [`super::bind::resolve_bind`]).
+    /// Listen addresses, each marked loopback or not (see [`crate::server::transport::bind::resolve_bind`]).
     pub listen: Vec<ListenAddr>,
     /// Shared-secret auth.
     pub auth: AuthConfig,

@@ -5,7 +5,7 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
-use super::error::ServerError;
+use crate::server::error::ServerError;
 use crate::state::{StateError, StateStore};
 
 /// Jobs waiting for the state thread; a full queue makes callers wait (backpressure).

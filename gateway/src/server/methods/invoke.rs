@@ -10,10 +10,10 @@ use clawlet_node_core::wire::invoke::NodeInvokeParams;
 use serde_json::{Value, json};
 
 use super::{decode, invalid};
+use crate::server::admission::policy::{DANGEROUS_COMMANDS, PlatformId, Refusal};
 use crate::server::context::Shared;
-use crate::server::hub::event_frame;
-use crate::server::invoke::{IdemStart, InvokeAnswer, NodeReply};
-use crate::server::policy::{DANGEROUS_COMMANDS, PlatformId, Refusal};
+use crate::server::live::hub::event_frame;
+use crate::server::live::invoke::{IdemStart, InvokeAnswer, NodeReply};
 
 /// Default budget when the operator gives none.
 const DEFAULT_TIMEOUT_MS: u64 = 30_000;

@@ -13,9 +13,9 @@ use clawlet_node_core::wire::frame::ErrorShape;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::context::Shared;
-use super::scopes::{ADMIN, PAIRING, READ, WRITE};
-use super::session::{Role, Session};
+use crate::server::admission::scopes::{ADMIN, PAIRING, READ, WRITE};
+use crate::server::context::Shared;
+use crate::server::live::session::{Role, Session};
 
 /// Who may call a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +191,7 @@ pub(crate) fn state_error(err: crate::state::StateError) -> ErrorShape {
 }
 
 /// Maps a state-worker failure (thread gone) to the wire.
-pub(crate) fn worker_error(err: super::error::ServerError) -> ErrorShape {
+pub(crate) fn worker_error(err: crate::server::error::ServerError) -> ErrorShape {
     tracing::error!(error = %err, "gateway state worker failure");
     ErrorShape::new(error_code::UNAVAILABLE, "gateway state unavailable")
 }

@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use super::{decode, invalid};
 use crate::server::clock::now_ms;
 use crate::server::context::Shared;
-use crate::server::hub::Audience;
-use crate::server::invoke::NodeReply;
-use crate::server::session::Session;
+use crate::server::live::hub::Audience;
+use crate::server::live::invoke::NodeReply;
+use crate::server::live::session::Session;
 
 /// Most plugin tools a node may publish.
 const MAX_PLUGIN_TOOLS: usize = 256;

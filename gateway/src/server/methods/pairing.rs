@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{decode, invalid, missing_scope, state_error, worker_error};
+use crate::server::admission::scopes::{ADMIN, has_scope};
 use crate::server::clock::now_ms;
 use crate::server::context::Shared;
-use crate::server::hub::{Audience, event_frame};
-use crate::server::scopes::{ADMIN, has_scope};
-use crate::server::session::{Role, Session};
-use crate::server::snapshot::broadcast_presence;
+use crate::server::live::hub::{Audience, event_frame};
+use crate::server::live::session::{Role, Session};
+use crate::server::live::snapshot::broadcast_presence;
 use crate::state::{StateError, StateStore};
 
 /// Runs a state call and maps both failure layers to wire errors.

@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{decode, invalid, state_error, worker_error};
+use crate::server::admission::scopes::PAIRING;
 use crate::server::clock::now_ms;
 use crate::server::context::Shared;
-use crate::server::scopes::PAIRING;
-use crate::server::session::{Role, Session};
-use crate::server::snapshot::{broadcast_health, health_snapshot, presence_list};
+use crate::server::live::session::{Role, Session};
+use crate::server::live::snapshot::{broadcast_health, health_snapshot, presence_list};
 use crate::state::NodeActivity;
 use clawlet_node_core::wire::frame::ErrorShape;
 

@@ -22,10 +22,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{decode, invalid, state_error, worker_error};
-use crate::server::bind::ListenAddr;
 use crate::server::clock::now_ms;
 use crate::server::context::Shared;
 use crate::server::options::AuthConfig;
+use crate::server::transport::bind::ListenAddr;
 use crate::state::BootstrapProfile;
 
 /// `device.pair.setupCode` params (a closed object, as OpenClaw's schema).

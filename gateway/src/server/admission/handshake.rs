@@ -19,16 +19,18 @@ use clawlet_node_core::wire::pairing::{DevicePairResolved, NodePairResolved, Pai
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::auth_errors::{
+use crate::server::admission::auth_errors::{
     auth_failure, device_auth_failure, device_identity_required, shared_reason,
 };
-use super::clock::now_ms;
-use super::context::{Peer, Shared};
-use super::hub::Audience;
-use super::options::AuthConfig;
-use super::policy::PlatformId;
-use super::rate_limit::{SCOPE_BOOTSTRAP_TOKEN, SCOPE_DEVICE_TOKEN, SCOPE_SHARED_SECRET};
-use super::session::Role;
+use crate::server::admission::policy::PlatformId;
+use crate::server::admission::rate_limit::{
+    SCOPE_BOOTSTRAP_TOKEN, SCOPE_DEVICE_TOKEN, SCOPE_SHARED_SECRET,
+};
+use crate::server::clock::now_ms;
+use crate::server::context::{Peer, Shared};
+use crate::server::live::hub::Audience;
+use crate::server::live::session::Role;
+use crate::server::options::AuthConfig;
 use crate::state::{
     BootstrapOutcome, BootstrapRedemption, DeclaredSurface, IssuedToken, NewDeviceRequest,
     PairingOutcome, PairingReason, SurfaceOutcome, TokenCheck,

@@ -21,15 +21,15 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::clock::now_ms;
-use super::context::{MAX_BUFFERED_BYTES, MAX_PAYLOAD_BYTES, Peer, Shared};
-use super::handshake::{Accepted, admit};
-use super::methods::{EVENTS, advertised_methods, dispatch};
-use super::outbound::{OutFrame, Outbound};
-use super::preauth::PreauthSlot;
-use super::scopes::{ADMIN, READ};
-use super::session::{NodeState, Role, Session};
-use super::snapshot::{broadcast_presence, health_snapshot, presence_list};
+use crate::server::admission::handshake::{Accepted, admit};
+use crate::server::admission::scopes::{ADMIN, READ};
+use crate::server::clock::now_ms;
+use crate::server::context::{MAX_BUFFERED_BYTES, MAX_PAYLOAD_BYTES, Peer, Shared};
+use crate::server::live::outbound::{OutFrame, Outbound};
+use crate::server::live::session::{NodeState, Role, Session};
+use crate::server::live::snapshot::{broadcast_presence, health_snapshot, presence_list};
+use crate::server::methods::{EVENTS, advertised_methods, dispatch};
+use crate::server::transport::preauth::PreauthSlot;
 
 /// Frames allowed to queue while `connect` is being decided; one more closes the socket.
 const MAX_PENDING_HANDSHAKE_FRAMES: usize = 15;
@@ -122,7 +122,7 @@ pub(crate) async fn serve<S>(
                 out.close(close_code::NORMAL, "");
                 return finish(writer, stream).await;
             }
-            _ = super::context::stopping(&mut shutdown) => {
+            _ = crate::server::context::stopping(&mut shutdown) => {
                 out.close(close_code::SERVICE_RESTART, "service restart");
                 return finish(writer, stream).await;
             }
@@ -206,7 +206,7 @@ pub(crate) async fn serve<S>(
         let pong_wait =
             pong_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
         tokio::select! {
-            _ = super::context::stopping(&mut shutdown) => {
+            _ = crate::server::context::stopping(&mut shutdown) => {
                 out.close(close_code::SERVICE_RESTART, "service restart");
                 break;
             }

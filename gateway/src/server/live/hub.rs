@@ -6,8 +6,8 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::{Value, json};
 
-use super::scopes::{PAIRING, READ};
-use super::session::{Role, Session};
+use crate::server::admission::scopes::{PAIRING, READ};
+use crate::server::live::session::{Role, Session};
 
 /// Who may receive a broadcast event (SPEC §6.9, §7.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

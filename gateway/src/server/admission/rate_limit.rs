@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::options::RateLimitOptions;
+use crate::server::options::RateLimitOptions;
 
 /// Bucket scopes: each kind of credential is limited on its own.
 pub(crate) const SCOPE_SHARED_SECRET: &str = "shared-secret";

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use clawlet_node_core::wire::connect::ClientInfo;
 use serde_json::Value;
 
-use super::outbound::Outbound;
-use super::scopes::has_scope;
+use crate::server::admission::scopes::has_scope;
+use crate::server::live::outbound::Outbound;
 
 /// `connect.role`: only these two are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

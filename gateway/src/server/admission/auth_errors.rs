@@ -6,7 +6,7 @@ use clawlet_node_core::wire::connect::ClientInfo;
 use clawlet_node_core::wire::frame::ErrorShape;
 use serde_json::json;
 
-use super::options::AuthConfig;
+use crate::server::options::AuthConfig;
 
 /// Internal `authReason` → `details.code`.
 fn auth_detail_code(reason: &str) -> &'static str {

@@ -11,8 +11,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::connection;
-use super::context::{MAX_PAYLOAD_BYTES, Peer, Shared};
+use crate::server::context::{MAX_PAYLOAD_BYTES, Peer, Shared};
+use crate::server::live::connection;
 
 /// Largest request head accepted.
 const MAX_HEAD_BYTES: usize = 16 * 1024;

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::clock::now_ms;
-use super::context::Shared;
-use super::hub::Audience;
-use super::session::Role;
+use crate::server::clock::now_ms;
+use crate::server::context::Shared;
+use crate::server::live::hub::Audience;
+use crate::server::live::session::Role;
 
 /// `system-presence`: the gateway itself, then every connected node.
 pub(crate) fn presence_list(shared: &Shared) -> Vec<Value> {

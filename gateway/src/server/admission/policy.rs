@@ -1,7 +1,7 @@
 //! Which node commands the gateway admits (SPEC §6.5): platform allowlist, approval-gated host
 //! commands, and the operator's allow/deny lists (deny wins).
 
-use super::options::CommandPolicyOptions;
+use crate::server::options::CommandPolicyOptions;
 
 /// Which platform-default row applies to a node (SPEC §6.5), from its `platform` and
 /// `deviceFamily` as OpenClaw classifies them.

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use thiserror::Error;
 
-use super::options::AuthConfig;
+use crate::server::options::AuthConfig;
 
 /// One address to listen on; only a loopback listener gives its clients loopback semantics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
