@@ -62,13 +62,71 @@ pub(crate) struct Shared {
     pub(crate) tasks: Arc<LiveTasks>,
 }
 
-/// Where a socket comes from, as the handshake needs it.
-#[derive(Debug, Clone, Copy)]
+/// Where a socket comes from, as admission needs it. Transport fills it from the socket and the
+/// request head; admission only reads it.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // TEMP(issue 12): origin/proxy facts are being wired in; remove when read
 pub(crate) struct Peer {
-    /// Client address.
+    /// Client address: the socket's peer, or the forwarded client address when (and only when)
+    /// the socket's peer is a trusted proxy (`gateway.trustedProxies`).
     pub(crate) ip: IpAddr,
-    /// Direct loopback: a loopback listener, a loopback peer, and no forwarding headers.
+    /// Direct loopback: a loopback peer, no forwarding headers, not through a proxy, and no
+    /// browser `Origin` outside the allow-list.
     pub(crate) local: bool,
+    /// The browser `Origin` header, when the upgrade carried one.
+    pub(crate) browser_origin: Option<BrowserOrigin>,
+    /// Set when the socket's own peer is a trusted proxy.
+    pub(crate) proxy: Option<ProxyFacts>,
+}
+
+/// A browser `Origin` and whether `gateway.controlUi.allowedOrigins` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BrowserOrigin {
+    pub(crate) origin: String,
+    pub(crate) allowed: bool,
+}
+
+/// What a trusted proxy told us about the client behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProxyFacts {
+    /// The proxy's own address (the socket's peer).
+    pub(crate) proxy_ip: IpAddr,
+    /// The trusted-proxy auth verdict on the identity headers; `None` unless
+    /// `gateway.auth.mode` is `trusted-proxy`.
+    pub(crate) identity: Option<Result<ProxyUser, ProxyRefusal>>,
+    /// `tailscale-user-login`, only when `gateway.auth.allowTailscale` is on (it is never read
+    /// from a socket that is not a trusted proxy).
+    pub(crate) tailscale_login: Option<String>,
+}
+
+/// A user the trusted proxy vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProxyUser {
+    /// The value of `gateway.auth.trustedProxy.userHeader`.
+    pub(crate) user: String,
+    /// `x-openclaw-scopes`: narrows the requested operator scopes, never grants.
+    pub(crate) scopes: Option<Vec<String>>,
+}
+
+/// Why the trusted-proxy identity does not hold; `auth_reason` is OpenClaw's `authReason`
+/// (`trusted_proxy_missing_header_<name>`, `trusted_proxy_loopback_source`,
+/// `trusted_proxy_user_not_allowed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProxyRefusal {
+    pub(crate) auth_reason: String,
+}
+
+#[allow(dead_code)] // TEMP(issue 12)
+impl Peer {
+    /// A direct socket from `ip` with no proxy and no browser origin (tests and in-memory peers).
+    pub(crate) fn direct(ip: IpAddr) -> Self {
+        Self {
+            ip,
+            local: ip.is_loopback(),
+            browser_origin: None,
+            proxy: None,
+        }
+    }
 }
 
 impl Shared {

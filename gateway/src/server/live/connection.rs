@@ -141,7 +141,7 @@ pub(crate) async fn serve<S>(
     // The connect decision, while later frames queue up (bounded).
     let mut pending_frames: VecDeque<String> = VecDeque::new();
     let admission = {
-        let decide = admit(&shared, &first, &nonce, peer);
+        let decide = admit(&shared, &first, &nonce, peer.clone());
         tokio::pin!(decide);
         loop {
             tokio::select! {

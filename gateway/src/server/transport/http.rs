@@ -185,6 +185,8 @@ where
         // 0.0.0.0 from 127.0.0.1 and stay local. Linux drops packets from the network that
         // claim a loopback source, so a remote peer cannot look local.
         local: ip.is_loopback() && !head.forwarded,
+        browser_origin: None,
+        proxy: None,
     };
     connection::serve(shared, ws, peer, slot).await;
 }
