@@ -13,6 +13,7 @@ pub mod output;
 pub mod secret_file;
 pub mod ssh_transport;
 pub mod target;
+pub mod terminal_text;
 
 use clap::{Parser, Subcommand};
 

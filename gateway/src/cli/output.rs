@@ -24,6 +24,11 @@ pub fn print_error(error: &CliError) {
 
 /// Prints rows as left-aligned columns with a header.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    print!("{}", table_text(header, rows));
+}
+
+/// Rows as left-aligned columns with a header, one line each (what [`print_table`] prints).
+pub fn table_text(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -44,13 +49,13 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
         }
         out.trim_end().to_string()
     };
-    println!(
-        "{}",
-        line(header.iter().map(|h| (*h).to_string()).collect())
-    );
+    let mut text = line(header.iter().map(|h| (*h).to_string()).collect());
+    text.push('\n');
     for row in rows {
-        println!("{}", line(row.clone()));
+        text.push_str(&line(row.clone()));
+        text.push('\n');
     }
+    text
 }
 
 /// A string field of a JSON object, or "".

@@ -4,15 +4,21 @@
 //! request. The request lives [`DEVICE_PAIRING_PENDING_TTL_MS`] after the device's *last* retry;
 //! retrying with the same key, role and scopes keeps its `requestId`, while a changed key, role
 //! or scope set supersedes it (new id; the old one is returned so the server can announce
-//! `device.pair.resolved {decision:"rejected"}` for it).
+//! `device.pair.resolved {decision:"rejected"}` for it). How many requests may wait is capped
+//! (total and per address). The decisions themselves are pure functions in
+//! [`super::pairing_rules`]; this file loads the rows they need and writes what they return.
 
 use clawlet_node_core::identity::normalize_public_key_b64url;
 use clawlet_node_core::wire::pairing::{DevicePairList, DevicePairRequest, PairedDevice};
 use rusqlite::{Connection, Row, params};
 
-use super::codec::{bool_to_int, dedup, from_json, is_subset, same_set, to_json, union};
+use super::codec::{bool_to_int, dedup, from_json, to_json};
 use super::error::{StateError, StateResult};
-use super::pinning::{device_family_matches, platform_matches};
+use super::pairing_rules::{
+    Grant, MAX_PENDING_DEVICE_REQUESTS, MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS,
+    PendingCapExceeded, PendingCounts, PendingPlan, admit_new_pending, clamp_client_strings,
+    pending_expiry_cutoff, plan_pending, requested_roles, upgrade_reason, widen_or_replace,
+};
 use super::request_id::new_request_id;
 use super::store::StateStore;
 use super::tokens::token_infos;
@@ -114,6 +120,7 @@ impl StateStore {
         req: &NewDeviceRequest,
         now_ms: u64,
     ) -> StateResult<PairingOutcome> {
+        let req = &clamp_client_strings(req);
         let public_key = canonical_public_key(&req.public_key);
         let scopes = dedup(&req.scopes);
         let tx = self.write_tx()?;
@@ -132,25 +139,26 @@ impl StateStore {
             },
         };
         let same_key = paired.as_ref().filter(|p| p.public_key == public_key);
-        let roles = match same_key {
-            Some(p) => union(&p.roles, std::slice::from_ref(&req.role)),
-            None => vec![req.role.clone()],
-        };
+        let roles = requested_roles(paired.as_ref(), &public_key, &req.role);
 
-        let existing = load_pending_by_device(&tx, &req.device_id)?;
-        let (request_id, created_at_ms, is_new, superseded) = match existing {
-            Some(old)
-                if old.request.public_key == public_key
-                    && old.request.role == req.role
-                    && same_set(&old.request.scopes, &scopes) =>
-            {
-                (old.request.request_id, old.created_at_ms, false, None)
+        let existing = load_pending_by_device(&tx, &req.device_id)?
+            .map(|old| (old.request, old.created_at_ms));
+        let plan = plan_pending(existing, &public_key, &req.role, &scopes);
+        if !matches!(plan, PendingPlan::Refresh { .. }) {
+            let counts = pending_counts(&tx, &req.device_id, req.remote_ip.as_deref())?;
+            // Dropping the transaction rolls everything back: a refused connect stores nothing.
+            admit_new_pending(counts, req.remote_ip.is_some()).map_err(cap_error)?;
+        }
+        let (request_id, created_at_ms, is_new, superseded) = match plan {
+            PendingPlan::Refresh {
+                request_id,
+                created_at_ms,
+            } => (request_id, created_at_ms, false, None),
+            PendingPlan::Supersede(old) => {
+                delete_pending(&tx, &old.request_id)?;
+                (new_request_id()?, now_ms, true, Some(*old))
             }
-            Some(old) => {
-                delete_pending(&tx, &old.request.request_id)?;
-                (new_request_id()?, now_ms, true, Some(old.request))
-            }
-            None => (new_request_id()?, now_ms, true, None),
+            PendingPlan::New => (new_request_id()?, now_ms, true, None),
         };
         let request = DevicePairRequest {
             request_id,
@@ -195,50 +203,21 @@ impl StateStore {
         let pending = load_pending_by_id(&tx, request_id)?
             .ok_or_else(|| StateError::UnknownRequestId(request_id.to_owned()))?
             .request;
-        let device = match load_paired(&tx, &pending.device_id)? {
-            Some(old) if old.public_key == pending.public_key => PairedDevice {
-                display_name: pending.display_name.clone().or(old.display_name),
-                client_id: pending.client_id.clone().or(old.client_id),
-                client_mode: pending.client_mode.clone().or(old.client_mode),
-                roles: union(&old.roles, &pending.roles),
-                scopes: union(&old.scopes, &pending.scopes),
-                approved_via: Some(approved_via.to_owned()),
-                approved_at_ms: now_ms,
-                // The pin becomes exactly what was approved, or a device that dropped a field
-                // would ask for a metadata upgrade forever.
-                platform: pending.platform.clone(),
-                device_family: pending.device_family.clone(),
-                ..old
+        let approval = widen_or_replace(
+            load_paired(&tx, &pending.device_id)?,
+            Grant {
+                request: &pending,
+                roles: &pending.roles,
+                scopes: &pending.scopes,
+                approved_via,
+                now_ms,
             },
-            old => {
-                if old.is_some() {
-                    // A new key is a new identity: the old key's tokens and node surfaces go.
-                    tx.execute(
-                        "DELETE FROM device_pairing_paired WHERE device_id = ?1",
-                        params![pending.device_id],
-                    )?;
-                }
-                PairedDevice {
-                    device_id: pending.device_id.clone(),
-                    public_key: pending.public_key.clone(),
-                    display_name: pending.display_name.clone(),
-                    platform: pending.platform.clone(),
-                    device_family: pending.device_family.clone(),
-                    client_id: pending.client_id.clone(),
-                    client_mode: pending.client_mode.clone(),
-                    role: pending.role.clone(),
-                    roles: dedup(&pending.roles),
-                    scopes: dedup(&pending.scopes),
-                    approved_via: Some(approved_via.to_owned()),
-                    created_at_ms: now_ms,
-                    approved_at_ms: now_ms,
-                    last_seen_at_ms: None,
-                    last_seen_reason: None,
-                    connected: None,
-                    tokens: Vec::new(),
-                }
-            }
-        };
+        );
+        if approval.replaces_identity {
+            // A new key is a new identity: the old key's tokens and node surfaces go.
+            delete_paired(&tx, &pending.device_id)?;
+        }
+        let device = approval.device;
         upsert_paired(
             &tx,
             &device,
@@ -339,54 +318,39 @@ pub(crate) fn approve_for_bootstrap(
     scopes: &[String],
     now_ms: u64,
 ) -> StateResult<(PairedDevice, Option<String>)> {
+    let req = &clamp_client_strings(req);
     let public_key = canonical_public_key(&req.public_key);
     purge_expired_pending(conn, now_ms)?;
     let settled = load_pending_by_device(conn, &req.device_id)?.map(|p| p.request.request_id);
     if let Some(request_id) = &settled {
         delete_pending(conn, request_id)?;
     }
-    let device = match load_paired(conn, &req.device_id)? {
-        Some(old) if old.public_key == public_key => PairedDevice {
-            display_name: req.display_name.clone().or(old.display_name),
-            platform: req.platform.clone(),
-            device_family: req.device_family.clone(),
-            client_id: req.client_id.clone().or(old.client_id),
-            client_mode: req.client_mode.clone().or(old.client_mode),
-            roles: union(&old.roles, roles),
-            scopes: union(&old.scopes, scopes),
-            approved_via: Some("bootstrap".to_owned()),
-            approved_at_ms: now_ms,
-            ..old
-        },
-        old => {
-            if old.is_some() {
-                // A new key is a new identity: the old key's tokens and node surfaces go.
-                conn.execute(
-                    "DELETE FROM device_pairing_paired WHERE device_id = ?1",
-                    params![req.device_id],
-                )?;
-            }
-            PairedDevice {
-                device_id: req.device_id.clone(),
-                public_key,
-                display_name: req.display_name.clone(),
-                platform: req.platform.clone(),
-                device_family: req.device_family.clone(),
-                client_id: req.client_id.clone(),
-                client_mode: req.client_mode.clone(),
-                role: req.role.clone(),
-                roles: dedup(roles),
-                scopes: dedup(scopes),
-                approved_via: Some("bootstrap".to_owned()),
-                created_at_ms: now_ms,
-                approved_at_ms: now_ms,
-                last_seen_at_ms: None,
-                last_seen_reason: None,
-                connected: None,
-                tokens: Vec::new(),
-            }
-        }
+    let asked = DevicePairRequest {
+        device_id: req.device_id.clone(),
+        public_key,
+        display_name: req.display_name.clone(),
+        platform: req.platform.clone(),
+        device_family: req.device_family.clone(),
+        client_id: req.client_id.clone(),
+        client_mode: req.client_mode.clone(),
+        role: req.role.clone(),
+        ..DevicePairRequest::default()
     };
+    let approval = widen_or_replace(
+        load_paired(conn, &req.device_id)?,
+        Grant {
+            request: &asked,
+            roles,
+            scopes,
+            approved_via: "bootstrap",
+            now_ms,
+        },
+    );
+    if approval.replaces_identity {
+        // A new key is a new identity: the old key's tokens and node surfaces go.
+        delete_paired(conn, &req.device_id)?;
+    }
+    let device = approval.device;
     upsert_paired(
         conn,
         &device,
@@ -402,39 +366,59 @@ fn canonical_public_key(key: &str) -> String {
     normalize_public_key_b64url(key).unwrap_or_else(|_| key.to_owned())
 }
 
-/// `None` when the paired record covers the request; otherwise the first reason that applies.
-fn upgrade_reason(
-    paired: &PairedDevice,
-    req: &NewDeviceRequest,
-    public_key: &str,
-    scopes: &[String],
-) -> Option<PairingReason> {
-    if paired.public_key != public_key {
-        Some(PairingReason::MetadataUpgrade)
-    } else if !paired.roles.contains(&req.role) {
-        Some(PairingReason::RoleUpgrade)
-    } else if !is_subset(scopes, &paired.scopes) {
-        Some(PairingReason::ScopeUpgrade)
-    } else if !platform_matches(paired.platform.as_deref(), req.platform.as_deref())
-        || !device_family_matches(
-            paired.device_family.as_deref(),
-            req.device_family.as_deref(),
-        )
-    {
-        Some(PairingReason::MetadataUpgrade)
-    } else {
-        None
-    }
-}
-
-/// Drops requests whose last retry is a full TTL ago.
+/// Drops requests whose last retry is a full TTL ago ([`pending_expiry_cutoff`]).
 fn purge_expired_pending(conn: &Connection, now_ms: u64) -> StateResult<()> {
-    if let Some(cutoff) = now_ms.checked_sub(DEVICE_PAIRING_PENDING_TTL_MS) {
+    if let Some(cutoff) = pending_expiry_cutoff(now_ms) {
         conn.execute(
             "DELETE FROM device_pairing_pending WHERE refreshed_at_ms <= ?1",
             params![cutoff],
         )?;
     }
+    Ok(())
+}
+
+/// The waiting requests a new one from `device_id` at `remote_ip` is counted against (its own
+/// request, which a new one replaces, is not).
+fn pending_counts(
+    conn: &Connection,
+    device_id: &str,
+    remote_ip: Option<&str>,
+) -> StateResult<PendingCounts> {
+    let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> StateResult<usize> {
+        let n: i64 = conn.query_row(sql, params, |row| row.get(0))?;
+        usize::try_from(n).map_err(|e| StateError::Corrupt(format!("pending count: {e}")))
+    };
+    Ok(PendingCounts {
+        remote_total: count(
+            "SELECT COUNT(*) FROM device_pairing_pending
+             WHERE remote_ip IS NOT NULL AND device_id != ?1",
+            &[&device_id],
+        )?,
+        same_address: count(
+            "SELECT COUNT(*) FROM device_pairing_pending WHERE remote_ip IS ?2 AND device_id != ?1",
+            &[&device_id, &remote_ip],
+        )?,
+    })
+}
+
+fn cap_error(cap: PendingCapExceeded) -> StateError {
+    match cap {
+        PendingCapExceeded::Total => StateError::TooManyPendingPairings {
+            scope: "total",
+            limit: MAX_PENDING_DEVICE_REQUESTS,
+        },
+        PendingCapExceeded::PerAddress => StateError::TooManyPendingPairings {
+            scope: "address",
+            limit: MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS,
+        },
+    }
+}
+
+fn delete_paired(conn: &Connection, device_id: &str) -> StateResult<()> {
+    conn.execute(
+        "DELETE FROM device_pairing_paired WHERE device_id = ?1",
+        params![device_id],
+    )?;
     Ok(())
 }
 

@@ -46,6 +46,15 @@ pub enum StateError {
         /// The cap.
         limit: usize,
     },
+    /// As many pairing requests wait as the gateway keeps (in total or from this address);
+    /// nothing was stored. Approve or reject some, or wait for them to expire (5 minutes).
+    #[error("too many pending pairing requests ({scope} limit {limit}); retry later")]
+    TooManyPendingPairings {
+        /// `total`, `address` or `node surfaces`.
+        scope: &'static str,
+        /// The cap.
+        limit: usize,
+    },
     /// The file was written by a newer clawlet; refusing protects its data from a downgrade.
     #[error(
         "state database schema version {found} is newer than this build supports ({supported})"

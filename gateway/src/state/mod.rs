@@ -8,12 +8,15 @@
 //!
 //! - [`store`]: opening the file (0700 dir, 0600 db), connection settings, integrity checks.
 //! - `migrations`: the schema and its versioning.
-//! - [`devices`]: device pairing requests (TTL, supersede, upgrade reasons) and paired devices.
+//! - [`devices`]: device pairing requests (TTL, supersede, upgrade reasons) and paired devices;
+//!   [`pairing_rules`]: those decisions as pure functions over the records.
 //! - [`tokens`]: per-role device tokens: issue, echo, rotate, revoke, verify.
 //! - [`bootstrap`]: setup-code bootstrap tokens: issue, and redeem-and-pair in one transaction.
-//! - [`nodes`]: node command-surface approval; [`approval_scopes`]: who may approve what.
+//! - [`nodes`]: node command-surface approval ([`surface_rules`]: its decisions as pure
+//!   functions); [`approval_scopes`]: who may approve what.
 //! - [`node_activity`]: last connect/disconnect and host stats.
 //! - [`meta`]: the `gateway_meta` key/value table.
+//! - [`admission`]: the one read and the one write of a `connect` (the admission driver's).
 
 pub mod approval_scopes;
 pub mod bootstrap;
@@ -24,10 +27,12 @@ pub mod meta;
 mod migrations;
 pub mod node_activity;
 pub mod nodes;
+pub mod pairing_rules;
 mod pinning;
 mod request_id;
 mod secret;
 pub mod store;
+pub mod surface_rules;
 pub mod tokens;
 
 pub use approval_scopes::{ADMIN_APPROVAL_COMMANDS, required_approve_scopes};
@@ -41,10 +46,15 @@ pub use devices::{
 pub use error::{StateError, StateResult};
 pub use meta::GATEWAY_TOKEN_SHA256_KEY;
 pub use node_activity::{MAX_HOST_STATS_BYTES, NodeActivity};
+pub use pairing_rules::{
+    MAX_PENDING_DEVICE_REQUESTS, MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS,
+    MAX_STORED_CLIENT_STRING_BYTES,
+};
 pub use nodes::{
     ApprovedSurface, DeclaredSurface, EffectiveSurface, PendingSurface, SurfaceOutcome,
 };
 pub use secret::TOKEN_BYTES;
 pub(crate) use secret::generate_token;
 pub use store::{BUSY_TIMEOUT, StateStore};
+pub use surface_rules::MAX_PENDING_NODE_SURFACES;
 pub use tokens::{IssueKind, IssuedToken, TokenCheck};

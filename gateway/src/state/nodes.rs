@@ -6,7 +6,9 @@
 //! [`required_approve_scopes`] approves. Until
 //! then the node connects with the already-approved part only (none at first). `permissions`
 //! report OS grants that flip at runtime, so they are recorded but never gate approval. Node
-//! requests do not expire; they are replaced only when the gating surface changes.
+//! requests do not expire; they are replaced only when the gating surface changes. At most
+//! [`MAX_PENDING_NODE_SURFACES`] wait at once. The decisions are pure functions in
+//! [`super::surface_rules`]; this file loads the rows they need and writes what they return.
 
 use std::collections::BTreeMap;
 
@@ -14,14 +16,17 @@ use clawlet_node_core::wire::pairing::{NodePairList, NodePairRequest, PairedNode
 use rusqlite::{Connection, Row, params};
 
 use super::approval_scopes::required_approve_scopes;
-use super::codec::{
-    bool_to_int, dedup, from_json, from_json_opt, intersect, is_subset, same_set, to_json,
-};
+use super::codec::{bool_to_int, dedup, from_json, from_json_opt, to_json};
 use super::devices::load_paired;
 use super::error::{StateError, StateResult};
 use super::node_activity::load_activity;
+use super::pairing_rules::clamp_label;
 use super::request_id::new_request_id;
 use super::store::StateStore;
+use super::surface_rules::{
+    MAX_PENDING_NODE_SURFACES, Reconciled, SurfacePlan, admit_new_surface, plan_pending_surface,
+    reconcile,
+};
 
 /// What a node declared in `connect` (its `client` fields, `caps`, `commands`, `permissions`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -104,6 +109,7 @@ impl StateStore {
         declared: &DeclaredSurface,
         now_ms: u64,
     ) -> StateResult<SurfaceOutcome> {
+        let declared = &clamp_declared(declared);
         let caps = dedup(&declared.caps);
         let commands = dedup(&declared.commands);
         let tx = self.write_tx()?;
@@ -111,33 +117,39 @@ impl StateStore {
             return Err(StateError::UnknownNodeId(node_id.to_owned()));
         }
         let approved = load_approved(&tx, node_id)?;
-        if let Some(approved) = &approved
-            && is_subset(&commands, &approved.node.commands)
-            && is_subset(&caps, &approved.node.caps)
-        {
-            tx.commit()?;
-            return Ok(SurfaceOutcome::Approved(EffectiveSurface {
-                caps,
-                commands,
-            }));
-        }
-        let effective = approved
-            .map(|a| EffectiveSurface {
-                caps: intersect(&caps, &a.node.caps),
-                commands: intersect(&commands, &a.node.commands),
-            })
-            .unwrap_or_default();
+        let approved_lists = approved
+            .as_ref()
+            .map(|a| (a.node.caps.as_slice(), a.node.commands.as_slice()));
+        let effective = match reconcile(&caps, &commands, approved_lists) {
+            Reconciled::Covered(effective) => {
+                tx.commit()?;
+                return Ok(SurfaceOutcome::Approved(effective));
+            }
+            Reconciled::NeedsApproval(effective) => effective,
+        };
 
         let existing = load_pending(&tx, PendingKey::Node(node_id))?;
-        let (request_id, ts, is_new, superseded) = match existing {
-            Some(old) if same_set(&old.caps, &caps) && same_set(&old.commands, &commands) => {
-                (old.request_id, old.ts, false, None)
+        let plan = plan_pending_surface(existing, &caps, &commands);
+        if !matches!(plan, SurfacePlan::Keep { .. }) {
+            let others: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM node_surface_pending WHERE node_id != ?1",
+                params![node_id],
+                |row| row.get(0),
+            )?;
+            if !admit_new_surface(usize::try_from(others).unwrap_or(usize::MAX)) {
+                return Err(StateError::TooManyPendingPairings {
+                    scope: "node surfaces",
+                    limit: MAX_PENDING_NODE_SURFACES,
+                });
             }
-            Some(old) => {
+        }
+        let (request_id, ts, is_new, superseded) = match plan {
+            SurfacePlan::Keep { request_id, ts } => (request_id, ts, false, None),
+            SurfacePlan::Supersede(old) => {
                 delete_pending(&tx, &old.request_id)?;
-                (new_request_id()?, now_ms, true, Some(old))
+                (new_request_id()?, now_ms, true, Some(*old))
             }
-            None => (new_request_id()?, now_ms, true, None),
+            SurfacePlan::New => (new_request_id()?, now_ms, true, None),
         };
         let request = NodePairRequest {
             request_id,
@@ -274,14 +286,15 @@ pub(crate) fn approve_declared_surface(
     declared: &DeclaredSurface,
     now_ms: u64,
 ) -> StateResult<(EffectiveSurface, Option<String>)> {
+    let declared = &clamp_declared(declared);
     let caps = dedup(&declared.caps);
     let commands = dedup(&declared.commands);
     let approved = load_approved(conn, node_id)?;
-    if let Some(approved) = &approved
-        && is_subset(&commands, &approved.node.commands)
-        && is_subset(&caps, &approved.node.caps)
-    {
-        return Ok((EffectiveSurface { caps, commands }, None));
+    let approved_lists = approved
+        .as_ref()
+        .map(|a| (a.node.caps.as_slice(), a.node.commands.as_slice()));
+    if let Reconciled::Covered(effective) = reconcile(&caps, &commands, approved_lists) {
+        return Ok((effective, None));
     }
     let request_id = match load_pending(conn, PendingKey::Node(node_id))? {
         Some(pending) => {
@@ -311,6 +324,22 @@ pub(crate) fn approve_declared_surface(
     let created_at_ms = approved.map_or(now_ms, |a| a.node.created_at_ms);
     upsert_approved(conn, &request, created_at_ms, now_ms)?;
     Ok((EffectiveSurface { caps, commands }, Some(request_id)))
+}
+
+/// The declaration with its client labels cut to what the store keeps (see
+/// [`super::pairing_rules::MAX_STORED_CLIENT_STRING_BYTES`]).
+fn clamp_declared(declared: &DeclaredSurface) -> DeclaredSurface {
+    DeclaredSurface {
+        client_id: clamp_label(declared.client_id.as_ref()),
+        client_mode: clamp_label(declared.client_mode.as_ref()),
+        display_name: clamp_label(declared.display_name.as_ref()),
+        platform: clamp_label(declared.platform.as_ref()),
+        version: clamp_label(declared.version.as_ref()),
+        device_family: clamp_label(declared.device_family.as_ref()),
+        model_identifier: clamp_label(declared.model_identifier.as_ref()),
+        remote_ip: clamp_label(declared.remote_ip.as_ref()),
+        ..declared.clone()
+    }
 }
 
 /// Writes `req`'s surface as the node's approved one (replacing any previous one).

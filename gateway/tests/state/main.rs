@@ -10,5 +10,6 @@ mod common;
 mod crash;
 mod devices;
 mod nodes;
+mod pending_caps;
 mod persistence;
 mod tokens;

@@ -6,7 +6,8 @@ use qrcode::{EcLevel, QrCode};
 use serde_json::{Value, json};
 
 use crate::cli::context::{CliError, Context};
-use crate::cli::output::{age, now_ms, print_json, print_table, short_id, str_field, str_list};
+use crate::cli::output::{age, now_ms, print_json, short_id, str_field, str_list, table_text};
+use crate::cli::terminal_text::{sanitize_for_terminal, sanitize_rows};
 use crate::cli::{DevicesCommand, SetupCodeArgs};
 
 /// Dispatches `clawlet devices <cmd>`.
@@ -19,7 +20,7 @@ pub async fn run(ctx: &Context, command: DevicesCommand) -> Result<(), CliError>
             if args.json {
                 print_json(&list);
             } else {
-                print_list(&list);
+                print!("{}", list_text(&list, now_ms()));
             }
             Ok(())
         }
@@ -38,9 +39,9 @@ pub async fn run(ctx: &Context, command: DevicesCommand) -> Result<(), CliError>
                 let device = approved.get("device").unwrap_or(&Value::Null);
                 println!(
                     "Approved device {} ({}) as {}",
-                    name_of(device),
-                    str_field(device, "deviceId"),
-                    str_list(device, "roles"),
+                    sanitize_for_terminal(&name_of(device)),
+                    sanitize_for_terminal(str_field(device, "deviceId")),
+                    sanitize_for_terminal(&str_list(device, "roles")),
                 );
                 if device
                     .get("roles")
@@ -226,8 +227,45 @@ fn name_of(device: &Value) -> String {
     }
 }
 
-fn print_list(list: &Value) {
-    let now = now_ms();
+/// Why a pending request waits, as the gateway's `PAIRING_REQUIRED` `reason` says it: derived
+/// from the request and the device's paired record (the list carries both).
+fn pending_reason(request: &Value, paired: &[Value]) -> &'static str {
+    let device_id = str_field(request, "deviceId");
+    let Some(device) = paired
+        .iter()
+        .find(|d| str_field(d, "deviceId") == device_id)
+    else {
+        return "not-paired";
+    };
+    let strings = |v: &Value, key: &str| -> Vec<String> {
+        v.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if str_field(device, "publicKey") != str_field(request, "publicKey") {
+        "metadata-upgrade"
+    } else if !strings(device, "roles").contains(&str_field(request, "role").to_owned()) {
+        "role-upgrade"
+    } else if !strings(request, "scopes")
+        .iter()
+        .all(|s| strings(device, "scopes").contains(s))
+    {
+        "scope-upgrade"
+    } else {
+        "metadata-upgrade"
+    }
+}
+
+/// The text of `clawlet devices list`: every client-supplied string passes through
+/// [`sanitize_for_terminal`].
+fn list_text(list: &Value, now: u64) -> String {
+    use std::fmt::Write as _;
     let empty = Vec::new();
     let pending = list
         .get("pending")
@@ -237,38 +275,50 @@ fn print_list(list: &Value) {
         .get("paired")
         .and_then(Value::as_array)
         .unwrap_or(&empty);
-    println!("Pending ({}):", pending.len());
+    let mut out = String::new();
+    let _ = writeln!(out, "Pending ({}):", pending.len());
     if !pending.is_empty() {
         let rows: Vec<Vec<String>> = pending
             .iter()
             .map(|p| {
+                let scopes = str_list(p, "scopes");
                 vec![
                     str_field(p, "requestId").to_string(),
                     short_id(str_field(p, "deviceId")),
                     name_of(p),
                     str_field(p, "role").to_string(),
+                    if scopes.is_empty() {
+                        "-".into()
+                    } else {
+                        scopes
+                    },
+                    pending_reason(p, paired).to_string(),
                     str_field(p, "clientId").to_string(),
+                    str_field(p, "platform").to_string(),
                     str_field(p, "remoteIp").to_string(),
                     age(p.get("ts").and_then(Value::as_u64), now),
                 ]
             })
             .collect();
-        print_table(
+        out.push_str(&table_text(
             &[
                 "REQUEST",
                 "DEVICE",
                 "NAME",
                 "ROLE",
+                "SCOPES",
+                "REASON",
                 "CLIENT",
+                "PLATFORM",
                 "IP",
                 "REQUESTED",
             ],
-            &rows,
-        );
-        println!("Approve with `clawlet devices approve <REQUEST>`.");
+            &sanitize_rows(rows),
+        ));
+        out.push_str("Approve with `clawlet devices approve <REQUEST>`.\n");
     }
-    println!();
-    println!("Paired ({}):", paired.len());
+    out.push('\n');
+    let _ = writeln!(out, "Paired ({}):", paired.len());
     if !paired.is_empty() {
         let rows: Vec<Vec<String>> = paired
             .iter()
@@ -287,7 +337,7 @@ fn print_list(list: &Value) {
                 ]
             })
             .collect();
-        print_table(
+        out.push_str(&table_text(
             &[
                 "DEVICE",
                 "NAME",
@@ -296,7 +346,69 @@ fn print_list(list: &Value) {
                 "CONNECTED",
                 "LAST SEEN",
             ],
-            &rows,
+            &sanitize_rows(rows),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn pending_rows_show_scopes_and_reason_without_terminal_control() {
+        let list = json!({
+            "pending": [
+                {
+                    "requestId": "r-new", "deviceId": "dev-new", "publicKey": "k9",
+                    "displayName": "\u{1b}[2J\u{1b}[31mEVIL\u{202e}", "role": "operator",
+                    "scopes": ["operator.read", "operator.admin"], "isRepair": false,
+                    "clientId": "cli\u{7}", "platform": "li\u{9b}2Jnux", "remoteIp": "10.0.0.9",
+                    "ts": 1_000
+                },
+                {
+                    "requestId": "r-up", "deviceId": "dev-old", "publicKey": "k1",
+                    "role": "operator", "scopes": ["operator.admin"], "isRepair": true, "ts": 1_000
+                },
+                {
+                    "requestId": "r-role", "deviceId": "dev-old", "publicKey": "k1",
+                    "role": "node", "scopes": [], "isRepair": true, "ts": 1_000
+                },
+                {
+                    "requestId": "r-key", "deviceId": "dev-old", "publicKey": "k2",
+                    "role": "operator", "scopes": [], "isRepair": true, "ts": 1_000
+                }
+            ],
+            "paired": [{
+                "deviceId": "dev-old", "publicKey": "k1", "displayName": "old\u{1b}]0;t\u{7}",
+                "roles": ["operator"], "scopes": ["operator.read"]
+            }]
+        });
+        let text = list_text(&list, 61_000);
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(!text.contains('\u{202e}'));
+        assert!(!text.contains('\u{7}'));
+        assert!(!text.contains('\u{9b}'));
+        let line = |id: &str| {
+            text.lines()
+                .find(|l| l.starts_with(id))
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            line("r-new"),
+            "r-new dev-new EVIL operator operator.read, operator.admin not-paired cli linux 10.0.0.9 1m ago"
         );
+        assert!(
+            line("r-up").contains("operator.admin scope-upgrade"),
+            "{text}"
+        );
+        assert!(line("r-role").contains("node - role-upgrade"), "{text}");
+        assert!(line("r-key").contains("metadata-upgrade"), "{text}");
+        assert!(text.contains("SCOPES") && text.contains("REASON"));
+        assert_eq!(line("dev-old"), "dev-old old operator operator.read no -");
     }
 }

@@ -7,6 +7,7 @@ use crate::cli::context::{CliError, Context, Operator};
 use crate::cli::operator_client::uuid_v4;
 use crate::cli::output::{age, now_ms, print_json, print_table, short_id, str_field, str_list};
 use crate::cli::target::ConnectArgs;
+use crate::cli::terminal_text::{sanitize_for_terminal, sanitize_rows};
 
 /// `clawlet nodes invoke`
 #[derive(Debug, clap::Args)]
@@ -112,7 +113,7 @@ async fn list(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
         .collect();
     print_table(
         &["NODE", "NAME", "PLATFORM", "STATE", "APPROVAL", "COMMANDS"],
-        &rows,
+        &sanitize_rows(rows),
     );
     Ok(())
 }
@@ -150,7 +151,7 @@ async fn pending(ctx: &Context, args: &ConnectArgs) -> Result<(), CliError> {
         .collect();
     print_table(
         &["REQUEST", "NODE", "NAME", "COMMANDS", "NEEDS", "REQUESTED"],
-        &rows,
+        &sanitize_rows(rows),
     );
     println!("Approve with `clawlet nodes approve <REQUEST>`.");
     Ok(())
@@ -178,9 +179,9 @@ async fn resolve_request(
         let node = answer.get("node").unwrap_or(&Value::Null);
         println!(
             "Approved node {} ({}): {}",
-            str_field(node, "displayName"),
-            str_field(node, "nodeId"),
-            str_list(node, "commands")
+            sanitize_for_terminal(str_field(node, "displayName")),
+            sanitize_for_terminal(str_field(node, "nodeId")),
+            sanitize_for_terminal(&str_list(node, "commands"))
         );
     } else {
         println!("Rejected node request {request_id}");
@@ -226,8 +227,8 @@ pub fn pick_node(nodes: &[Value], wanted: &str) -> Result<String, CliError> {
                     .map(|n| {
                         format!(
                             "{} ({})",
-                            str_field(n, "displayName"),
-                            str_field(n, "nodeId")
+                            sanitize_for_terminal(str_field(n, "displayName")),
+                            sanitize_for_terminal(str_field(n, "nodeId"))
                         )
                     })
                     .collect();
@@ -250,11 +251,8 @@ pub fn pick_node(nodes: &[Value], wanted: &str) -> Result<String, CliError> {
 
 fn describe(node: &Value) {
     let now = now_ms();
-    println!(
-        "Node {} ({})",
-        str_field(node, "displayName"),
-        str_field(node, "nodeId")
-    );
+    let field = |key: &str| sanitize_for_terminal(str_field(node, key));
+    println!("Node {} ({})", field("displayName"), field("nodeId"));
     for (key, label) in [
         ("platform", "platform"),
         ("deviceFamily", "device family"),
@@ -263,7 +261,7 @@ fn describe(node: &Value) {
         ("remoteIp", "ip"),
         ("approvalState", "approval"),
     ] {
-        let v = str_field(node, key);
+        let v = field(key);
         if !v.is_empty() {
             println!("  {label}: {v}");
         }
@@ -280,10 +278,16 @@ fn describe(node: &Value) {
             "no".into()
         }
     );
-    println!("  caps: {}", str_list(node, "caps"));
-    println!("  commands: {}", str_list(node, "commands"));
+    println!("  caps: {}", sanitize_for_terminal(&str_list(node, "caps")));
+    println!(
+        "  commands: {}",
+        sanitize_for_terminal(&str_list(node, "commands"))
+    );
     if let Some(stats) = node.get("hostStats") {
-        println!("  host stats: {stats}");
+        println!(
+            "  host stats: {}",
+            sanitize_for_terminal(&stats.to_string())
+        );
     }
 }
 

@@ -168,6 +168,10 @@ pub(crate) async fn dispatch(
     }
 }
 
+/// The wait suggested when the pending pairing requests are full: they expire 5 minutes after a
+/// device's last retry, and an operator resolving some frees room sooner.
+pub(crate) const PENDING_PAIRINGS_FULL_RETRY_AFTER_MS: u64 = 30_000;
+
 /// Maps a state failure to the wire: unknown ids are the caller's mistake, the rest transient.
 pub(crate) fn state_error(err: crate::state::StateError) -> ErrorShape {
     use crate::state::StateError;
@@ -181,6 +185,12 @@ pub(crate) fn state_error(err: crate::state::StateError) -> ErrorShape {
         StateError::TooManySetupCodes { .. } => {
             let mut error = ErrorShape::new(error_code::UNAVAILABLE, err.to_string());
             error.retryable = Some(true);
+            error
+        }
+        StateError::TooManyPendingPairings { .. } => {
+            let mut error = ErrorShape::new(error_code::UNAVAILABLE, err.to_string());
+            error.retryable = Some(true);
+            error.retry_after_ms = Some(PENDING_PAIRINGS_FULL_RETRY_AFTER_MS);
             error
         }
         other => {
