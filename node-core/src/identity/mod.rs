@@ -3,6 +3,9 @@
 //! - [`DeviceIdentity`]: the node's Ed25519 key, its `device.id` and wire-form public key, and
 //!   the signer for the connect payload.
 //! - [`DeviceAuthPayload`]: the exact `v3` / `v2` payload strings that get signed.
+//! - [`DeviceProof::sign`](crate::wire::connect::DeviceProof::sign) /
+//!   [`DeviceAuthPayload::from_connect`]: the proof a client signs and the payload a gateway
+//!   checks, both built from the same `connect` params.
 //! - [`verify_device_signature`] / [`verify_device_id`]: what a gateway checks on `connect`.
 //! - [`decode_public_key`] / [`decode_signature`]: the permissive decoders the gateway applies to
 //!   `device.publicKey` and `device.signature`.
@@ -10,6 +13,7 @@
 mod encoding;
 mod key;
 mod payload;
+mod proof;
 mod verify;
 
 pub use encoding::{

@@ -3,8 +3,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::wire::auth_failure::AuthFailure as WireAuthFailure;
 use crate::wire::codes::{RecommendedNextStep, detail_code};
 use crate::wire::connect::{HelloPolicy, IssuedDeviceToken};
+use crate::wire::device_auth_failure::DeviceAuthFailure;
 use crate::wire::frame::{ErrorShape, FrameError};
 use crate::wire::pairing::PairDecision;
 
@@ -212,23 +214,51 @@ pub enum AuthFailureKind {
 }
 
 impl AuthFailureKind {
-    /// Maps a `details.code`.
+    /// Maps a `details.code`: auth codes through the shared auth-failure table
+    /// ([`wire::AuthFailure`](crate::wire::AuthFailure)), device-proof codes through
+    /// [`DeviceAuthFailure`].
     pub fn from_detail_code(code: Option<&str>) -> Self {
-        match code.unwrap_or("") {
-            detail_code::AUTH_TOKEN_MISSING => Self::TokenMissing,
-            detail_code::AUTH_TOKEN_MISMATCH => Self::TokenMismatch,
-            detail_code::AUTH_TOKEN_NOT_CONFIGURED => Self::TokenNotConfigured,
-            detail_code::AUTH_PASSWORD_MISSING => Self::PasswordMissing,
-            detail_code::AUTH_PASSWORD_MISMATCH => Self::PasswordMismatch,
-            detail_code::AUTH_PASSWORD_NOT_CONFIGURED => Self::PasswordNotConfigured,
-            detail_code::AUTH_BOOTSTRAP_TOKEN_INVALID => Self::BootstrapTokenInvalid,
-            detail_code::AUTH_DEVICE_TOKEN_MISMATCH => Self::DeviceTokenMismatch,
-            detail_code::AUTH_SCOPE_MISMATCH => Self::ScopeMismatch,
-            detail_code::AUTH_RATE_LIMITED => Self::RateLimited,
+        let code = code.unwrap_or("");
+        if let Some(failure) = WireAuthFailure::from_detail_code(code) {
+            return Self::from(&failure);
+        }
+        if DeviceAuthFailure::from_detail_code(code).is_some()
+            || code == detail_code::DEVICE_AUTH_INVALID
+        {
+            return Self::DeviceProofRejected;
+        }
+        match code {
             detail_code::DEVICE_IDENTITY_REQUIRED => Self::DeviceIdentityRequired,
             detail_code::CLIENT_VERSION_MISMATCH => Self::ClientVersionMismatch,
             c if c.starts_with("DEVICE_AUTH_") => Self::DeviceProofRejected,
             _ => Self::Other,
+        }
+    }
+}
+
+impl From<&WireAuthFailure> for AuthFailureKind {
+    /// What an app is told for each `authReason`; the reasons it cannot act on apart (proxy and
+    /// Tailscale identity, unknown reasons) are [`Self::Other`].
+    fn from(failure: &WireAuthFailure) -> Self {
+        match failure {
+            WireAuthFailure::TokenMissing => Self::TokenMissing,
+            WireAuthFailure::TokenMismatch => Self::TokenMismatch,
+            WireAuthFailure::TokenNotConfigured => Self::TokenNotConfigured,
+            WireAuthFailure::PasswordMissing => Self::PasswordMissing,
+            WireAuthFailure::PasswordMismatch => Self::PasswordMismatch,
+            WireAuthFailure::PasswordNotConfigured => Self::PasswordNotConfigured,
+            WireAuthFailure::BootstrapTokenInvalid => Self::BootstrapTokenInvalid,
+            WireAuthFailure::DeviceTokenMismatch => Self::DeviceTokenMismatch,
+            WireAuthFailure::ScopeMismatch => Self::ScopeMismatch,
+            WireAuthFailure::RateLimited => Self::RateLimited,
+            WireAuthFailure::Required
+            | WireAuthFailure::TrustedProxyMissingHeader(_)
+            | WireAuthFailure::ProxyAttributionRequired
+            | WireAuthFailure::TailscaleIdentityMissing
+            | WireAuthFailure::TailscaleProxyMissing
+            | WireAuthFailure::TailscaleWhoisFailed
+            | WireAuthFailure::TailscaleIdentityMismatch
+            | WireAuthFailure::Other(_) => Self::Other,
         }
     }
 }

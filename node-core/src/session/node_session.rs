@@ -21,12 +21,14 @@ use super::event::{
 };
 use super::invokes::{EXPIRY_GRACE_MS, InvokeTable};
 use super::request_ids::RequestIds;
-use crate::identity::{DeviceAuthPayload, DeviceIdentity};
+use crate::identity::DeviceIdentity;
 use crate::time::Instant;
+use crate::wire::auth_failure::{AuthFailure as WireAuthFailure, AuthFailureDetails};
 use crate::wire::codes::{RecommendedNextStep, close_code, detail_code, error_code};
 use crate::wire::connect::{
     ConnectAuth, ConnectChallenge, ConnectParams, DeviceProof, HelloOkSummary, HelloPolicy,
 };
+use crate::wire::device_auth_failure::DeviceAuthFailure;
 use crate::wire::frame::{
     ErrorShape, Frame, FrameError, MAX_PREAUTH_FRAME_BYTES, decode_borrowed, decode_payload,
     parse_frame, request_text,
@@ -493,28 +495,12 @@ impl NodeSession {
     }
 
     fn connect_params(&self, nonce: &str, signed_at: u64) -> ConnectParams {
-        let auth = self.connect_auth();
-        let scopes: Vec<String> = Vec::new();
-        let client = &self.config.client;
-        let payload = DeviceAuthPayload {
-            device_id: self.identity.device_id(),
-            client_id: &client.id,
-            client_mode: &client.mode,
-            role: "node",
-            scopes: &scopes,
-            signed_at_ms: signed_at,
-            token: auth.as_ref().and_then(ConnectAuth::signed_token),
-            nonce,
-            platform: Some(&client.platform),
-            device_family: client.device_family.as_deref(),
-        };
-        let signature = self.identity.sign(&payload.v3());
-        ConnectParams {
+        let mut params = ConnectParams {
             min_protocol: self.config.min_protocol,
             max_protocol: self.config.max_protocol,
-            client: client.clone(),
+            client: self.config.client.clone(),
             role: Some("node".into()),
-            scopes: Some(scopes),
+            scopes: Some(Vec::new()),
             caps: Some(self.config.caps.clone()),
             commands: Some(self.config.commands.clone()),
             permissions: (!self.config.permissions.is_empty())
@@ -523,17 +509,13 @@ impl NodeSession {
             computer_use: None,
             worker_runs: None,
             model_catalog: None,
-            device: Some(DeviceProof {
-                id: self.identity.device_id().into(),
-                public_key: self.identity.public_key_b64url().into(),
-                signature,
-                signed_at,
-                nonce: nonce.into(),
-            }),
-            auth,
+            device: None,
+            auth: self.connect_auth(),
             locale: None,
             user_agent: None,
-        }
+        };
+        params.device = Some(DeviceProof::sign(&self.identity, &params, nonce, signed_at));
+        params
     }
 
     fn on_hello_frame(&mut self, frame: Frame<'_>, request_id: &str, now: Instant) {
@@ -617,6 +599,10 @@ impl NodeSession {
             code: close_code::POLICY_VIOLATION,
             reason: "connect failed".into(),
         });
+        if let Some(auth) = AuthFailureDetails::decode(&error) {
+            self.on_auth_failure(&auth, &error, now);
+            return;
+        }
         let detail = error.detail_code().map(String::from);
         match detail.as_deref() {
             Some(detail_code::PAIRING_REQUIRED) => self.on_pairing_required(&error, now),
@@ -629,37 +615,14 @@ impl NodeSession {
                     message: error.message,
                 });
             }
-            Some(detail_code::AUTH_TOKEN_MISMATCH) if self.may_retry_with_device_token(&error) => {
-                self.device_token_retry_used = true;
-                self.auth_mode = AuthMode::DeviceTokenRetry;
-                self.retry_after(self.config.backoff.device_token_retry_ms, now);
+            Some(c)
+                if DeviceAuthFailure::from_detail_code(c)
+                    == Some(DeviceAuthFailure::SignatureStale) =>
+            {
+                self.schedule_reconnect(now);
             }
-            Some(detail_code::AUTH_DEVICE_TOKEN_MISMATCH) => {
-                self.stored.device_token = None;
-                self.stored.scopes.clear();
-                self.emit(NodeEvent::DeviceTokenRejected);
-                let has_other = self.config.credentials.shared_token().is_some()
-                    || self.config.credentials.shared_password().is_some()
-                    || self.config.credentials.bootstrap().is_some();
-                if has_other && !self.device_token_fallback_used {
-                    self.device_token_fallback_used = true;
-                    self.auth_mode = AuthMode::Normal;
-                    self.retry_after(self.config.backoff.device_token_retry_ms, now);
-                } else {
-                    self.stop_auth(&error);
-                }
-            }
-            Some(detail_code::AUTH_RATE_LIMITED) => {
-                let wait = error
-                    .retry_after_ms
-                    .unwrap_or(0)
-                    .min(RATE_LIMIT_MAX_WAIT_MS);
-                let delay = self
-                    .backoff
-                    .next_delay(&self.config.backoff, now, &mut self.rng);
-                self.retry_after_counted(wait.max(delay), now);
-            }
-            Some(detail_code::DEVICE_AUTH_SIGNATURE_EXPIRED) => self.schedule_reconnect(now),
+            // Auth codes outside the table (`AUTH_VERIFIED_USER_REQUIRED`, ...), device proof
+            // and identity codes, and a refused client version all need a person.
             Some(c)
                 if c.starts_with("AUTH_")
                     || c.starts_with("DEVICE_")
@@ -679,10 +642,49 @@ impl NodeSession {
         }
     }
 
-    fn may_retry_with_device_token(&self, error: &ErrorShape) -> bool {
+    /// A refused credential, decoded through the shared auth-failure table.
+    fn on_auth_failure(&mut self, auth: &AuthFailureDetails, error: &ErrorShape, now: Instant) {
+        match auth.failure {
+            WireAuthFailure::TokenMismatch
+                if self.may_retry_with_device_token(auth.can_retry_with_device_token) =>
+            {
+                self.device_token_retry_used = true;
+                self.auth_mode = AuthMode::DeviceTokenRetry;
+                self.retry_after(self.config.backoff.device_token_retry_ms, now);
+            }
+            WireAuthFailure::DeviceTokenMismatch => {
+                self.stored.device_token = None;
+                self.stored.scopes.clear();
+                self.emit(NodeEvent::DeviceTokenRejected);
+                let has_other = self.config.credentials.shared_token().is_some()
+                    || self.config.credentials.shared_password().is_some()
+                    || self.config.credentials.bootstrap().is_some();
+                if has_other && !self.device_token_fallback_used {
+                    self.device_token_fallback_used = true;
+                    self.auth_mode = AuthMode::Normal;
+                    self.retry_after(self.config.backoff.device_token_retry_ms, now);
+                } else {
+                    self.stop_auth(error);
+                }
+            }
+            WireAuthFailure::RateLimited => {
+                let wait = error
+                    .retry_after_ms
+                    .unwrap_or(0)
+                    .min(RATE_LIMIT_MAX_WAIT_MS);
+                let delay = self
+                    .backoff
+                    .next_delay(&self.config.backoff, now, &mut self.rng);
+                self.retry_after_counted(wait.max(delay), now);
+            }
+            _ => self.stop_auth(error),
+        }
+    }
+
+    fn may_retry_with_device_token(&self, gateway_allows: bool) -> bool {
         !self.device_token_retry_used
             && self.config.transport.is_trusted()
-            && error.detail_bool("canRetryWithDeviceToken") == Some(true)
+            && gateway_allows
             && self.config.credentials.shared_token().is_some()
             && self.stored.device_token.is_some()
     }

@@ -35,6 +35,10 @@ pub mod detail_code {
     pub const AUTH_DEVICE_TOKEN_MISMATCH: &str = "AUTH_DEVICE_TOKEN_MISMATCH";
     pub const AUTH_SCOPE_MISMATCH: &str = "AUTH_SCOPE_MISMATCH";
     pub const AUTH_RATE_LIMITED: &str = "AUTH_RATE_LIMITED";
+    pub const AUTH_TAILSCALE_IDENTITY_MISSING: &str = "AUTH_TAILSCALE_IDENTITY_MISSING";
+    pub const AUTH_TAILSCALE_PROXY_MISSING: &str = "AUTH_TAILSCALE_PROXY_MISSING";
+    pub const AUTH_TAILSCALE_WHOIS_FAILED: &str = "AUTH_TAILSCALE_WHOIS_FAILED";
+    pub const AUTH_TAILSCALE_IDENTITY_MISMATCH: &str = "AUTH_TAILSCALE_IDENTITY_MISMATCH";
     pub const AUTH_IDENTITY_HEADER_REQUIRED: &str = "AUTH_IDENTITY_HEADER_REQUIRED";
     pub const AUTH_VERIFIED_USER_REQUIRED: &str = "AUTH_VERIFIED_USER_REQUIRED";
     pub const PROTOCOL_MISMATCH: &str = "PROTOCOL_MISMATCH";
@@ -79,7 +83,8 @@ pub mod close_code {
 }
 
 /// `details.recommendedNextStep` on auth failures, so callers can act without string matching.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Which step goes with which failure is [`AuthFailure::next_step`](super::AuthFailure::next_step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecommendedNextStep {
     /// Retry once with the stored device token.
@@ -95,4 +100,18 @@ pub enum RecommendedNextStep {
     /// A value this version does not know.
     #[serde(other)]
     Unknown,
+}
+
+impl RecommendedNextStep {
+    /// The wire spelling (`retry_with_device_token`, ...); `unknown` for [`Self::Unknown`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RetryWithDeviceToken => "retry_with_device_token",
+            Self::UpdateAuthConfiguration => "update_auth_configuration",
+            Self::UpdateAuthCredentials => "update_auth_credentials",
+            Self::WaitThenRetry => "wait_then_retry",
+            Self::ReviewAuthConfiguration => "review_auth_configuration",
+            Self::Unknown => "unknown",
+        }
+    }
 }

@@ -1,10 +1,17 @@
-//! `connect.challenge`, `connect` params and `hello-ok` (SPEC §2).
+//! `connect` params and the protocol window (SPEC §2). The challenge and `hello-ok` live in
+//! their own modules and are re-exported here under their old paths.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use super::challenge::ConnectChallenge;
+pub use super::hello_ok::{
+    HelloAuth, HelloFeatures, HelloOk, HelloOkSummary, HelloPolicy, HelloSnapshot,
+    IssuedDeviceToken, ServerInfo,
+};
 
 /// Highest protocol version (the gateway always answers with it).
 pub const PROTOCOL_VERSION: u32 = 4;
@@ -40,18 +47,6 @@ pub const CLIENT_IDS: &[&str] = &[
 pub const CLIENT_MODES: &[&str] = &[
     "webchat", "cli", "ui", "backend", "node", "worker", "probe", "test",
 ];
-
-/// `connect.challenge` payload: the nonce to sign and the server time to sign with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnectChallenge {
-    /// Fresh UUID per socket.
-    pub nonce: String,
-    /// Server `Date.now()`; used verbatim as `device.signedAt`.
-    pub ts: u64,
-    /// Extra server hints (`["model-catalog-snapshot"]`); ignored by nodes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub capabilities: Vec<String>,
-}
 
 /// `connect.params.client` (closed object).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -221,163 +216,4 @@ impl ConnectParams {
     pub fn scopes(&self) -> &[String] {
         self.scopes.as_deref().unwrap_or(&[])
     }
-}
-
-/// `hello-ok.server`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServerInfo {
-    /// Gateway version.
-    pub version: String,
-    /// Connection id (UUID).
-    pub conn_id: String,
-    /// Build id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub build_id: Option<String>,
-    /// Changes per gateway process.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub boot_id: Option<String>,
-    /// `bundled` or `configured`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub control_ui_build_source: Option<String>,
-}
-
-/// An extra device token from a bootstrap handoff.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IssuedDeviceToken {
-    /// The bearer token.
-    pub device_token: String,
-    /// Role it is for.
-    pub role: String,
-    /// Scopes it carries.
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    /// When it was issued.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issued_at_ms: Option<u64>,
-}
-
-impl core::fmt::Debug for IssuedDeviceToken {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("IssuedDeviceToken")
-            .field("device_token", &"<redacted>")
-            .field("role", &self.role)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
-}
-
-/// `hello-ok.auth`. `Debug` redacts the token.
-#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HelloAuth {
-    /// `token`, `password`, `device-token`, `bootstrap-token`, `none`, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    /// Granted role.
-    pub role: String,
-    /// Granted scopes.
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    /// The reusable credential for this device and role.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_token: Option<String>,
-    /// When that token was issued or rotated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issued_at_ms: Option<u64>,
-    /// Extra tokens from a bootstrap handoff.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub device_tokens: Vec<IssuedDeviceToken>,
-}
-
-impl core::fmt::Debug for HelloAuth {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("HelloAuth")
-            .field("method", &self.method)
-            .field("role", &self.role)
-            .field("scopes", &self.scopes)
-            .field(
-                "device_token",
-                &self.device_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("issued_at_ms", &self.issued_at_ms)
-            .finish_non_exhaustive()
-    }
-}
-
-/// `hello-ok.policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HelloPolicy {
-    /// Frame cap after auth.
-    pub max_payload: u64,
-    /// Outbound buffer cap before the gateway drops the socket.
-    pub max_buffered_bytes: u64,
-    /// Tick period; the client watchdog fires after twice this much silence.
-    pub tick_interval_ms: u64,
-}
-
-impl Default for HelloPolicy {
-    fn default() -> Self {
-        Self {
-            max_payload: 26_214_400,
-            max_buffered_bytes: 52_428_800,
-            tick_interval_ms: 30_000,
-        }
-    }
-}
-
-/// `hello-ok.features`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct HelloFeatures {
-    /// Discovery list of methods.
-    #[serde(default)]
-    pub methods: Vec<String>,
-    /// Event families.
-    #[serde(default)]
-    pub events: Vec<String>,
-    /// Additive server contracts.
-    #[serde(default)]
-    pub capabilities: Vec<String>,
-}
-
-/// The full `hello-ok` payload, as a gateway sends it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HelloOk {
-    /// Always `hello-ok`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Negotiated protocol (the real gateway always says 4).
-    pub protocol: u32,
-    /// Server identity.
-    pub server: ServerInfo,
-    /// Discovery lists.
-    pub features: HelloFeatures,
-    /// Presence, health, state versions, uptime, ...
-    pub snapshot: Value,
-    /// What was granted.
-    pub auth: HelloAuth,
-    /// Limits.
-    pub policy: HelloPolicy,
-}
-
-/// The parts of `hello-ok` a node needs. Everything else (466 method names, the snapshot) is
-/// skipped without allocating, which keeps a microcontroller's heap small.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HelloOkSummary {
-    /// Negotiated protocol.
-    #[serde(default)]
-    pub protocol: u32,
-    /// Server identity.
-    #[serde(default)]
-    pub server: ServerInfo,
-    /// What was granted.
-    #[serde(default)]
-    pub auth: HelloAuth,
-    /// Limits.
-    #[serde(default)]
-    pub policy: HelloPolicy,
 }

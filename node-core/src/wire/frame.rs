@@ -82,6 +82,14 @@ impl ErrorShape {
         self
     }
 
+    /// Attaches typed `details` (an auth failure, a pairing request, ...). The keys keep the
+    /// type's field order when `serde_json`'s `preserve_order` is on, as it is in the gateway.
+    /// A value that does not serialise (never the case for the wire types) leaves no details.
+    pub fn with_details_of<T: Serialize + ?Sized>(mut self, details: &T) -> Self {
+        self.details = serde_json::to_value(details).ok();
+        self
+    }
+
     /// `details.code`, the machine-readable reason for connect/auth failures.
     pub fn detail_code(&self) -> Option<&str> {
         self.detail_str("code")
@@ -296,6 +304,16 @@ impl<'a, P: Serialize> ResponseFrame<'a, P> {
     }
 }
 
+impl<P: Serialize> ResponseFrame<'_, P> {
+    /// The frame as text.
+    pub fn to_text(&self) -> Result<String, FrameError> {
+        serde_json::to_string(self).map_err(|e| FrameError::Payload {
+            what: "response payload",
+            message: alloc::format!("{e}"),
+        })
+    }
+}
+
 impl<'a> ResponseFrame<'a, ()> {
     /// A failed response.
     pub fn err(id: &'a str, error: &'a ErrorShape) -> Self {
@@ -338,6 +356,16 @@ impl<'a, P: Serialize> EventFrame<'a, P> {
             seq: None,
             state_version: None,
         }
+    }
+}
+
+impl<P: Serialize> EventFrame<'_, P> {
+    /// The frame as text.
+    pub fn to_text(&self) -> Result<String, FrameError> {
+        serde_json::to_string(self).map_err(|e| FrameError::Payload {
+            what: "event payload",
+            message: alloc::format!("{e}"),
+        })
     }
 }
 
