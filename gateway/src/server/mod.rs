@@ -18,6 +18,9 @@
 #![allow(clippy::result_large_err)]
 
 mod admission;
+/// The pure admission core, for the fuzz target (`fuzz/fuzz_targets/admission.rs`).
+#[doc(hidden)]
+pub use admission::fuzzing as admission_core;
 mod clock;
 mod context;
 pub mod error;

@@ -17,7 +17,9 @@
 //! - [`node_activity`]: last connect/disconnect and host stats.
 //! - [`meta`]: the `gateway_meta` key/value table.
 //! - [`admission`]: the one read and the one write of a `connect` (the admission driver's).
+//! - [`admission`]: the one read and the one write of a `connect` (the admission driver's).
 
+pub mod admission;
 pub mod approval_scopes;
 pub mod bootstrap;
 mod codec;
