@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod admission_hostile;
 mod common;
 mod events;
 mod handshake;
