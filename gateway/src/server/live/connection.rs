@@ -26,7 +26,8 @@ use crate::server::admission::scopes::{ADMIN, READ};
 use crate::server::clock::now_ms;
 use crate::server::context::{MAX_BUFFERED_BYTES, MAX_PAYLOAD_BYTES, Peer, Shared};
 use crate::server::live::outbound::{OutFrame, Outbound};
-use crate::server::live::session::{NodeState, Role, Session};
+use crate::server::live::session::{Credential, NodeState, Role, Session};
+use crate::server::live::session_limits::SessionLimits;
 use crate::server::live::snapshot::{broadcast_presence, health_snapshot, presence_list};
 use crate::server::methods::{EVENTS, advertised_methods, dispatch};
 use crate::server::transport::preauth::PreauthSlot;
@@ -301,13 +302,14 @@ fn build_session(a: &Accepted, out: &Outbound, peer: Peer) -> Session {
         scopes: a.scopes.clone(),
         device_id: a.device_id.clone(),
         client: a.params.client.clone(),
-        via_device_token: a.via_device_token,
+        credential: Credential::of(a.via_device_token, a.method),
         remote_ip: peer.ip,
         local: peer.local,
         connected_at_ms: now_ms(),
         out: out.clone(),
         node,
         unauthorized_streak: AtomicU32::new(0),
+        limits: SessionLimits::default(),
     }
 }
 

@@ -1,5 +1,11 @@
 //! Routing `node.invoke` to a node and its `node.invoke.result` back (SPEC §6.1–§6.4, §7.5):
 //! the pending table, settlement on node loss or shutdown, and idempotency-key dedupe.
+//!
+//! An idempotency key is scoped to its caller and its call ([`IdemKey`]): a retry by the same
+//! caller with the same node, command and params joins the first call; another operator, or
+//! the same one with other params, reusing the key runs its own invoke and never sees the first
+//! caller's result. Invokes in flight are capped per operator and per node as well as
+//! gateway-wide, so one client cannot take every slot.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use clawlet_node_core::wire::frame::ErrorShape;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use tokio::sync::{oneshot, watch};
 
 /// How long a finished invoke's result answers a retry with the same idempotency key.
@@ -15,6 +22,70 @@ const IDEMPOTENCY_TTL: Duration = Duration::from_secs(300);
 const MAX_IDEMPOTENCY_ENTRIES: usize = 4096;
 /// Most invokes in flight gateway-wide.
 pub(crate) const MAX_PENDING_INVOKES: usize = 4096;
+/// Most invokes one operator (device, or device-less connection) may have in flight.
+pub(crate) const MAX_INVOKES_IN_FLIGHT_PER_OPERATOR: usize = 256;
+/// Most invokes in flight to one node, from all operators together.
+pub(crate) const MAX_INVOKES_IN_FLIGHT_PER_NODE: usize = 1024;
+
+/// An idempotency key in its scope: who asked, the key, and a digest of what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct IdemKey {
+    caller: String,
+    key: String,
+    call: [u8; 32],
+}
+
+impl IdemKey {
+    /// The scope of `idempotency_key` for `caller` ([`Session::caller_key`]) invoking `command`
+    /// on `node_id` with `params`. The digest is over an unambiguous encoding (JSON strings and
+    /// the params' JSON), so different calls never share a scope by concatenation accident.
+    ///
+    /// [`Session::caller_key`]: crate::server::live::session::Session::caller_key
+    pub(crate) fn new(
+        caller: &str,
+        idempotency_key: &str,
+        node_id: &str,
+        command: &str,
+        params: Option<&Value>,
+    ) -> Self {
+        let mut hasher = Sha256::new();
+        for part in [
+            Value::String(node_id.to_owned()).to_string(),
+            Value::String(command.to_owned()).to_string(),
+            params.map_or_else(|| "null".to_owned(), Value::to_string),
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        Self {
+            caller: caller.to_owned(),
+            key: idempotency_key.to_owned(),
+            call: hasher.finalize().into(),
+        }
+    }
+}
+
+/// Which in-flight cap a new invoke would exceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InFlightCap {
+    /// [`MAX_PENDING_INVOKES`].
+    Gateway,
+    /// [`MAX_INVOKES_IN_FLIGHT_PER_OPERATOR`].
+    Operator,
+    /// [`MAX_INVOKES_IN_FLIGHT_PER_NODE`].
+    Node,
+}
+
+impl InFlightCap {
+    /// The `UNAVAILABLE` message.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Self::Gateway => "too many node invokes in flight",
+            Self::Operator => "too many node invokes in flight for this operator",
+            Self::Node => "too many node invokes in flight to this node",
+        }
+    }
+}
 
 /// How a dispatched invoke ended, from the node's side.
 #[derive(Debug, Clone)]
@@ -35,6 +106,7 @@ pub(crate) enum NodeReply {
 #[derive(Debug)]
 struct Pending {
     conn_id: String,
+    caller: String,
     node_id: String,
     command: String,
     tx: oneshot::Sender<NodeReply>,
@@ -62,12 +134,12 @@ pub(crate) enum IdemStart {
 #[derive(Debug, Default)]
 pub(crate) struct InvokeRouter {
     pending: Mutex<HashMap<String, Pending>>,
-    idem: Mutex<HashMap<String, IdemEntry>>,
+    idem: Mutex<HashMap<IdemKey, IdemEntry>>,
 }
 
 impl InvokeRouter {
-    /// Starts or joins the invoke identified by `key` (node id, command and idempotency key).
-    pub(crate) fn idem_begin(&self, key: String) -> IdemStart {
+    /// Starts or joins the invoke identified by `key` (its caller, key and call).
+    pub(crate) fn idem_begin(&self, key: IdemKey) -> IdemStart {
         let Ok(mut map) = self.idem.lock() else {
             let (tx, _) = watch::channel(None);
             return IdemStart::New(tx);
@@ -92,29 +164,45 @@ impl InvokeRouter {
         IdemStart::New(tx)
     }
 
-    /// Registers a dispatched invoke; `None` when too many are in flight.
+    /// Registers an invoke of `caller` dispatched to the node socket `conn_id`; refused when a
+    /// cap on invokes in flight (gateway, this operator, this node) is reached.
     pub(crate) fn register(
         &self,
         invoke_id: &str,
         conn_id: &str,
         node_id: &str,
         command: &str,
-    ) -> Option<oneshot::Receiver<NodeReply>> {
-        let mut map = self.pending.lock().ok()?;
+        caller: &str,
+    ) -> Result<oneshot::Receiver<NodeReply>, InFlightCap> {
+        let Ok(mut map) = self.pending.lock() else {
+            return Err(InFlightCap::Gateway);
+        };
         if map.len() >= MAX_PENDING_INVOKES {
-            return None;
+            return Err(InFlightCap::Gateway);
+        }
+        let (mut by_caller, mut by_node) = (0usize, 0usize);
+        for p in map.values() {
+            by_caller += usize::from(p.caller == caller);
+            by_node += usize::from(p.node_id == node_id);
+        }
+        if by_caller >= MAX_INVOKES_IN_FLIGHT_PER_OPERATOR {
+            return Err(InFlightCap::Operator);
+        }
+        if by_node >= MAX_INVOKES_IN_FLIGHT_PER_NODE {
+            return Err(InFlightCap::Node);
         }
         let (tx, rx) = oneshot::channel();
         map.insert(
             invoke_id.to_owned(),
             Pending {
                 conn_id: conn_id.to_owned(),
+                caller: caller.to_owned(),
                 node_id: node_id.to_owned(),
                 command: command.to_owned(),
                 tx,
             },
         );
-        Some(rx)
+        Ok(rx)
     }
 
     /// Delivers a node's result; false when the invoke is not pending for this connection
@@ -171,5 +259,83 @@ impl InvokeRouter {
             tracing::debug!(node = %p.node_id, command = %p.command, "settling pending invoke");
             let _ = p.tx.send(reply.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn idempotency_scope_is_caller_key_and_call() {
+        let params = json!({"a": 1});
+        let base = IdemKey::new("device:op1", "k", "node", "cmd", Some(&params));
+        assert_eq!(
+            base,
+            IdemKey::new("device:op1", "k", "node", "cmd", Some(&json!({"a": 1})))
+        );
+        for other in [
+            IdemKey::new("device:op2", "k", "node", "cmd", Some(&params)),
+            IdemKey::new("device:op1", "k2", "node", "cmd", Some(&params)),
+            IdemKey::new("device:op1", "k", "node2", "cmd", Some(&params)),
+            IdemKey::new("device:op1", "k", "node", "cmd2", Some(&params)),
+            IdemKey::new("device:op1", "k", "node", "cmd", Some(&json!({"a": 2}))),
+            IdemKey::new("device:op1", "k", "node", "cmd", None),
+            // No concatenation ambiguity between node id and command.
+            IdemKey::new("device:op1", "k", "nodec", "md", Some(&params)),
+        ] {
+            assert_ne!(base, other);
+        }
+    }
+
+    #[test]
+    fn a_second_caller_with_the_same_key_starts_its_own_invoke() {
+        let router = InvokeRouter::default();
+        let first = IdemKey::new("device:a", "k", "n", "c", None);
+        assert!(matches!(
+            router.idem_begin(first.clone()),
+            IdemStart::New(_)
+        ));
+        assert!(matches!(router.idem_begin(first), IdemStart::Existing(_)));
+        let other = IdemKey::new("device:b", "k", "n", "c", None);
+        assert!(matches!(router.idem_begin(other), IdemStart::New(_)));
+    }
+
+    #[test]
+    fn in_flight_caps_per_operator_and_per_node() {
+        let router = InvokeRouter::default();
+        let mut receivers = Vec::new();
+        for i in 0..MAX_INVOKES_IN_FLIGHT_PER_OPERATOR {
+            receivers.push(
+                router
+                    .register(&format!("a{i}"), "c1", "n1", "x", "op-a")
+                    .unwrap(),
+            );
+        }
+        assert_eq!(
+            router.register("a-over", "c1", "n1", "x", "op-a").err(),
+            Some(InFlightCap::Operator)
+        );
+        // Another operator still gets through to the same node, up to the node's cap.
+        let mut caller = 0;
+        while router.pending.lock().unwrap().len() < MAX_INVOKES_IN_FLIGHT_PER_NODE {
+            let id = format!("b{}", receivers.len());
+            let who = format!("op-{}", caller / MAX_INVOKES_IN_FLIGHT_PER_OPERATOR + 1);
+            receivers.push(router.register(&id, "c1", "n1", "x", &who).unwrap());
+            caller += 1;
+        }
+        assert_eq!(
+            router.register("n-over", "c1", "n1", "x", "op-fresh").err(),
+            Some(InFlightCap::Node)
+        );
+        // Another node is not affected; a settled invoke frees its slots.
+        assert!(
+            router
+                .register("other", "c2", "n2", "x", "op-fresh")
+                .is_ok()
+        );
+        router.forget("a0");
+        assert!(router.register("a-again", "c1", "n1", "x", "op-a").is_ok());
     }
 }

@@ -8,4 +8,5 @@ pub(crate) mod invoke;
 pub(crate) mod live_tasks;
 pub(crate) mod outbound;
 pub(crate) mod session;
+pub(crate) mod session_limits;
 pub(crate) mod snapshot;

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::server::admission::scopes::has_scope;
 use crate::server::live::outbound::Outbound;
+use crate::server::live::session_limits::SessionLimits;
 
 /// `connect.role`: only these two are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,37 @@ impl Role {
             Self::Operator => "operator",
             Self::Node => "node",
         }
+    }
+}
+
+/// The credential that admitted a session, as far as revoking it matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credential {
+    /// The device token of (device, role).
+    DeviceToken,
+    /// A setup code's bootstrap token, which issued the device token of (device, role) in the
+    /// same `hello-ok`: the session stands on that token from then on.
+    SetupCode,
+    /// A shared secret, or nothing (`auth none`): no device token is involved.
+    Other,
+}
+
+impl Credential {
+    /// From the admission's `via_device_token` and auth `method` (`bootstrap-token` for a
+    /// redeemed setup code).
+    pub(crate) fn of(via_device_token: bool, method: &str) -> Self {
+        if via_device_token {
+            Self::DeviceToken
+        } else if method == "bootstrap-token" {
+            Self::SetupCode
+        } else {
+            Self::Other
+        }
+    }
+
+    /// Revoking or rotating the (device, role) token ends a session admitted this way.
+    pub(crate) fn rests_on_device_token(self) -> bool {
+        matches!(self, Self::DeviceToken | Self::SetupCode)
     }
 }
 
@@ -64,8 +96,9 @@ pub(crate) struct Session {
     pub(crate) device_id: Option<String>,
     /// `connect.client`.
     pub(crate) client: ClientInfo,
-    /// Authenticated with a device token (revocation closes such sockets).
-    pub(crate) via_device_token: bool,
+    /// What admitted it: revoking or rotating the device token of (device, role) closes the
+    /// sessions that rest on it ([`Credential::rests_on_device_token`]).
+    pub(crate) credential: Credential,
     /// Peer address.
     pub(crate) remote_ip: IpAddr,
     /// Direct loopback client.
@@ -78,6 +111,8 @@ pub(crate) struct Session {
     pub(crate) node: Option<NodeState>,
     /// Consecutive "unauthorized role" answers (flood guard).
     pub(crate) unauthorized_streak: AtomicU32,
+    /// Per-method rate limits after auth (`node.event`, `health`).
+    pub(crate) limits: SessionLimits,
 }
 
 impl Session {
@@ -94,6 +129,24 @@ impl Session {
     /// More than 10 consecutive "unauthorized role" answers: the socket is closed.
     pub(crate) fn unauthorized_flood(&self) -> bool {
         self.unauthorized_streak.load(Ordering::Acquire) > 10
+    }
+
+    /// Whether revoking or rotating the `role` token of `device_id` ends this session.
+    pub(crate) fn rests_on_token(&self, device_id: &str, role: &str) -> bool {
+        self.device_id.as_deref() == Some(device_id)
+            && self.role.as_str() == role
+            && self.credential.rests_on_device_token()
+    }
+
+    /// The caller's identity for idempotency keys and in-flight caps: its device when it
+    /// proved one (so a reconnect keeps its keys). Device-less operators are one principal:
+    /// each of them holds the gateway's shared secret (or none is configured), so any of them
+    /// could have made the other's call anyway.
+    pub(crate) fn caller_key(&self) -> String {
+        match &self.device_id {
+            Some(device) => format!("device:{device}"),
+            None => "device-less".to_owned(),
+        }
     }
 
     /// Any authorised call ends the streak.

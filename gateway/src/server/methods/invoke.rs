@@ -13,7 +13,8 @@ use super::{decode, invalid};
 use crate::server::admission::policy::{DANGEROUS_COMMANDS, PlatformId, Refusal};
 use crate::server::context::Shared;
 use crate::server::live::hub::event_frame;
-use crate::server::live::invoke::{IdemStart, InvokeAnswer, NodeReply};
+use crate::server::live::invoke::{IdemKey, IdemStart, InvokeAnswer, NodeReply};
+use crate::server::live::session::Session;
 
 /// Default budget when the operator gives none.
 const DEFAULT_TIMEOUT_MS: u64 = 30_000;
@@ -27,9 +28,13 @@ fn node_failure(code: &str, message: &str, dispatched: bool) -> ErrorShape {
     }))
 }
 
+/// How long an operator over its in-flight cap is asked to wait before retrying.
+const IN_FLIGHT_RETRY_AFTER_MS: u64 = 1_000;
+
 /// `node.invoke`.
 pub(super) async fn node_invoke(
     shared: &Arc<Shared>,
+    session: &Session,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: NodeInvokeParams = decode("node.invoke", params)?;
@@ -44,7 +49,14 @@ pub(super) async fn node_invoke(
             p.command
         )));
     }
-    let key = format!("{}\u{0}{}\u{0}{}", p.node_id, p.command, p.idempotency_key);
+    let caller = session.caller_key();
+    let key = IdemKey::new(
+        &caller,
+        &p.idempotency_key,
+        &p.node_id,
+        &p.command,
+        p.params.as_ref(),
+    );
     let publish = match shared.invokes.idem_begin(key) {
         IdemStart::Existing(mut rx) => {
             let answer = rx
@@ -59,12 +71,12 @@ pub(super) async fn node_invoke(
         }
         IdemStart::New(tx) => tx,
     };
-    let answer: InvokeAnswer = run(shared, &p).await;
+    let answer: InvokeAnswer = run(shared, &p, &caller).await;
     let _ = publish.send(Some(answer.clone()));
     answer
 }
 
-async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
+async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams, caller: &str) -> InvokeAnswer {
     let started = Instant::now();
     let Some(node) = shared.hub.node(&p.node_id) else {
         return Err(
@@ -113,15 +125,19 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams) -> InvokeAnswer {
         .min(MAX_TIMEOUT_MS);
     let deadline = started + Duration::from_millis(timeout_ms);
     let invoke_id = crate::server::clock::new_uuid();
-    let Some(rx) = shared
-        .invokes
-        .register(&invoke_id, &node.conn_id, &p.node_id, &p.command)
-    else {
-        return Err(ErrorShape::new(
-            error_code::UNAVAILABLE,
-            "too many node invokes in flight",
-        ));
-    };
+    let rx =
+        match shared
+            .invokes
+            .register(&invoke_id, &node.conn_id, &p.node_id, &p.command, caller)
+        {
+            Ok(rx) => rx,
+            Err(cap) => {
+                let mut error = ErrorShape::new(error_code::UNAVAILABLE, cap.message());
+                error.retryable = Some(true);
+                error.retry_after_ms = Some(IN_FLIGHT_RETRY_AFTER_MS);
+                return Err(error);
+            }
+        };
     let remaining = deadline.saturating_duration_since(Instant::now());
     let remaining_ms = remaining.as_nanos().div_ceil(1_000_000);
     let mut params = p.params.clone();

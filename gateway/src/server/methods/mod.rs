@@ -137,6 +137,10 @@ pub(crate) async fn dispatch(
     {
         return Err(missing_scope(scope, &[scope]));
     }
+    if method == "health" {
+        // Each call pushes a snapshot to every session: limited per session.
+        session.limits.allow_health()?;
+    }
     match method {
         "health" => Ok(read::health(shared)),
         "status" => Ok(read::status(shared)),
@@ -144,7 +148,7 @@ pub(crate) async fn dispatch(
         "config.get" => Ok(read::config_get(shared)),
         "node.list" => read::node_list(shared, session).await,
         "node.describe" => read::node_describe(shared, session, params).await,
-        "node.invoke" => invoke::node_invoke(shared, params).await,
+        "node.invoke" => invoke::node_invoke(shared, session, params).await,
         "device.pair.list" => pairing::device_list(shared).await,
         "device.pair.approve" => pairing::device_approve(shared, session, params).await,
         "device.pair.reject" => pairing::device_reject(shared, params).await,

@@ -96,6 +96,13 @@ pub(super) async fn node_event(
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: NodeEventParams = decode("node.event", params)?;
+    // Over the session's rate the event is dropped, answered like any unhandled event
+    // (`live::session_limits` explains why it is not an error).
+    if !session.limits.allow_node_event() {
+        return Ok(
+            json!({"ok": true, "event": p.event, "handled": false, "reason": "rate_limited"}),
+        );
+    }
     let payload: Value = match &p.payload_json {
         Some(raw) => serde_json::from_str(raw).unwrap_or(Value::Null),
         None => p.payload.clone().unwrap_or(Value::Null),

@@ -184,10 +184,20 @@ fn check_token_role(session: &Session, role: &str) -> Result<(), ErrorShape> {
     Ok(())
 }
 
-/// Closes the sockets that authenticated with the (device, role) token that just changed.
-fn invalidate_token_sessions(shared: &Shared, device_id: &str, role: &str, why: &str) {
+/// Closes the sockets that stand on the (device, role) token that just changed: admitted with
+/// it, or admitted by a setup code that issued it (4001 `client invalidated: …`, SPEC §3.3).
+/// `keep` is the caller's own connection on rotate: it asked for the new token and gets it in
+/// this very response, so closing it would only race that answer; every other session of the
+/// token goes. Revoke keeps nothing.
+fn invalidate_token_sessions(
+    shared: &Shared,
+    device_id: &str,
+    role: &str,
+    why: &str,
+    keep: Option<&str>,
+) {
     for s in shared.hub.device_sessions(device_id) {
-        if s.via_device_token && s.role.as_str() == role {
+        if s.rests_on_token(device_id, role) && Some(s.conn_id.as_str()) != keep {
             s.out.close(
                 close_code::AUTH_CHANGED,
                 &format!("client invalidated: {why}"),
@@ -210,7 +220,13 @@ pub(super) async fn token_rotate(
         s.rotate_device_token(&id, &role, scopes.as_deref(), now)
     })
     .await?;
-    invalidate_token_sessions(shared, &p.device_id, &p.role, "device token rotated");
+    invalidate_token_sessions(
+        shared,
+        &p.device_id,
+        &p.role,
+        "device token rotated",
+        Some(&session.conn_id),
+    );
     Ok(json!({
         "deviceId": p.device_id,
         "role": issued.role,
@@ -231,7 +247,7 @@ pub(super) async fn token_revoke(
     let now = now_ms();
     let (id, role) = (p.device_id.clone(), p.role.clone());
     let info = state(shared, move |s| s.revoke_device_token(&id, &role, now)).await?;
-    invalidate_token_sessions(shared, &p.device_id, &p.role, "device token revoked");
+    invalidate_token_sessions(shared, &p.device_id, &p.role, "device token revoked", None);
     Ok(json!({
         "deviceId": p.device_id,
         "role": info.role,

@@ -1,0 +1,340 @@
+//! Limits after auth: per-session rates on `health` and `node.event`, `node.invoke`
+//! idempotency keys scoped to the caller and the call, caps on invokes in flight, and token
+//! revocation/rotation closing every session that stands on the token (setup codes included).
+
+use clawlet_node_core::identity::DeviceIdentity;
+use clawlet_node_core::remote::parse_setup_code;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// Sends `n` requests of `method` without waiting, ids `<prefix><i>`.
+async fn pipeline(c: &mut Client, prefix: &str, n: usize, method: &str, params: &Value) {
+    for i in 0..n {
+        c.send(
+            &json!({"type": "req", "id": format!("{prefix}{i}"), "method": method,
+                       "params": params}),
+        )
+        .await;
+    }
+}
+
+/// Reads frames until `n` responses whose id starts with `prefix` came (they may arrive in any
+/// order, as requests run concurrently); other frames are kept as events.
+async fn responses(c: &mut Client, prefix: &str, n: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let frame = c.next_frame().await.expect("responses before close");
+        let ours = frame["type"] == "res"
+            && frame["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with(prefix));
+        if ours {
+            out.push(frame);
+        } else {
+            c.events.push_back(frame);
+        }
+    }
+    out
+}
+
+/// An operator with a device, silently paired (the gateway must auto-approve local devices).
+async fn device_operator(url: &str, id: &DeviceIdentity, auth: Value, scopes: &[&str]) -> Client {
+    let mut c = Client::open(url).await;
+    let params = signed_params(id, &c, auth, "operator", scopes, &[]);
+    let res = c.connect(params).await;
+    assert_eq!(res["ok"], true, "{res}");
+    c
+}
+
+fn auto_approve(o: &mut clawlet_gateway::server::ServerOptions) {
+    o.auto_approve_local = true;
+}
+
+#[tokio::test]
+async fn health_beyond_the_session_rate_is_refused_with_a_wait() {
+    let gw = start(|_| {}).await;
+    let mut op = operator(&gw.url, &["operator.read"]).await;
+    // Far more than the burst (10) plus what 5/s refills while they are sent.
+    pipeline(&mut op, "h", 200, "health", &json!({})).await;
+    let answers = responses(&mut op, "h", 200).await;
+    let refused: Vec<&Value> = answers.iter().filter(|r| r["ok"] == false).collect();
+    assert!(!refused.is_empty(), "200 back-to-back health calls all ran");
+    assert!(answers.iter().filter(|r| r["ok"] == true).count() >= 10);
+    let e = &refused[0]["error"];
+    assert_eq!(e["code"], "UNAVAILABLE", "{e}");
+    assert_eq!(e["retryable"], true, "{e}");
+    assert!(e["retryAfterMs"].as_u64().is_some_and(|ms| ms >= 1), "{e}");
+    // The limit is per session: another client is not affected.
+    let mut other = operator(&gw.url, &["operator.read"]).await;
+    assert_eq!(other.request("health", json!({})).await["ok"], true);
+}
+
+#[tokio::test]
+async fn a_node_event_flood_is_dropped_but_normal_events_are_handled() {
+    let gw = start(|_| {}).await;
+    let id = identity(80);
+    let (mut node, _) = paired_node(&gw.url, &id, &["system.notify"]).await;
+    let stats = json!({"event": "node.host.stats",
+                       "payloadJSON": json!({"cpuCount": 4}).to_string()});
+    let res = node.request("node.event", stats.clone()).await;
+    assert_eq!(res["payload"]["handled"], true, "{res}");
+
+    pipeline(
+        &mut node,
+        "e",
+        300,
+        "node.event",
+        &json!({"event": "node.presence.alive"}),
+    )
+    .await;
+    let answers = responses(&mut node, "e", 300).await;
+    let dropped = answers
+        .iter()
+        .filter(|r| r["payload"]["reason"] == "rate_limited")
+        .count();
+    assert!(dropped > 0, "300 back-to-back events were all handled");
+    for r in answers
+        .iter()
+        .filter(|r| r["payload"]["reason"] == "rate_limited")
+    {
+        assert_eq!(
+            r["payload"],
+            json!({"ok": true, "event": "node.presence.alive", "handled": false,
+                   "reason": "rate_limited"})
+        );
+    }
+    assert!(
+        answers
+            .iter()
+            .filter(|r| r["payload"]["handled"] == true)
+            .count()
+            >= 30,
+        "the burst is handled"
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_scoped_to_the_caller_and_the_params() {
+    let gw = start(auto_approve).await;
+    let id = identity(81);
+    let (mut node, _) = paired_node(&gw.url, &id, &["system.notify"]).await;
+    let call = |params: Value| {
+        json!({"nodeId": id.device_id(), "command": "system.notify", "params": params,
+               "idempotencyKey": "shared-key"})
+    };
+    let mut alice = device_operator(
+        &gw.url,
+        &identity(82),
+        json!({"token": TOKEN}),
+        &["operator.write"],
+    )
+    .await;
+    let mut mallory = device_operator(
+        &gw.url,
+        &identity(83),
+        json!({"token": TOKEN}),
+        &["operator.write"],
+    )
+    .await;
+
+    // Alice's call runs and returns her secret.
+    alice
+        .send(&json!({"type": "req", "id": "a1", "method": "node.invoke",
+                      "params": call(json!({"title": "a"}))}))
+        .await;
+    let req = node.event("node.invoke.request").await;
+    node.request(
+        "node.invoke.result",
+        json!({"id": req["payload"]["id"], "nodeId": id.device_id(), "ok": true,
+               "payload": {"secret": "alice"}}),
+    )
+    .await;
+    let a1 = alice.response("a1").await;
+    assert_eq!(a1["payload"]["payload"]["secret"], "alice", "{a1}");
+
+    // Another operator reusing the key with the same params gets its own dispatch.
+    mallory
+        .send(&json!({"type": "req", "id": "m1", "method": "node.invoke",
+                      "params": call(json!({"title": "a"}))}))
+        .await;
+    let req = node.event("node.invoke.request").await;
+    node.request(
+        "node.invoke.result",
+        json!({"id": req["payload"]["id"], "nodeId": id.device_id(), "ok": true,
+               "payload": {"secret": "mallory's own"}}),
+    )
+    .await;
+    let m1 = mallory.response("m1").await;
+    assert_eq!(m1["payload"]["payload"]["secret"], "mallory's own", "{m1}");
+
+    // The same caller with other params is another call.
+    alice
+        .send(&json!({"type": "req", "id": "a2", "method": "node.invoke",
+                      "params": call(json!({"title": "b"}))}))
+        .await;
+    let req = node.event("node.invoke.request").await;
+    assert_eq!(
+        req["payload"]["paramsJSON"],
+        json!({"title": "b"}).to_string()
+    );
+    node.request(
+        "node.invoke.result",
+        json!({"id": req["payload"]["id"], "nodeId": id.device_id(), "ok": true,
+               "payload": {"secret": "second"}}),
+    )
+    .await;
+    assert_eq!(
+        alice.response("a2").await["payload"]["payload"]["secret"],
+        "second"
+    );
+
+    // Her exact retry is still answered from the first call, without a new dispatch.
+    let again = alice
+        .request("node.invoke", call(json!({"title": "a"})))
+        .await;
+    assert_eq!(again["payload"]["payload"]["secret"], "alice", "{again}");
+    let health = node.request("health", json!({})).await;
+    assert_eq!(health["ok"], true);
+    assert!(
+        node.events
+            .iter()
+            .all(|e| e["event"] != "node.invoke.request"),
+        "the retry was not dispatched again"
+    );
+}
+
+#[tokio::test]
+async fn one_operator_cannot_hold_more_than_its_share_of_invokes_in_flight() {
+    let gw = start(auto_approve).await;
+    let node_id = identity(84);
+    let (mut node, _) = paired_node(&gw.url, &node_id, &["system.notify"]).await;
+    let op_id = identity(85);
+    // One connection runs at most 64 requests at once: the operator uses five.
+    let mut conns = Vec::new();
+    for _ in 0..5 {
+        conns.push(
+            device_operator(
+                &gw.url,
+                &op_id,
+                json!({"token": TOKEN}),
+                &["operator.write"],
+            )
+            .await,
+        );
+    }
+    let invoke = |key: String| {
+        json!({"type": "req", "id": key, "method": "node.invoke",
+               "params": {"nodeId": node_id.device_id(), "command": "system.notify",
+                          "timeoutMs": 60_000, "idempotencyKey": key}})
+    };
+    // Four connections fill 240 slots; the node sees each dispatch.
+    for (c, conn) in conns.iter_mut().take(4).enumerate() {
+        for i in 0..60 {
+            conn.send(&invoke(format!("c{c}-{i}"))).await;
+        }
+    }
+    let mut dispatched = 0;
+    while dispatched < 240 {
+        node.event("node.invoke.request").await;
+        dispatched += 1;
+    }
+    // The fifth: 16 more fit under the cap of 256, the other 44 are refused at once.
+    let last = conns.last_mut().unwrap();
+    for i in 0..60 {
+        last.send(&invoke(format!("x{i}"))).await;
+    }
+    let refused = responses(last, "x", 44).await;
+    for r in &refused {
+        assert_eq!(
+            r["error"]["message"], "too many node invokes in flight for this operator",
+            "{r}"
+        );
+        assert_eq!(r["error"]["code"], "UNAVAILABLE");
+        assert_eq!(r["error"]["retryable"], true);
+    }
+    // Another operator still reaches the node.
+    let mut other = operator(&gw.url, &["operator.write"]).await;
+    other
+        .send(&json!({"type": "req", "id": "o1", "method": "node.invoke",
+                      "params": {"nodeId": node_id.device_id(), "command": "system.notify",
+                                 "idempotencyKey": "other"}}))
+        .await;
+    let mut seen_other = false;
+    for _ in 0..=16 {
+        let req = node.event("node.invoke.request").await;
+        if req["payload"]["idempotencyKey"] == "other" {
+            seen_other = true;
+            break;
+        }
+    }
+    assert!(seen_other, "a second operator's invoke was not dispatched");
+}
+
+#[tokio::test]
+async fn revoking_a_node_token_closes_the_session_a_setup_code_admitted() {
+    let gw = start(|_| {}).await;
+    let mut admin = operator(&gw.url, &["operator.admin"]).await;
+    let issued = admin.request("device.pair.setupCode", json!({})).await;
+    assert_eq!(issued["ok"], true, "{issued}");
+    let code = parse_setup_code(issued["payload"]["setupCode"].as_str().unwrap(), 0).unwrap();
+    let id = identity(86);
+    let (mut node, res) = node_connect(
+        &gw.url,
+        &id,
+        json!({"bootstrapToken": code.bootstrap_token}),
+        &["system.notify"],
+    )
+    .await;
+    assert_eq!(res["payload"]["auth"]["method"], "bootstrap-token", "{res}");
+    let revoked = admin
+        .request(
+            "device.token.revoke",
+            json!({"deviceId": id.device_id(), "role": "node"}),
+        )
+        .await;
+    assert_eq!(revoked["ok"], true, "{revoked}");
+    assert_eq!(
+        node.closed().await,
+        (4001, "client invalidated: device token revoked".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn rotating_a_token_closes_its_other_sessions_and_keeps_the_caller() {
+    let gw = start(auto_approve).await;
+    let id = identity(87);
+    let scopes = ["operator.pairing"];
+    let mut first = Client::open(&gw.url).await;
+    let res = first
+        .connect(signed_params(
+            &id,
+            &first,
+            json!({"token": TOKEN}),
+            "operator",
+            &scopes,
+            &[],
+        ))
+        .await;
+    let token = res["payload"]["auth"]["deviceToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    drop(first);
+    let mut caller = device_operator(&gw.url, &id, json!({"deviceToken": token}), &scopes).await;
+    let mut other = device_operator(&gw.url, &id, json!({"deviceToken": token}), &scopes).await;
+    let rotated = caller
+        .request(
+            "device.token.rotate",
+            json!({"deviceId": id.device_id(), "role": "operator"}),
+        )
+        .await;
+    assert_eq!(rotated["ok"], true, "{rotated}");
+    assert_ne!(rotated["payload"]["token"], token);
+    assert_eq!(
+        other.closed().await,
+        (4001, "client invalidated: device token rotated".to_owned())
+    );
+    // The caller asked for the new token and keeps its connection.
+    assert_eq!(caller.request("health", json!({})).await["ok"], true);
+}
