@@ -338,3 +338,66 @@ async fn rotating_a_token_closes_its_other_sessions_and_keeps_the_caller() {
     // The caller asked for the new token and keeps its connection.
     assert_eq!(caller.request("health", json!({})).await["ok"], true);
 }
+
+#[tokio::test]
+async fn a_full_pending_pairing_table_refuses_the_connect_on_the_wire_and_stores_nothing() {
+    use clawlet_gateway::state::{
+        MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS, NewDeviceRequest, StateStore,
+    };
+    let gw = start(|_| {}).await;
+    // Fill this address's share (loopback clients are local: no remote address) directly in
+    // the gateway's database; the bulk part needs no sockets.
+    {
+        let mut store =
+            StateStore::open(gw.dir.path().join("state").join("gateway.sqlite")).unwrap();
+        for n in 0..MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS {
+            let id = identity(120 + u8::try_from(n).unwrap());
+            let req = NewDeviceRequest {
+                device_id: id.device_id().to_owned(),
+                public_key: id.public_key_b64url().to_owned(),
+                display_name: Some(format!("filler {n}")),
+                role: "node".into(),
+                ..NewDeviceRequest::default()
+            };
+            store.request_device_pairing(&req, now_ms()).unwrap();
+        }
+    }
+    let newcomer = identity(100);
+    let (mut node, res) = node_connect(
+        &gw.url,
+        &newcomer,
+        json!({"token": TOKEN}),
+        &["system.notify"],
+    )
+    .await;
+    let e = &res["error"];
+    assert_eq!(e["code"], "UNAVAILABLE", "{res}");
+    assert_eq!(
+        e["message"],
+        format!(
+            "too many pending pairing requests (address limit {MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS}); retry later"
+        )
+    );
+    assert_eq!(e["retryable"], true);
+    assert!(e["retryAfterMs"].as_u64().is_some_and(|ms| ms > 0));
+    assert_eq!(node.closed().await.0, 1013);
+    let mut admin = operator(&gw.url, &["operator.admin"]).await;
+    let list = admin.request("device.pair.list", json!({})).await;
+    let pending = list["payload"]["pending"].as_array().unwrap();
+    assert_eq!(pending.len(), MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS);
+    assert!(
+        pending
+            .iter()
+            .all(|p| p["deviceId"] != newcomer.device_id())
+    );
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}

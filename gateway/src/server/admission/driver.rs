@@ -79,6 +79,14 @@ pub(crate) async fn admit(
         .await
     {
         Ok(Ok(applied)) => applied,
+        Ok(Err(e @ crate::state::StateError::TooManyPendingPairings { .. })) => {
+            // Full pending-pairing table: a clear, retryable refusal (nothing was stored).
+            return Err(Rejection::with(
+                &request.id,
+                crate::server::methods::state_error(e),
+                clawlet_node_core::wire::codes::close_code::TRY_AGAIN_LATER,
+            ));
+        }
         Ok(Err(e)) => return Err(state_failed(&request.id, &e.to_string())),
         Err(e) => return Err(state_failed(&request.id, &e.to_string())),
     };
