@@ -184,8 +184,8 @@ fn begin_shutdown(shared: &Shared, stop: &watch::Sender<bool>) {
         return;
     }
     shared.hub.broadcast(
-        "shutdown",
-        &serde_json::json!({"reason": "gateway stopping"}),
+        clawlet_node_core::wire::lifecycle::SHUTDOWN_EVENT,
+        &clawlet_node_core::wire::lifecycle::Shutdown::stopping(),
         Audience::All,
         false,
         false,
@@ -293,8 +293,9 @@ async fn tick_loop(shared: Arc<Shared>) {
         tokio::select! {
             _ = crate::server::context::stopping(&mut stop) => return,
             _ = timer.tick() => {
-                let payload = serde_json::json!({"ts": now_ms()});
-                shared.hub.broadcast("tick", &payload, Audience::All, true, false);
+                let payload = clawlet_node_core::wire::lifecycle::Tick { ts: now_ms() };
+                let event = clawlet_node_core::wire::lifecycle::TICK_EVENT;
+                shared.hub.broadcast(event, &payload, Audience::All, true, false);
             }
         }
     }

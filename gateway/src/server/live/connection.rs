@@ -6,13 +6,17 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use clawlet_node_core::wire::challenge::ConnectChallenge;
 use clawlet_node_core::wire::codes::{close_code, error_code};
 use clawlet_node_core::wire::frame::{
     ErrorShape, Frame, MAX_PREAUTH_FRAME_BYTES, ResponseFrame, parse_frame,
 };
+use clawlet_node_core::wire::hello_ok::{
+    HelloAuth, HelloFeatures, HelloOk, HelloPolicy, HelloSnapshot, IssuedDeviceToken, ServerInfo,
+};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
@@ -31,6 +35,7 @@ use crate::server::live::session_limits::SessionLimits;
 use crate::server::live::snapshot::{broadcast_presence, health_snapshot, presence_list};
 use crate::server::methods::{EVENTS, advertised_methods, dispatch};
 use crate::server::transport::preauth::PreauthSlot;
+use crate::state::IssuedToken;
 
 /// Frames allowed to queue while `connect` is being decided; one more closes the socket.
 const MAX_PENDING_HANDSHAKE_FRAMES: usize = 15;
@@ -107,13 +112,21 @@ pub(crate) async fn serve<S>(
     let (out, rx, queued) = Outbound::new(MAX_BUFFERED_BYTES);
     let mut writer = tokio::spawn(write_loop(sink, rx, queued));
     let mut shutdown = shared.shutdown.clone();
-    let nonce = crate::server::clock::new_uuid();
-    let challenge = json!({
-        "type": "event",
-        "event": "connect.challenge",
-        "payload": {"nonce": nonce, "ts": now_ms()},
-    });
-    out.send_text(challenge.to_string());
+    let Some(nonce) = challenge_nonce() else {
+        tracing::error!("OS random source failed: refusing the socket (no guessable nonce)");
+        out.close(close_code::INTERNAL_ERROR, "random source unavailable");
+        return finish(writer, stream).await;
+    };
+    match ConnectChallenge::new(nonce.as_str(), now_ms()).event_text() {
+        Ok(text) => {
+            out.send_text(text);
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not encode connect.challenge");
+            out.close(close_code::INTERNAL_ERROR, "");
+            return finish(writer, stream).await;
+        }
+    }
     let deadline = Instant::now() + shared.settings.handshake_timeout;
 
     // Pre-auth: the first frame.
@@ -313,77 +326,101 @@ fn build_session(a: &Accepted, out: &Outbound, peer: Peer) -> Session {
     }
 }
 
-/// The `hello-ok` response (SPEC §2.3).
+/// The `hello-ok` response (SPEC §2.3), encoded by node-core's [`HelloOk`].
 fn hello_ok(shared: &Shared, a: &Accepted, session: &Session) -> String {
     let s = &shared.settings;
-    let presence = if session.has_scope(READ) {
-        presence_list(shared)
-    } else {
-        Vec::new()
+    let admin = session.has_scope(ADMIN);
+    let snapshot = HelloSnapshot {
+        presence: if session.has_scope(READ) {
+            presence_list(shared)
+        } else {
+            Vec::new()
+        },
+        health: health_snapshot(shared),
+        state_version: shared.hub.state_version(),
+        uptime_ms: shared.uptime_ms(),
+        config_path: s.config_path.clone().filter(|_| admin),
+        state_dir: s.state_dir.clone().filter(|_| admin),
+        auth_mode: admin.then(|| s.auth.mode_name().to_owned()),
     };
-    let mut snapshot = json!({
-        "presence": presence,
-        "health": health_snapshot(shared),
-        "stateVersion": shared.hub.state_version(),
-        "uptimeMs": shared.uptime_ms(),
-    });
-    if session.has_scope(ADMIN)
-        && let Some(obj) = snapshot.as_object_mut()
-    {
-        if let Some(p) = &s.config_path {
-            obj.insert("configPath".into(), json!(p));
-        }
-        if let Some(d) = &s.state_dir {
-            obj.insert("stateDir".into(), json!(d));
-        }
-        obj.insert("authMode".into(), json!(s.auth.mode_name()));
-    }
-    let mut auth = json!({
-        "method": a.method,
-        "role": a.role.as_str(),
-        "scopes": a.scopes,
-    });
-    if let (Some(obj), Some(token)) = (auth.as_object_mut(), &a.token) {
-        obj.insert("deviceToken".into(), json!(token.token));
-        obj.insert("issuedAtMs".into(), json!(token.issued_at_ms));
-        if !a.extra_tokens.is_empty() {
-            let extra: Vec<Value> = a
-                .extra_tokens
+    let hello = HelloOk::new(
+        ServerInfo {
+            version: s.server_version.clone(),
+            conn_id: session.conn_id.clone(),
+            boot_id: Some(shared.boot_id.clone()),
+            ..ServerInfo::default()
+        },
+        HelloFeatures {
+            methods: advertised_methods().into_iter().map(String::from).collect(),
+            events: EVENTS.iter().map(|e| (*e).to_owned()).collect(),
+            capabilities: Vec::new(),
+        },
+        snapshot,
+        hello_auth(
+            a.method,
+            a.role.as_str(),
+            &a.scopes,
+            a.token.as_ref(),
+            &a.extra_tokens,
+        ),
+        HelloPolicy {
+            max_payload: MAX_PAYLOAD_BYTES as u64,
+            max_buffered_bytes: MAX_BUFFERED_BYTES as u64,
+            tick_interval_ms: u64::try_from(s.tick_interval.as_millis()).unwrap_or(u64::MAX),
+        },
+    );
+    hello.response_text(&a.request_id).unwrap_or_else(|error| {
+        tracing::error!(%error, "could not encode hello-ok");
+        String::new()
+    })
+}
+
+/// `hello-ok.auth`: what was granted, the device token when one was issued or echoed, and a
+/// setup code's tokens for the other roles (only alongside a token of its own).
+fn hello_auth(
+    method: &str,
+    role: &str,
+    scopes: &[String],
+    token: Option<&IssuedToken>,
+    extra_tokens: &[IssuedToken],
+) -> HelloAuth {
+    HelloAuth {
+        method: Some(method.to_owned()),
+        role: role.to_owned(),
+        scopes: scopes.to_vec(),
+        device_token: token.map(|t| t.token.clone()),
+        issued_at_ms: token.map(|t| t.issued_at_ms),
+        device_tokens: match token {
+            Some(_) => extra_tokens
                 .iter()
-                .map(|t| {
-                    json!({
-                        "deviceToken": t.token,
-                        "role": t.role,
-                        "scopes": t.scopes,
-                        "issuedAtMs": t.issued_at_ms,
-                    })
+                .map(|t| IssuedDeviceToken {
+                    device_token: t.token.clone(),
+                    role: t.role.clone(),
+                    scopes: t.scopes.clone(),
+                    issued_at_ms: Some(t.issued_at_ms),
                 })
-                .collect();
-            obj.insert("deviceTokens".into(), Value::Array(extra));
-        }
+                .collect(),
+            None => Vec::new(),
+        },
     }
-    let payload = json!({
-        "type": "hello-ok",
-        "protocol": 4,
-        "server": {
-            "version": s.server_version,
-            "connId": session.conn_id,
-            "bootId": shared.boot_id,
-        },
-        "features": {
-            "methods": advertised_methods(),
-            "events": EVENTS,
-            "capabilities": [],
-        },
-        "snapshot": snapshot,
-        "auth": auth,
-        "policy": {
-            "maxPayload": MAX_PAYLOAD_BYTES,
-            "maxBufferedBytes": MAX_BUFFERED_BYTES,
-            "tickIntervalMs": u64::try_from(s.tick_interval.as_millis()).unwrap_or(u64::MAX),
-        },
-    });
-    response_ok(&a.request_id, &payload)
+}
+
+/// A fresh challenge nonce from the OS RNG. `None` when the RNG fails: the nonce is what stops
+/// a recorded device proof from being replayed, so the gateway refuses the socket rather than
+/// fall back to a guessable one (fail closed).
+fn challenge_nonce() -> Option<String> {
+    nonce_from(getrandom::fill)
+}
+
+fn nonce_from<E>(fill: impl FnOnce(&mut [u8]) -> Result<(), E>) -> Option<String> {
+    let mut bytes = [0u8; 16];
+    fill(&mut bytes).ok()?;
+    Some(
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string(),
+    )
 }
 
 async fn on_node_connected(shared: &Arc<Shared>, session: &Arc<Session>) {
@@ -489,4 +526,79 @@ fn frame_id(text: &str) -> String {
         .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| "invalid".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::state::IssueKind;
+    use serde_json::json;
+
+    fn token(value: &str, role: &str, issued_at_ms: u64) -> IssuedToken {
+        IssuedToken {
+            token: value.into(),
+            role: role.into(),
+            scopes: vec!["operator.read".into()],
+            issued_at_ms,
+            kind: IssueKind::Issued,
+        }
+    }
+
+    /// `hello-ok.auth` as the gateway built it by hand before node-core's encoder.
+    fn former_auth(
+        method: &str,
+        role: &str,
+        scopes: &[String],
+        token: Option<&IssuedToken>,
+        extra: &[IssuedToken],
+    ) -> Value {
+        let mut auth = json!({"method": method, "role": role, "scopes": scopes});
+        if let (Some(obj), Some(token)) = (auth.as_object_mut(), token) {
+            obj.insert("deviceToken".into(), json!(token.token));
+            obj.insert("issuedAtMs".into(), json!(token.issued_at_ms));
+            if !extra.is_empty() {
+                let extra: Vec<Value> = extra
+                    .iter()
+                    .map(|t| {
+                        json!({"deviceToken": t.token, "role": t.role, "scopes": t.scopes, "issuedAtMs": t.issued_at_ms})
+                    })
+                    .collect();
+                obj.insert("deviceTokens".into(), Value::Array(extra));
+            }
+        }
+        auth
+    }
+
+    #[test]
+    fn hello_auth_is_byte_equal_to_the_former_one() {
+        let scopes = vec!["operator.admin".to_owned(), "operator.read".to_owned()];
+        let main = token("t-main", "operator", 11);
+        let extra = [token("t-node", "node", 12)];
+        for (token, extra) in [
+            (None, &extra[..0]),
+            (None, &extra[..]),
+            (Some(&main), &extra[..0]),
+            (Some(&main), &extra[..]),
+        ] {
+            let typed = hello_auth("bootstrap-token", "operator", &scopes, token, extra);
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                former_auth("bootstrap-token", "operator", &scopes, token, extra).to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn nonces_are_uuids_and_a_failing_rng_gives_none() {
+        let nonce = nonce_from(|b: &mut [u8]| {
+            b.fill(7);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(nonce.len(), 36);
+        assert_eq!(nonce.as_bytes()[14], b'4', "{nonce}");
+        assert_eq!(nonce_from(|_: &mut [u8]| Err(())), None);
+        assert_ne!(challenge_nonce(), challenge_nonce());
+    }
 }

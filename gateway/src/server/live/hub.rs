@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use serde_json::{Value, json};
+use clawlet_node_core::wire::frame::{EventFrame, StateVersion};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::server::admission::scopes::{PAIRING, READ};
 use crate::server::live::session::{Role, Session};
@@ -74,11 +76,11 @@ impl Hub {
     }
 
     /// Current `{presence, health}` counters.
-    pub(crate) fn state_version(&self) -> Value {
-        json!({
-            "presence": self.presence_version.load(Ordering::Acquire),
-            "health": self.health_version.load(Ordering::Acquire),
-        })
+    pub(crate) fn state_version(&self) -> StateVersion {
+        StateVersion {
+            presence: self.presence_version.load(Ordering::Acquire),
+            health: self.health_version.load(Ordering::Acquire),
+        }
     }
 
     /// Bumps the presence counter (a node came or went).
@@ -93,17 +95,23 @@ impl Hub {
 
     /// Sends an event to every session in the audience, each with its own next `seq`.
     /// `drop_if_slow` events are skipped for a backlogged socket, but still consume a seq.
-    pub(crate) fn broadcast(
+    /// The payload is serialised once; each socket's frame only differs in its `seq`.
+    pub(crate) fn broadcast<P: Serialize + ?Sized>(
         &self,
         event: &str,
-        payload: &Value,
+        payload: &P,
         audience: Audience,
         drop_if_slow: bool,
         with_state_version: bool,
     ) {
-        let event_json = Value::String(event.to_owned()).to_string();
-        let payload_json = payload.to_string();
-        let state_version = with_state_version.then(|| self.state_version().to_string());
+        let Some(payload) = serde_json::to_string(payload)
+            .ok()
+            .and_then(|text| RawValue::from_string(text).ok())
+        else {
+            tracing::warn!(event, "broadcast payload did not serialise");
+            return;
+        };
+        let state_version = with_state_version.then(|| self.state_version());
         for session in self.all() {
             let admitted = match audience {
                 Audience::All => true,
@@ -113,24 +121,57 @@ impl Hub {
             if !admitted || session.out.is_closing() {
                 continue;
             }
-            let seq = session.out.next_seq();
-            let mut frame = format!(
-                "{{\"type\":\"event\",\"event\":{event_json},\"payload\":{payload_json},\"seq\":{seq}"
-            );
-            if let Some(sv) = &state_version {
-                frame.push_str(",\"stateVersion\":");
-                frame.push_str(sv);
-            }
-            frame.push('}');
-            if drop_if_slow && session.out.would_overflow(frame.len()) {
+            let mut frame = EventFrame::new(event, &*payload);
+            frame.seq = Some(session.out.next_seq());
+            frame.state_version = state_version;
+            let Ok(text) = frame.to_text() else {
+                continue;
+            };
+            if drop_if_slow && session.out.would_overflow(text.len()) {
                 continue;
             }
-            session.out.send_text(frame);
+            session.out.send_text(text);
         }
     }
 }
 
 /// A targeted event without `seq` (invoke requests/cancels, the direct `node.pair.resolved`).
-pub(crate) fn event_frame(event: &str, payload: &Value) -> String {
-    json!({"type": "event", "event": event, "payload": payload}).to_string()
+pub(crate) fn event_frame<P: Serialize + ?Sized>(event: &str, payload: &P) -> String {
+    EventFrame::new(event, payload)
+        .to_text()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clawlet_node_core::wire::lifecycle::Tick;
+    use serde_json::json;
+
+    /// The typed envelopes are byte-equal to the hand-built frames they replaced.
+    #[test]
+    fn event_frames_are_byte_equal_to_the_former_ones() {
+        let payload = json!({"requestId": "r", "nodeId": "n", "ts": 3});
+        assert_eq!(
+            event_frame("node.pair.resolved", &payload),
+            json!({"type": "event", "event": "node.pair.resolved", "payload": payload}).to_string()
+        );
+        assert_eq!(
+            event_frame("tick", &Tick { ts: 9 }),
+            r#"{"type":"event","event":"tick","payload":{"ts":9}}"#
+        );
+        let raw = RawValue::from_string(payload.to_string()).unwrap();
+        let mut frame = EventFrame::new("presence", &*raw);
+        frame.seq = Some(4);
+        frame.state_version = Some(StateVersion {
+            presence: 1,
+            health: 2,
+        });
+        let former = format!(
+            "{{\"type\":\"event\",\"event\":\"presence\",\"payload\":{payload},\"seq\":4,\"stateVersion\":{}}}",
+            json!({"presence": 1, "health": 2})
+        );
+        assert_eq!(frame.to_text().unwrap(), former);
+    }
 }
