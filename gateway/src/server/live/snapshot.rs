@@ -5,25 +5,40 @@ use serde_json::{Value, json};
 
 use crate::server::clock::now_ms;
 use crate::server::context::Shared;
-use crate::server::live::hub::Audience;
+use crate::server::live::hub::{Audience, Hub};
 use crate::server::live::session::Role;
 
 /// `system-presence`: the gateway itself, then every connected node.
 pub(crate) fn presence_list(shared: &Shared) -> Vec<Value> {
-    let now = now_ms();
     let s = &shared.settings;
+    presence_of(
+        &shared.hub,
+        &s.host_name,
+        &s.server_version,
+        &shared.boot_id,
+    )
+}
+
+/// [`presence_list`] from just the live sessions and the gateway's own names (for handlers
+/// that take narrow services).
+pub(crate) fn presence_of(
+    hub: &Hub,
+    host_name: &str,
+    server_version: &str,
+    instance_id: &str,
+) -> Vec<Value> {
+    let now = now_ms();
     let mut list = vec![json!({
-        "host": s.host_name,
-        "version": s.server_version,
+        "host": host_name,
+        "version": server_version,
         "platform": std::env::consts::OS,
         "mode": "gateway",
         "reason": "self",
-        "instanceId": shared.boot_id,
-        "text": format!("Gateway: {} · app {} · mode gateway · reason self", s.host_name, s.server_version),
+        "instanceId": instance_id,
+        "text": format!("Gateway: {host_name} · app {server_version} · mode gateway · reason self"),
         "ts": now,
     })];
-    let mut nodes: Vec<_> = shared
-        .hub
+    let mut nodes: Vec<_> = hub
         .all()
         .into_iter()
         .filter(|n| n.role == Role::Node)
@@ -65,14 +80,19 @@ pub(crate) fn presence_list(shared: &Shared) -> Vec<Value> {
 
 /// The health snapshot: what this gateway really knows about itself.
 pub(crate) fn health_snapshot(shared: &Shared) -> Value {
+    health_of(&shared.hub, shared.uptime_ms())
+}
+
+/// [`health_snapshot`] from just the live sessions and the uptime.
+pub(crate) fn health_of(hub: &Hub, uptime_ms: u64) -> Value {
     let started = now_ms();
-    let sessions = shared.hub.all();
+    let sessions = hub.all();
     let nodes = sessions.iter().filter(|s| s.role == Role::Node).count();
     json!({
         "ok": true,
         "ts": started,
         "durationMs": now_ms().saturating_sub(started),
-        "uptimeMs": shared.uptime_ms(),
+        "uptimeMs": uptime_ms,
         "plugins": {"loaded": [], "errors": [], "unavailable": []},
         // No `configReload`: clawlet has no config hot reload, and OpenClaw's `health` command
         // reads `disabled` as "watcher retries exhausted; restart the gateway".
@@ -95,9 +115,12 @@ pub(crate) fn broadcast_presence(shared: &Shared) {
 
 /// Sends a fresh health snapshot to every session.
 pub(crate) fn broadcast_health(shared: &Shared) {
-    shared.hub.bump_health();
-    let payload = health_snapshot(shared);
-    shared
-        .hub
-        .broadcast("health", &payload, Audience::All, true, true);
+    broadcast_health_of(&shared.hub, shared.uptime_ms());
+}
+
+/// [`broadcast_health`] from just the live sessions and the uptime.
+pub(crate) fn broadcast_health_of(hub: &Hub, uptime_ms: u64) {
+    hub.bump_health();
+    let payload = health_of(hub, uptime_ms);
+    hub.broadcast("health", &payload, Audience::All, true, true);
 }

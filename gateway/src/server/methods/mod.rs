@@ -4,6 +4,7 @@ mod invoke;
 mod node;
 mod pairing;
 mod read;
+mod services;
 mod setup_code;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use serde_json::{Value, json};
 use crate::server::admission::scopes::{ADMIN, PAIRING, READ, WRITE};
 use crate::server::context::Shared;
 use crate::server::live::session::{Role, Session};
+use services::{GatewayInfo, SetupCodeSettings, StateService};
 
 /// Who may call a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,18 +144,23 @@ pub(crate) async fn dispatch(
         session.limits.allow_health()?;
     }
     match method {
-        "health" => Ok(read::health(shared)),
-        "status" => Ok(read::status(shared)),
-        "system-presence" => Ok(read::system_presence(shared)),
-        "config.get" => Ok(read::config_get(shared)),
-        "node.list" => read::node_list(shared, session).await,
-        "node.describe" => read::node_describe(shared, session, params).await,
+        "health" => Ok(read::health(&shared.hub, &GatewayInfo::of(shared))),
+        "status" => Ok(read::status(&shared.hub, &GatewayInfo::of(shared))),
+        "system-presence" => Ok(read::system_presence(&shared.hub, &GatewayInfo::of(shared))),
+        "config.get" => Ok(read::config_get(&GatewayInfo::of(shared))),
+        "node.list" => read::node_list(&StateService::of(shared), &shared.hub, session).await,
+        "node.describe" => {
+            read::node_describe(&StateService::of(shared), &shared.hub, session, params).await
+        }
         "node.invoke" => invoke::node_invoke(shared, session, params).await,
         "device.pair.list" => pairing::device_list(shared).await,
         "device.pair.approve" => pairing::device_approve(shared, session, params).await,
         "device.pair.reject" => pairing::device_reject(shared, params).await,
         "device.pair.remove" => pairing::device_remove(shared, params).await,
-        "device.pair.setupCode" => setup_code::setup_code(shared, params).await,
+        "device.pair.setupCode" => {
+            let settings = SetupCodeSettings::of(&shared.settings);
+            setup_code::setup_code(&StateService::of(shared), &settings, params).await
+        }
         "device.token.rotate" => pairing::token_rotate(shared, session, params).await,
         "device.token.revoke" => pairing::token_revoke(shared, session, params).await,
         "node.pair.list" => pairing::node_list(shared).await,

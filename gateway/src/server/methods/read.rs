@@ -8,29 +8,30 @@ use clawlet_node_core::wire::pairing::{NodePairRequest, PairedNode};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{decode, invalid, state_error, worker_error};
+use super::services::{GatewayInfo, StateService};
+use super::{decode, invalid};
 use crate::server::admission::scopes::PAIRING;
 use crate::server::clock::now_ms;
-use crate::server::context::Shared;
+use crate::server::live::hub::Hub;
 use crate::server::live::session::{Role, Session};
-use crate::server::live::snapshot::{broadcast_health, health_snapshot, presence_list};
+use crate::server::live::snapshot::{broadcast_health_of, health_of, presence_of};
 use crate::state::NodeActivity;
 use clawlet_node_core::wire::frame::ErrorShape;
 
 /// `health`: the snapshot, also pushed to everyone as a `health` event.
-pub(super) fn health(shared: &Arc<Shared>) -> Value {
-    broadcast_health(shared);
-    health_snapshot(shared)
+pub(super) fn health(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
+    broadcast_health_of(hub, info.uptime_ms());
+    health_of(hub, info.uptime_ms())
 }
 
 /// `status`: what this gateway can truthfully say about itself.
-pub(super) fn status(shared: &Arc<Shared>) -> Value {
-    let sessions = shared.hub.all();
+pub(super) fn status(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
+    let sessions = hub.all();
     let nodes = sessions.iter().filter(|s| s.role == Role::Node).count();
     json!({
-        "runtimeVersion": shared.settings.server_version,
+        "runtimeVersion": info.server_version,
         "pid": std::process::id(),
-        "uptimeMs": shared.uptime_ms(),
+        "uptimeMs": info.uptime_ms(),
         "heartbeat": {"enabled": false},
         "channelSummary": [],
         "queuedSystemEvents": [],
@@ -42,16 +43,19 @@ pub(super) fn status(shared: &Arc<Shared>) -> Value {
 }
 
 /// `system-presence`.
-pub(super) fn system_presence(shared: &Arc<Shared>) -> Value {
-    Value::Array(presence_list(shared))
+pub(super) fn system_presence(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
+    Value::Array(presence_of(
+        hub,
+        info.host_name,
+        info.server_version,
+        info.boot_id,
+    ))
 }
 
 /// `config.get`: clawlet keeps no OpenClaw config document; report the file it was started with.
-pub(super) fn config_get(shared: &Arc<Shared>) -> Value {
-    let path = shared.settings.config_path.clone();
-    let exists = path
-        .as_deref()
-        .is_some_and(|p| std::path::Path::new(p).exists());
+pub(super) fn config_get(info: &GatewayInfo<'_>) -> Value {
+    let path = info.config_path;
+    let exists = path.is_some_and(|p| std::path::Path::new(p).exists());
     json!({
         "path": path,
         "exists": exists,
@@ -69,10 +73,9 @@ struct NodeRecords {
     activity: BTreeMap<String, NodeActivity>,
 }
 
-async fn load_records(shared: &Arc<Shared>) -> Result<NodeRecords, ErrorShape> {
-    shared
-        .state
-        .call(|store| {
+async fn load_records(state: &StateService<'_>) -> Result<NodeRecords, ErrorShape> {
+    state
+        .run(|store| {
             let list = store.list_nodes()?;
             let mut activity = BTreeMap::new();
             let ids: Vec<String> = list
@@ -86,15 +89,13 @@ async fn load_records(shared: &Arc<Shared>) -> Result<NodeRecords, ErrorShape> {
                     activity.insert(id, a);
                 }
             }
-            Ok::<_, crate::state::StateError>(NodeRecords {
+            Ok(NodeRecords {
                 paired: list.paired,
                 pending: list.pending,
                 activity,
             })
         })
         .await
-        .map_err(worker_error)?
-        .map_err(state_error)
 }
 
 fn insert_opt<T: serde::Serialize>(obj: &mut Map<String, Value>, key: &str, value: Option<T>) {
@@ -243,12 +244,13 @@ fn node_row(
 
 /// `node.list`: connected nodes first, then by name.
 pub(super) async fn node_list(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     session: &Arc<Session>,
 ) -> Result<Value, ErrorShape> {
-    let records = load_records(shared).await?;
+    let records = load_records(state).await?;
     let mut ids: Vec<String> = records.paired.iter().map(|n| n.node_id.clone()).collect();
-    for s in shared.hub.all() {
+    for s in hub.all() {
         if s.role == Role::Node
             && let Some(id) = &s.device_id
             && !ids.contains(id)
@@ -260,7 +262,7 @@ pub(super) async fn node_list(
     let mut rows: Vec<(bool, String, Value)> = ids
         .iter()
         .map(|id| {
-            let live = shared.hub.node(id);
+            let live = hub.node(id);
             let row = node_row(id, &records, live.as_ref(), reader);
             let name = row
                 .get("displayName")
@@ -282,13 +284,14 @@ struct DescribeParams {
 
 /// `node.describe`.
 pub(super) async fn node_describe(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     session: &Arc<Session>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: DescribeParams = decode("node.describe", params)?;
-    let records = load_records(shared).await?;
-    let live = shared.hub.node(&p.node_id);
+    let records = load_records(state).await?;
+    let live = hub.node(&p.node_id);
     let known = live.is_some() || records.paired.iter().any(|n| n.node_id == p.node_id);
     if !known {
         return Err(invalid("unknown nodeId"));

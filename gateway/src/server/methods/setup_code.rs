@@ -11,7 +11,6 @@
 //! gateway does not know a remote URL.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use clawlet_node_core::remote::{
     GatewayUrl, Host, PlaintextPolicy, SetupCode, encode_setup_code, host_allowed, normalize_pin,
@@ -21,10 +20,9 @@ use clawlet_node_core::wire::frame::ErrorShape;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{decode, invalid, state_error, worker_error};
+use super::services::{SetupCodeSettings, StateService};
+use super::{decode, invalid};
 use crate::server::clock::now_ms;
-use crate::server::context::Shared;
-use crate::server::options::AuthConfig;
 use crate::server::transport::bind::ListenAddr;
 use crate::state::BootstrapProfile;
 
@@ -48,7 +46,8 @@ struct ResolvedUrl {
 
 /// Handles `device.pair.setupCode`.
 pub(super) async fn setup_code(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    settings: &SetupCodeSettings<'_>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     const METHOD: &str = "device.pair.setupCode";
@@ -75,16 +74,13 @@ pub(super) async fn setup_code(
             )));
         }
     };
-    let settings = &shared.settings;
-    let auth = match &settings.auth {
-        AuthConfig::Token(_) => "token",
-        AuthConfig::Password(_) => "password",
-        AuthConfig::TrustedProxy => "trusted-proxy",
-        AuthConfig::None => {
+    let auth = match settings.auth_mode {
+        "none" => {
             return Err(invalid(
                 "Pairing setup requires gateway.auth.mode \"token\" or \"password\"; current mode is \"none\".",
             ));
         }
+        mode => mode,
     };
     let interfaces = if settings.listen.iter().any(|l| l.addr.ip().is_unspecified()) {
         if_addrs::get_if_addrs()
@@ -94,8 +90,8 @@ pub(super) async fn setup_code(
         Vec::new()
     };
     let tls = settings.tls_fingerprint.is_some();
-    let resolved = resolve_url(p.public_url.as_deref(), &settings.listen, tls, &interfaces)
-        .map_err(invalid)?;
+    let resolved =
+        resolve_url(p.public_url.as_deref(), settings.listen, tls, &interfaces).map_err(invalid)?;
     // A phone applies the mobile cleartext rule; the operator CLI (profile `operator`, a
     // clawlet extension) applies the desktop one.
     if requested != BootstrapProfile::Operator {
@@ -115,7 +111,7 @@ pub(super) async fn setup_code(
     };
     let downgraded = profile != requested;
     // A TLS gateway pins its own certificate; a pin only means something on a wss:// URL.
-    let tls_fingerprint = match &settings.tls_fingerprint {
+    let tls_fingerprint = match settings.tls_fingerprint {
         Some(fp) if resolved.url.is_secure() => Some(normalize_pin(fp).map_err(|e| {
             tracing::error!(error = %e, "gateway TLS fingerprint is invalid");
             ErrorShape::new(
@@ -125,14 +121,11 @@ pub(super) async fn setup_code(
         })?),
         _ => None,
     };
-    let ttl_ms = u64::try_from(settings.setup_code_ttl.as_millis()).unwrap_or(u64::MAX);
+    let ttl_ms = u64::try_from(settings.ttl.as_millis()).unwrap_or(u64::MAX);
     let now = now_ms();
-    let issued = shared
-        .state
-        .call(move |store| store.issue_bootstrap_token(profile, ttl_ms, now))
-        .await
-        .map_err(worker_error)?
-        .map_err(state_error)?;
+    let issued = state
+        .run(move |store| store.issue_bootstrap_token(profile, ttl_ms, now))
+        .await?;
     let url = resolved.url.to_string();
     let code = encode_setup_code(&SetupCode {
         url: url.clone(),

@@ -1,0 +1,104 @@
+//! The narrow services a method handler takes instead of the whole [`Shared`] context.
+//!
+//! Each handler names what it reads or changes: a handler given only [`GatewayInfo`] cannot
+//! reach the pairing state, one given a [`StateService`] cannot broadcast, and none of them
+//! sees the auth secret. The dispatcher (`methods/mod.rs`) cuts these views out of [`Shared`];
+//! they are borrows, so building one per request costs nothing. The live sessions are the
+//! [`Hub`](crate::server::live::hub::Hub) itself, already a service of its own.
+
+use std::time::{Duration, Instant};
+
+use clawlet_node_core::wire::frame::ErrorShape;
+
+use super::{state_error, worker_error};
+use crate::server::context::{Settings, Shared};
+use crate::server::state_worker::StateHandle;
+use crate::server::transport::bind::ListenAddr;
+use crate::state::{StateError, StateStore};
+
+/// The pairing state, with its failures already mapped to wire errors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StateService<'a> {
+    handle: &'a StateHandle,
+}
+
+impl<'a> StateService<'a> {
+    /// The state of this gateway.
+    pub(crate) fn of(shared: &'a Shared) -> Self {
+        Self {
+            handle: &shared.state,
+        }
+    }
+
+    /// Runs `f` on the state thread; a gone worker and a store failure both come back as the
+    /// `ErrorShape` the caller should answer with ([`worker_error`], [`state_error`]).
+    pub(crate) async fn run<R, F>(&self, f: F) -> Result<R, ErrorShape>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut StateStore) -> Result<R, StateError> + Send + 'static,
+    {
+        self.handle
+            .call(f)
+            .await
+            .map_err(worker_error)?
+            .map_err(state_error)
+    }
+}
+
+/// What the gateway says about itself (`status`, `config.get`, its own presence entry, health):
+/// versions and names, never settings that steer admission.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GatewayInfo<'a> {
+    pub(crate) server_version: &'a str,
+    pub(crate) host_name: &'a str,
+    /// This run's `instanceId`.
+    pub(crate) boot_id: &'a str,
+    /// The config file the gateway was started with, if any.
+    pub(crate) config_path: Option<&'a str>,
+    started: Instant,
+}
+
+impl<'a> GatewayInfo<'a> {
+    /// The facts of this gateway.
+    pub(crate) fn of(shared: &'a Shared) -> Self {
+        let s = &shared.settings;
+        Self {
+            server_version: &s.server_version,
+            host_name: &s.host_name,
+            boot_id: &shared.boot_id,
+            config_path: s.config_path.as_deref(),
+            started: shared.started,
+        }
+    }
+
+    /// `uptimeMs`.
+    pub(crate) fn uptime_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// What a setup code is made from: where the gateway listens, how it authenticates (by mode
+/// name only; the secret stays out) and how long a bootstrap token lives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SetupCodeSettings<'a> {
+    /// `gateway.auth.mode` (`none`, `token`, `password`, `trusted-proxy`).
+    pub(crate) auth_mode: &'static str,
+    /// The bound listeners, for the URL a setup code carries.
+    pub(crate) listen: &'a [ListenAddr],
+    /// SHA-256 of the served certificate when TLS is on.
+    pub(crate) tls_fingerprint: Option<&'a str>,
+    /// Lifetime of a setup code's bootstrap token.
+    pub(crate) ttl: Duration,
+}
+
+impl<'a> SetupCodeSettings<'a> {
+    /// The setup-code settings of this gateway.
+    pub(crate) fn of(settings: &'a Settings) -> Self {
+        Self {
+            auth_mode: settings.auth.mode_name(),
+            listen: &settings.listen,
+            tls_fingerprint: settings.tls_fingerprint.as_deref(),
+            ttl: settings.setup_code_ttl,
+        }
+    }
+}
