@@ -170,6 +170,13 @@ impl RunningGateway {
         tracing::info!("gateway stopped");
     }
 
+    /// Serves an in-process stream as if `remote` had connected: the simulated network of the
+    /// `server::sim_net` tests (no sockets, paused clock) hands its links in here.
+    #[cfg(test)]
+    pub(crate) fn serve_in_memory(&self, stream: tokio::io::DuplexStream, remote: SocketAddr) {
+        tokio::spawn(serve_stream(self.shared.clone(), stream, remote));
+    }
+
     /// Resolves once shutdown has been requested (by [`RunningGateway::shutdown`] or the
     /// caller's shutdown future).
     pub async fn stopped(&self) {

@@ -28,6 +28,8 @@ mod gateway;
 mod live;
 mod methods;
 pub mod options;
+#[cfg(test)]
+mod sim_net;
 mod state_worker;
 mod transport;
 

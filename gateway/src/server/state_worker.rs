@@ -58,6 +58,15 @@ impl StateHandle {
                 return Err(ServerError::StateWorkerGone);
             }
         }
-        result.await.map_err(|_| ServerError::StateWorkerGone)
+        // Tests under a paused clock (`server::sim_net`) wait on a blocking thread: tokio does
+        // not auto-advance paused time while a blocking task runs, so SQLite work takes no
+        // simulated time instead of letting every timer fire while the state thread works.
+        #[cfg(test)]
+        let answer = tokio::task::spawn_blocking(move || result.blocking_recv())
+            .await
+            .map_err(|_| ServerError::StateWorkerGone)?;
+        #[cfg(not(test))]
+        let answer = result.await;
+        answer.map_err(|_| ServerError::StateWorkerGone)
     }
 }
