@@ -7,14 +7,16 @@
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_tungstenite::tungstenite::{self, Message, protocol::CloseFrame};
 
-use clawlet_node_core::wire::connect::ConnectChallenge;
+use clawlet_node_core::DeviceIdentity;
+use clawlet_node_core::wire::connect::{
+    ClientInfo, ConnectAuth, ConnectChallenge, ConnectParams, DeviceProof,
+};
 use clawlet_node_core::wire::frame::{
     ErrorShape, Frame, decode_payload, parse_frame, request_text,
 };
-use clawlet_node_core::{DeviceAuthPayload, DeviceIdentity};
 
 use super::secret_file::redacted;
 
@@ -174,7 +176,9 @@ where
             .await
             .map_err(|_| ClientError::Timeout(timeout, "connect.challenge"))??;
         let instance_id = uuid_v4();
-        let params = connect_params(request, identity, &challenge, &instance_id);
+        let params =
+            serde_json::to_value(connect_params(request, identity, &challenge, &instance_id))
+                .map_err(|e| ClientError::Protocol(format!("cannot encode connect: {e}")))?;
         let mut client = OperatorClient {
             ws,
             next_id: 0,
@@ -357,80 +361,54 @@ where
     }
 }
 
+/// The operator `connect` params, built from node-core's `ConnectParams` like a node's and
+/// signed with the same [`DeviceProof::sign`] when the CLI has a device identity.
 fn connect_params(
     request: &OperatorConnect,
     identity: Option<&DeviceIdentity>,
     challenge: &ConnectChallenge,
     instance_id: &str,
-) -> Value {
-    let mut client = json!({
-        "id": request.client_id,
-        "version": request.version,
-        "platform": request.platform,
-        "mode": request.client_mode,
-        "instanceId": instance_id,
-    });
-    let device_family = device_family_for(&request.platform);
-    if let (Some(family), Some(map)) = (device_family, client.as_object_mut()) {
-        map.insert("deviceFamily".into(), Value::String(family.into()));
-    }
-    let mut auth = serde_json::Map::new();
-    if let Some(token) = &request.token {
-        auth.insert("token".into(), Value::String(token.clone()));
-    }
-    if let Some(device_token) = &request.device_token {
-        auth.insert("deviceToken".into(), Value::String(device_token.clone()));
-    }
-    if let Some(password) = &request.password {
-        auth.insert("password".into(), Value::String(password.clone()));
-    }
-    if let Some(bootstrap) = &request.bootstrap_token {
-        auth.insert("bootstrapToken".into(), Value::String(bootstrap.clone()));
-    }
-    let mut params = json!({
-        "minProtocol": request.min_protocol,
-        "maxProtocol": request.max_protocol,
-        "client": client,
-        "caps": [],
-        "role": "operator",
-        "scopes": request.scopes,
-    });
-    let Some(map) = params.as_object_mut() else {
-        return params;
+) -> ConnectParams {
+    let auth = ConnectAuth {
+        token: request.token.clone(),
+        bootstrap_token: request.bootstrap_token.clone(),
+        device_token: request.device_token.clone(),
+        password: request.password.clone(),
+        ..ConnectAuth::default()
     };
-    if !auth.is_empty() {
-        map.insert("auth".into(), Value::Object(auth));
-    }
+    let mut params = ConnectParams {
+        min_protocol: request.min_protocol,
+        max_protocol: request.max_protocol,
+        client: ClientInfo {
+            id: request.client_id.clone(),
+            version: request.version.clone(),
+            platform: request.platform.clone(),
+            device_family: device_family_for(&request.platform).map(String::from),
+            mode: request.client_mode.clone(),
+            instance_id: Some(instance_id.to_owned()),
+            ..ClientInfo::default()
+        },
+        role: Some("operator".into()),
+        scopes: Some(request.scopes.clone()),
+        caps: Some(Vec::new()),
+        commands: None,
+        permissions: None,
+        path_env: None,
+        computer_use: None,
+        worker_runs: None,
+        model_catalog: None,
+        device: None,
+        auth: (auth != ConnectAuth::default()).then_some(auth),
+        locale: None,
+        user_agent: None,
+    };
     if let Some(identity) = identity {
-        // SPEC §4.1: the signed token is the chosen token ?? bootstrapToken (node-core's
-        // `ConnectAuth::signed_token` order).
-        let signed_token = request
-            .token
-            .as_deref()
-            .or(request.device_token.as_deref())
-            .or(request.bootstrap_token.as_deref());
-        let payload = DeviceAuthPayload {
-            device_id: identity.device_id(),
-            client_id: &request.client_id,
-            client_mode: &request.client_mode,
-            role: "operator",
-            scopes: &request.scopes,
-            signed_at_ms: challenge.ts,
-            token: signed_token,
-            nonce: &challenge.nonce,
-            platform: Some(&request.platform),
-            device_family,
-        };
-        map.insert(
-            "device".into(),
-            json!({
-                "id": identity.device_id(),
-                "publicKey": identity.public_key_b64url(),
-                "signature": identity.sign(&payload.v3()),
-                "signedAt": challenge.ts,
-                "nonce": challenge.nonce,
-            }),
-        );
+        params.device = Some(DeviceProof::sign(
+            identity,
+            &params,
+            &challenge.nonce,
+            challenge.ts,
+        ));
     }
     params
 }
@@ -466,42 +444,31 @@ pub fn uuid_v4() -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use clawlet_node_core::DeviceAuthPayload;
     use clawlet_node_core::identity::verify_device_signature;
-    use clawlet_node_core::wire::connect::ConnectParams;
+    use serde_json::json;
 
-    /// The signed params verify exactly as the gateway verifies them (handshake.rs
-    /// `verify_proof`: the payload rebuilt from the params, token = `auth.signed_token()`).
-    fn verify(params: &Value) {
-        let p: ConnectParams = serde_json::from_value(params.clone()).unwrap();
+    /// The signed params verify exactly as the gateway verifies them (the payload rebuilt from
+    /// the params as received, `DeviceAuthPayload::from_connect`).
+    fn verify(params: &ConnectParams) {
+        let wire = serde_json::to_string(params).unwrap();
+        let p: ConnectParams = serde_json::from_str(&wire).unwrap();
         let device = p.device.as_ref().unwrap();
-        let auth = p.auth.clone().unwrap_or_default();
-        let payload = DeviceAuthPayload {
-            device_id: &device.id,
-            client_id: &p.client.id,
-            client_mode: &p.client.mode,
-            role: p.role(),
-            scopes: p.scopes(),
-            signed_at_ms: device.signed_at,
-            token: auth.signed_token(),
-            nonce: &device.nonce,
-            platform: Some(&p.client.platform),
-            device_family: p.client.device_family.as_deref(),
-        };
+        let payload = DeviceAuthPayload::from_connect(&p, device);
         verify_device_signature(&device.public_key, &device.signature, &payload).unwrap();
     }
 
     #[test]
     fn signed_connects_verify_with_each_kind_of_token() {
         let identity = DeviceIdentity::from_seed(&[7; 32]);
-        let challenge = ConnectChallenge {
-            nonce: "n-1".into(),
-            ts: 1_795_318_678_000,
-            capabilities: Vec::new(),
-        };
+        let challenge = ConnectChallenge::new("n-1", 1_795_318_678_000);
         let mut request = OperatorConnect::cli(&["operator.admin", "operator.read"]);
         request.device_token = Some("device-token".into());
         let params = connect_params(&request, Some(&identity), &challenge, "i");
-        assert_eq!(params["auth"], json!({"deviceToken": "device-token"}));
+        assert_eq!(
+            serde_json::to_value(&params).unwrap()["auth"],
+            json!({"deviceToken": "device-token"})
+        );
         verify(&params);
 
         request.token = Some("shared".into());
@@ -510,12 +477,46 @@ mod tests {
         let mut boot = OperatorConnect::cli(&["operator.read"]);
         boot.bootstrap_token = Some("boot".into());
         let params = connect_params(&boot, Some(&identity), &challenge, "i");
-        assert_eq!(params["auth"], json!({"bootstrapToken": "boot"}));
-        assert_eq!(params["device"]["id"], identity.device_id());
+        assert_eq!(
+            serde_json::to_value(&params).unwrap()["auth"],
+            json!({"bootstrapToken": "boot"})
+        );
+        assert_eq!(params.device.as_ref().unwrap().id, identity.device_id());
         verify(&params);
 
         let deviceless = connect_params(&boot, None, &challenge, "i");
-        assert!(deviceless.get("device").is_none());
+        assert!(deviceless.device.is_none());
+    }
+
+    /// Everything the CLI sent before it used `ConnectParams` is still sent, with the same
+    /// values (only the key order follows the type now), and nothing else is.
+    #[test]
+    fn connect_carries_the_same_fields_as_before() {
+        let mut request = OperatorConnect::cli(&["operator.read"]);
+        request.platform = "linux".into();
+        request.token = Some("t".into());
+        let params = serde_json::to_value(connect_params(
+            &request,
+            None,
+            &ConnectChallenge::new("n", 1),
+            "inst",
+        ))
+        .unwrap();
+        assert_eq!(
+            params,
+            json!({
+                "minProtocol": request.min_protocol,
+                "maxProtocol": request.max_protocol,
+                "client": {
+                    "id": "cli", "version": request.version, "platform": "linux",
+                    "mode": "cli", "instanceId": "inst", "deviceFamily": "Linux",
+                },
+                "caps": [],
+                "role": "operator",
+                "scopes": ["operator.read"],
+                "auth": {"token": "t"},
+            })
+        );
     }
 
     #[test]
