@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod fs_safe;
 pub mod server;
 pub mod state;
 

@@ -6,8 +6,6 @@
 //! not preserved by `config set`; the command says so.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -242,37 +240,13 @@ impl ConfigFile {
             _ => PathBuf::from("."),
         };
         if !dir.exists() {
-            fs::create_dir_all(&dir).map_err(write_err)?;
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(write_err)?;
+            crate::fs_safe::create_private_dir_all(&dir).map_err(write_err)?;
         }
         let mut text = serde_json::to_string_pretty(&self.root)
             .map_err(|e| write_err(std::io::Error::other(e)))?;
         text.push('\n');
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "clawlet.json".into());
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let result = (|| {
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, &self.path)?;
-            if let Ok(d) = fs::File::open(&dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(write_err)
+        // Temp file created exclusively with 0600, fsync, rename: never through a symlink.
+        crate::fs_safe::write_atomically(&self.path, text.as_bytes(), 0o600).map_err(write_err)
     }
 }
 
@@ -298,6 +272,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use serde_json::json;
+    use std::os::unix::fs::PermissionsExt;
 
     fn parse(text: &str) -> ConfigFile {
         ConfigFile::parse(Path::new("/tmp/c.json"), text).unwrap()

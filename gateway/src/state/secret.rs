@@ -16,8 +16,17 @@ pub(crate) type TokenDigest = [u8; 32];
 /// A fresh bearer token: 32 bytes from the OS RNG, base64url without padding, never starting
 /// with `-` (see [`encode_token`]).
 pub(crate) fn generate_token() -> StateResult<String> {
+    generate_token_from(getrandom::fill)
+}
+
+/// The random source a secret is drawn from (the OS RNG; tests inject a failing one).
+pub(crate) type RandomFill = fn(&mut [u8]) -> Result<(), getrandom::Error>;
+
+/// [`generate_token`] from `fill`. A failing source is an error, never a weaker fallback: no
+/// token is better than a guessable one.
+pub(crate) fn generate_token_from(fill: RandomFill) -> StateResult<String> {
     let mut bytes = [0u8; TOKEN_BYTES];
-    getrandom::fill(&mut bytes).map_err(|e| StateError::Entropy(e.to_string()))?;
+    fill(&mut bytes).map_err(|e| StateError::Entropy(e.to_string()))?;
     let token = encode_token(&mut bytes);
     bytes.fill(0);
     Ok(token)
@@ -117,6 +126,15 @@ mod tests {
         other = d;
         other[0] ^= 1;
         assert!(!digests_equal(&d, &other));
+    }
+
+    #[test]
+    fn a_failing_random_source_yields_no_token() {
+        let failing: RandomFill = |_| Err(getrandom::Error::UNSUPPORTED);
+        assert!(matches!(
+            generate_token_from(failing),
+            Err(StateError::Entropy(_))
+        ));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,6 +10,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+use crate::fs_safe::{PRIVATE_FILE_MODE, create_private_dir_all, write_atomically};
 
 /// File names used for a generated self-signed pair inside the caller's directory.
 pub const GENERATED_CERT_FILE: &str = "gateway-cert.pem";
@@ -119,7 +120,9 @@ pub fn load_pem(cert_path: &Path, key_path: &Path) -> Result<TlsIdentity, TlsErr
 }
 
 /// Loads the self-signed pair kept in `dir`, generating it first if it is not there yet, so
-/// the fingerprint clients pinned stays valid across restarts. The key file is `0600`.
+/// the fingerprint clients pinned stays valid across restarts. A new `dir` is `0700`, the key
+/// file `0600` from its creation, and both files are written through [`crate::fs_safe`]: a
+/// symlink planted in their place is replaced, never written through.
 pub fn load_or_generate_self_signed(dir: &Path, hosts: &[String]) -> Result<TlsIdentity, TlsError> {
     let cert_path = dir.join(GENERATED_CERT_FILE);
     let key_path = dir.join(GENERATED_KEY_FILE);
@@ -131,16 +134,20 @@ pub fn load_or_generate_self_signed(dir: &Path, hosts: &[String]) -> Result<TlsI
     names.dedup();
     let generated =
         rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-    fs::create_dir_all(dir).map_err(|source| TlsError::Io {
+    create_private_dir_all(dir).map_err(|source| TlsError::Io {
         path: dir.to_owned(),
         source,
     })?;
     write_file(
         &key_path,
         generated.signing_key.serialize_pem().as_bytes(),
-        true,
+        PRIVATE_FILE_MODE,
     )?;
-    write_file(&cert_path, generated.cert.pem().as_bytes(), false)?;
+    write_file(
+        &cert_path,
+        generated.cert.pem().as_bytes(),
+        PUBLIC_FILE_MODE,
+    )?;
     load_pem(&cert_path, &key_path)
 }
 
@@ -158,26 +165,52 @@ fn pem_error(path: &Path, message: String) -> TlsError {
     }
 }
 
-/// Writes a file, private (`0600`) from its creation when `secret`.
-fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), TlsError> {
-    let io = |source| TlsError::Io {
+/// The certificate is public: `0644`.
+const PUBLIC_FILE_MODE: u32 = 0o644;
+
+/// Writes (or replaces) a file atomically with `mode` from its creation.
+fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), TlsError> {
+    write_atomically(path, data, mode).map_err(|source| TlsError::Io {
         path: path.to_owned(),
         source,
-    };
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if secret { 0o600 } else { 0o644 });
+    })
+}
+
+#[cfg(all(test, unix))]
+mod file_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
     }
-    let mut file = options.open(path).map_err(io)?;
-    file.write_all(data).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io)?;
+
+    #[test]
+    fn a_generated_pair_lives_in_a_0700_dir_with_a_0600_key() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("state").join("tls");
+        let first = load_or_generate_self_signed(&dir, &[]).unwrap();
+        assert_eq!(mode_of(&dir), 0o700);
+        assert_eq!(mode_of(&dir.join(GENERATED_KEY_FILE)), 0o600);
+        assert_eq!(mode_of(&dir.join(GENERATED_CERT_FILE)), 0o644);
+        // Reused, not regenerated.
+        let again = load_or_generate_self_signed(&dir, &[]).unwrap();
+        assert_eq!(first.cert_chain, again.cert_chain);
     }
-    Ok(())
+
+    #[test]
+    fn a_symlink_planted_at_the_key_path_is_never_written_through() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("tls");
+        fs::create_dir(&dir).unwrap();
+        let victim = root.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        symlink(&victim, dir.join(GENERATED_KEY_FILE)).unwrap();
+        load_or_generate_self_signed(&dir, &[]).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        let key = dir.join(GENERATED_KEY_FILE);
+        assert!(!fs::symlink_metadata(&key).unwrap().file_type().is_symlink());
+        assert_eq!(mode_of(&key), 0o600);
+    }
 }
