@@ -102,3 +102,33 @@ impl<'a> SetupCodeSettings<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clawlet_node_core::wire::codes::error_code;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn state_service_answers_with_the_value_or_the_wire_error() {
+        let handle = StateHandle::spawn(StateStore::open_in_memory().unwrap()).unwrap();
+        let state = StateService { handle: &handle };
+        let version = state.run(|store| store.schema_version()).await.unwrap();
+        assert!(version > 0);
+        // The caller's mistake stays INVALID_REQUEST with the store's message...
+        let unknown = state
+            .run(|_| Err::<(), _>(StateError::UnknownDeviceId("dev-1".into())))
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.code, error_code::INVALID_REQUEST);
+        let said = StateError::UnknownDeviceId("dev-1".into()).to_string();
+        assert_eq!(unknown.message, said);
+        // ...anything else is UNAVAILABLE without the internals.
+        let io = state
+            .run(|_| Err::<(), _>(StateError::Io(std::io::Error::other("disk on fire"))))
+            .await
+            .unwrap_err();
+        assert_eq!(io.code, error_code::UNAVAILABLE);
+        assert_eq!(io.message, "gateway state unavailable");
+    }
+}
