@@ -45,13 +45,6 @@ impl std::fmt::Debug for ListenerBridge {
     }
 }
 
-fn next_step_name(step: &clawlet_node_core::wire::codes::RecommendedNextStep) -> Option<String> {
-    match serde_json::to_value(step) {
-        Ok(serde_json::Value::String(s)) => Some(s),
-        _ => None,
-    }
-}
-
 impl runtime::NodeListener for ListenerBridge {
     fn on_event(&self, event: &NodeEvent) {
         match event {
@@ -65,10 +58,10 @@ impl runtime::NodeListener for ListenerBridge {
                 kind: failure.kind.into(),
                 detail_code: failure.detail_code.clone(),
                 message: failure.message.clone(),
+                // The wire spelling (`update_auth_credentials`, ...) of node-core's table.
                 next_step: failure
                     .recommended_next_step
-                    .as_ref()
-                    .and_then(next_step_name),
+                    .map(|step| step.as_str().to_owned()),
             }),
             NodeEvent::ProtocolMismatch { message, .. } => self.app.on_error(NodeError::Rejected {
                 code: "PROTOCOL_MISMATCH".into(),
