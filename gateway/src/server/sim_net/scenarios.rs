@@ -441,3 +441,29 @@ async fn fifty_nodes_pair_by_setup_code_and_all_come_online_in_bounded_time() {
     assert_eq!(pending["pending"], json!([]));
     op.close().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn slow_link_keeps_a_node_online_for_an_hour_of_ticks_and_pings() {
+    let net = Arc::new(SimNet::start().await);
+    let epoch = Instant::now();
+    let (node, _) = paired_by_setup_code(&net, epoch, 5).await;
+    // Half a second each way: the gateway's pings (25 s, pong within 25 s) and ticks (30 s,
+    // the node's watchdog at twice that) all have room, so nothing may drop.
+    net.cut(node.remote().ip());
+    net.set_latency(Duration::from_millis(500));
+    node.wait_until("back over the slow link", LIMIT, |l| {
+        l.connected() && connected_count(l) == 2
+    })
+    .await;
+    let settled = ms_since(epoch);
+    tokio::time::sleep(Duration::from_secs(3_600)).await;
+    node.read(|l| {
+        assert!(l.connected());
+        assert!(
+            !l.events_since(settled)
+                .any(|e| matches!(e, NodeEvent::Disconnected { .. })),
+            "{:#?}",
+            l.events
+        );
+    });
+}
