@@ -10,7 +10,8 @@
 //! - `migrations`: the schema and its versioning.
 //! - [`devices`]: device pairing requests (TTL, supersede, upgrade reasons) and paired devices;
 //!   [`pairing_rules`]: those decisions as pure functions over the records.
-//! - [`tokens`]: per-role device tokens: issue, echo, rotate, revoke, verify.
+//! - [`tokens`]: per-role device tokens: issue, echo, rotate, revoke, verify (their decisions
+//!   are pure functions in `token_rules`).
 //! - [`bootstrap`]: setup-code bootstrap tokens: issue, and redeem-and-pair in one transaction.
 //! - [`nodes`]: node command-surface approval ([`surface_rules`]: its decisions as pure
 //!   functions); [`approval_scopes`]: who may approve what.
@@ -35,6 +36,7 @@ mod request_id;
 mod secret;
 pub mod store;
 pub mod surface_rules;
+mod token_rules;
 pub mod tokens;
 
 pub use approval_scopes::{ADMIN_APPROVAL_COMMANDS, required_approve_scopes};

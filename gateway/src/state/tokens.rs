@@ -29,8 +29,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::codec::{from_json, intersect, to_json};
 use super::devices::load_paired;
 use super::error::{StateError, StateResult};
-use super::secret::{TokenDigest, digest, digest_from_blob, digests_equal, generate_token};
+use super::secret::{TokenDigest, digest, digest_from_blob, generate_token};
 use super::store::StateStore;
+use super::token_rules::{StoredView, check_presented, echoes, rotation_scopes};
 
 /// How [`IssuedToken::token`] came about, so the server can log rotations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,6 +93,15 @@ struct StoredToken {
     info: DeviceTokenInfo,
 }
 
+impl StoredToken {
+    fn view(&self) -> StoredView<'_> {
+        StoredView {
+            digest: &self.digest,
+            info: &self.info,
+        }
+    }
+}
+
 impl StateStore {
     /// The token for `hello-ok.auth.deviceToken` after a successful device-auth connect; see the
     /// module docs for when it is the presented one and when it is fresh. The device must be
@@ -108,8 +118,7 @@ impl StateStore {
         let device = approved_for_role(&tx, device_id, role)?;
         let existing = load_token(&tx, device_id, role)?;
         if let (Some(stored), Some(presented)) = (&existing, presented)
-            && stored.info.revoked_at_ms.is_none()
-            && digests_equal(&stored.digest, &digest(presented))
+            && echoes(Some(stored.view()), Some(presented))
         {
             tx.execute(
                 "UPDATE device_tokens SET last_used_at_ms = ?1 WHERE device_id = ?2 AND role = ?3",
@@ -148,18 +157,11 @@ impl StateStore {
         role: &str,
         presented: &str,
     ) -> StateResult<TokenCheck> {
-        let Some(stored) = load_token(&self.conn, device_id, role)? else {
-            return Ok(TokenCheck::NotIssued);
-        };
-        if !digests_equal(&stored.digest, &digest(presented)) {
-            return Ok(TokenCheck::Mismatch);
-        }
-        if stored.info.revoked_at_ms.is_some() {
-            return Ok(TokenCheck::Revoked);
-        }
-        Ok(TokenCheck::Valid {
-            scopes: stored.info.scopes,
-        })
+        let stored = load_token(&self.conn, device_id, role)?;
+        Ok(check_presented(
+            stored.as_ref().map(StoredToken::view),
+            presented,
+        ))
     }
 
     /// `device.token.rotate`: a fresh token replaces the current one, which stops working now.
@@ -176,13 +178,12 @@ impl StateStore {
         let tx = self.write_tx()?;
         let device = approved_for_role(&tx, device_id, role)?;
         let existing = load_token(&tx, device_id, role)?;
-        let wanted = match (scopes, &existing) {
-            (Some(scopes), _) => scopes.to_vec(),
-            (None, Some(stored)) => stored.info.scopes.clone(),
-            (None, None) if role == "operator" => device.scopes.clone(),
-            (None, None) => Vec::new(),
-        };
-        let scopes = intersect(&wanted, &device.scopes);
+        let scopes = rotation_scopes(
+            scopes,
+            existing.as_ref().map(|s| s.info.scopes.as_slice()),
+            role,
+            &device.scopes,
+        );
         let issued = write_fresh_token(
             &tx,
             device_id,
