@@ -140,6 +140,28 @@ impl BootstrapProfile {
         scopes.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    /// Whether a setup code of this profile may admit a connect as `role` asking for
+    /// `requested` scopes: the role must be one it grants, an operator may ask for at most its
+    /// operator scopes, a node for none. Otherwise the code is left for the right connect.
+    pub fn admits(self, role: &str, requested: &[String]) -> bool {
+        let scopes_granted = if role == "operator" {
+            is_subset(requested, &self.operator_scopes())
+        } else {
+            requested.is_empty()
+        };
+        self.roles().iter().any(|r| r == role) && scopes_granted
+    }
+
+    /// The scopes of the token a redemption issues for `role`: the operator scopes for the
+    /// operator role, none for a node.
+    pub fn token_scopes(self, role: &str) -> Vec<String> {
+        if role == "operator" {
+            self.operator_scopes()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// `access` of the `device.pair.setupCode` result: `full`, `limited` or `node` (and
     /// clawlet's `operator` / `operator-limited`).
     pub fn access(self) -> &'static str {
@@ -330,12 +352,7 @@ impl StateStore {
         let roles = profile.roles();
         let operator_scopes = profile.operator_scopes();
         let requested = dedup(&req.scopes);
-        let scopes_granted = if req.role == "operator" {
-            is_subset(&requested, &operator_scopes)
-        } else {
-            requested.is_empty()
-        };
-        if !roles.contains(&req.role) || !scopes_granted {
+        if !profile.admits(&req.role, &requested) {
             // Not this device's to use that way; leave the token for the right connect.
             tx.commit()?; // keeps the purge
             return Ok(BootstrapOutcome::Invalid);
@@ -363,11 +380,7 @@ impl StateStore {
         )?;
         let mut extra_tokens = Vec::new();
         for role in roles.iter().filter(|r| **r != req.role) {
-            let scopes = if role == "operator" {
-                operator_scopes.clone()
-            } else {
-                Vec::new()
-            };
+            let scopes = profile.token_scopes(role);
             extra_tokens.push(issue_fresh_token(
                 &tx,
                 &req.device_id,
@@ -435,6 +448,24 @@ mod tests {
             device: node_request(seed),
             surface: Some(surface()),
         }
+    }
+
+    #[test]
+    fn a_profile_admits_only_its_roles_and_scopes() {
+        let s = |items: &[&str]| items.iter().map(|i| (*i).to_owned()).collect::<Vec<_>>();
+        assert!(BootstrapProfile::Node.admits("node", &[]));
+        assert!(!BootstrapProfile::Node.admits("node", &s(&["operator.read"])));
+        assert!(!BootstrapProfile::Node.admits("operator", &[]));
+        assert!(BootstrapProfile::Full.admits("operator", &s(&["operator.read"])));
+        assert!(!BootstrapProfile::OperatorLimited.admits("node", &[]));
+        let limited = BootstrapProfile::OperatorLimited;
+        assert!(limited.admits("operator", &limited.operator_scopes()));
+        assert!(!limited.admits("operator", &s(&["operator.admin"])));
+        assert_eq!(
+            BootstrapProfile::Full.token_scopes("operator"),
+            BootstrapProfile::Full.operator_scopes()
+        );
+        assert!(BootstrapProfile::Full.token_scopes("node").is_empty());
     }
 
     #[test]
