@@ -1,6 +1,7 @@
 //! Presence and health: the `system-presence`/`health` results, the `hello-ok` snapshot and the
 //! `presence`/`health` broadcasts share these builders.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::server::clock::now_ms;
@@ -107,10 +108,23 @@ pub(crate) fn health_of(hub: &Hub, uptime_ms: u64) -> Value {
 /// Tells `operator.read` sessions the presence list changed.
 pub(crate) fn broadcast_presence(shared: &Shared) {
     shared.hub.bump_presence();
-    let payload = json!({"presence": presence_list(shared)});
-    shared
-        .hub
-        .broadcast("presence", &payload, Audience::Read, true, true);
+    let presence = presence_list(shared);
+    shared.hub.broadcast(
+        "presence",
+        &PresenceEvent {
+            presence: &presence,
+        },
+        Audience::Read,
+        true,
+        true,
+    );
+}
+
+/// The `presence` event payload: `{presence: [...]}` (the entries' fields depend on the kind
+/// of client, so they stay JSON).
+#[derive(Serialize)]
+struct PresenceEvent<'a> {
+    presence: &'a [Value],
 }
 
 /// Sends a fresh health snapshot to every session.
@@ -123,4 +137,22 @@ pub(crate) fn broadcast_health_of(hub: &Hub, uptime_ms: u64) {
     hub.bump_health();
     let payload = health_of(hub, uptime_ms);
     hub.broadcast("health", &payload, Audience::All, true, true);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn presence_event_is_byte_equal_to_the_former_payload() {
+        let list = vec![
+            json!({"host": "h", "mode": "gateway", "ts": 1}),
+            json!({"host": "n"}),
+        ];
+        assert_eq!(
+            serde_json::to_string(&PresenceEvent { presence: &list }).unwrap(),
+            json!({ "presence": list }).to_string()
+        );
+    }
 }
