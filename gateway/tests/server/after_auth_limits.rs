@@ -401,3 +401,33 @@ fn now_ms() -> u64 {
     )
     .unwrap()
 }
+
+#[tokio::test]
+async fn a_hostile_display_name_is_listed_without_its_terminal_control() {
+    let gw = start(|_| {}).await;
+    let id = identity(101);
+    let mut node = Client::open(&gw.url).await;
+    let mut params = node_params(&id, &node, json!({"token": TOKEN}), &["system.notify"]);
+    params["client"]["displayName"] = json!("\u{1b}[2J\u{1b}[31mEVIL\u{202e}");
+    let res = node.connect(params).await;
+    assert_eq!(res["error"]["details"]["code"], "PAIRING_REQUIRED", "{res}");
+    let mut admin = operator(&gw.url, &["operator.admin"]).await;
+    let list = admin.request("device.pair.list", json!({})).await;
+    // Stored and sent as the client gave it (operators' own tools decide how to show it)…
+    assert_eq!(
+        list["payload"]["pending"][0]["displayName"],
+        "\u{1b}[2J\u{1b}[31mEVIL\u{202e}"
+    );
+    // …and `clawlet devices list` prints it clean, with the request's scopes and reason.
+    let text = clawlet_gateway::cli::commands::devices::list_text(&list["payload"], now_ms());
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.contains("EVIL"))
+        .expect("the request is listed");
+    assert!(row.contains(" EVIL "), "{row:?}");
+    assert!(row.contains("not-paired"), "{row:?}");
+}

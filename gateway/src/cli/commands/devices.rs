@@ -264,7 +264,7 @@ fn pending_reason(request: &Value, paired: &[Value]) -> &'static str {
 
 /// The text of `clawlet devices list`: every client-supplied string passes through
 /// [`sanitize_for_terminal`].
-fn list_text(list: &Value, now: u64) -> String {
+pub fn list_text(list: &Value, now: u64) -> String {
     use std::fmt::Write as _;
     let empty = Vec::new();
     let pending = list
