@@ -107,9 +107,26 @@ pub(crate) fn health_of(hub: &Hub, uptime_ms: u64) -> Value {
 
 /// Tells `operator.read` sessions the presence list changed.
 pub(crate) fn broadcast_presence(shared: &Shared) {
-    shared.hub.bump_presence();
-    let presence = presence_list(shared);
-    shared.hub.broadcast(
+    let s = &shared.settings;
+    broadcast_presence_of(
+        &shared.hub,
+        &s.host_name,
+        &s.server_version,
+        &shared.boot_id,
+    );
+}
+
+/// [`broadcast_presence`] from just the live sessions and the gateway's own names (for
+/// handlers that take narrow services).
+pub(crate) fn broadcast_presence_of(
+    hub: &Hub,
+    host_name: &str,
+    server_version: &str,
+    instance_id: &str,
+) {
+    hub.bump_presence();
+    let presence = presence_of(hub, host_name, server_version, instance_id);
+    hub.broadcast(
         "presence",
         &PresenceEvent {
             presence: &presence,

@@ -153,21 +153,40 @@ pub(crate) async fn dispatch(
             read::node_describe(&StateService::of(shared), &shared.hub, session, params).await
         }
         "node.invoke" => invoke::node_invoke(shared, session, params).await,
-        "device.pair.list" => pairing::device_list(shared).await,
-        "device.pair.approve" => pairing::device_approve(shared, session, params).await,
-        "device.pair.reject" => pairing::device_reject(shared, params).await,
-        "device.pair.remove" => pairing::device_remove(shared, params).await,
+        "device.pair.list" => pairing::device_list(&StateService::of(shared), &shared.hub).await,
+        "device.pair.approve" => {
+            pairing::device_approve(&StateService::of(shared), &shared.hub, session, params).await
+        }
+        "device.pair.reject" => {
+            pairing::device_reject(&StateService::of(shared), &shared.hub, params).await
+        }
+        "device.pair.remove" => {
+            pairing::device_remove(&StateService::of(shared), &shared.hub, params).await
+        }
         "device.pair.setupCode" => {
             let settings = SetupCodeSettings::of(&shared.settings);
             setup_code::setup_code(&StateService::of(shared), &settings, params).await
         }
-        "device.token.rotate" => pairing::token_rotate(shared, session, params).await,
-        "device.token.revoke" => pairing::token_revoke(shared, session, params).await,
-        "node.pair.list" => pairing::node_list(shared).await,
-        "node.pair.approve" => pairing::node_approve(shared, session, params).await,
-        "node.pair.reject" => pairing::node_reject(shared, params).await,
-        "node.pair.remove" => pairing::node_remove(shared, params).await,
-        "node.rename" => pairing::node_rename(shared, params).await,
+        "device.token.rotate" => {
+            pairing::token_rotate(&StateService::of(shared), &shared.hub, session, params).await
+        }
+        "device.token.revoke" => {
+            pairing::token_revoke(&StateService::of(shared), &shared.hub, session, params).await
+        }
+        "node.pair.list" => pairing::node_list(&StateService::of(shared)).await,
+        "node.pair.approve" => {
+            pairing::node_approve(&StateService::of(shared), &shared.hub, session, params).await
+        }
+        "node.pair.reject" => {
+            pairing::node_reject(&StateService::of(shared), &shared.hub, params).await
+        }
+        "node.pair.remove" => {
+            pairing::node_remove(&StateService::of(shared), &shared.hub, params).await
+        }
+        "node.rename" => {
+            let info = GatewayInfo::of(shared);
+            pairing::node_rename(&StateService::of(shared), &shared.hub, &info, params).await
+        }
         "node.invoke.result" => node::invoke_result(shared, session, params),
         "node.invoke.progress" => node::invoke_progress(session, params),
         "node.event" => node::node_event(shared, session, params).await,

@@ -12,45 +12,30 @@ use clawlet_node_core::wire::pairing::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{decode, invalid, missing_scope, state_error, worker_error};
+use super::services::{GatewayInfo, StateService};
+use super::{decode, invalid, missing_scope};
 use crate::server::admission::scopes::{ADMIN, has_scope};
 use crate::server::clock::now_ms;
-use crate::server::context::Shared;
-use crate::server::live::hub::{Audience, event_frame};
+use crate::server::live::hub::{Audience, Hub, event_frame};
 use crate::server::live::session::{Role, Session};
-use crate::server::live::snapshot::broadcast_presence;
-use crate::state::{StateError, StateStore};
+use crate::server::live::snapshot::broadcast_presence_of;
 
-/// Runs a state call and maps both failure layers to wire errors.
-async fn state<R, F>(shared: &Arc<Shared>, f: F) -> Result<R, ErrorShape>
-where
-    R: Send + 'static,
-    F: FnOnce(&mut StateStore) -> Result<R, StateError> + Send + 'static,
-{
-    shared
-        .state
-        .call(f)
-        .await
-        .map_err(worker_error)?
-        .map_err(state_error)
-}
-
-fn pairing_event<T: serde::Serialize>(shared: &Shared, event: &str, payload: &T) {
+/// Tells the `operator.pairing` sessions about a pairing change.
+fn pairing_event<T: serde::Serialize>(hub: &Hub, event: &str, payload: &T) {
     if let Ok(value) = serde_json::to_value(payload) {
-        shared
-            .hub
-            .broadcast(event, &value, Audience::Pairing, true, false);
+        hub.broadcast(event, &value, Audience::Pairing, true, false);
     }
 }
 
 /// `device.pair.list`, with `connected` filled from the live sessions and, for node devices,
 /// the approved command surface as `nodeSurface` (OpenClaw shows it there too).
-pub(super) async fn device_list(shared: &Arc<Shared>) -> Result<Value, ErrorShape> {
+pub(super) async fn device_list(state: &StateService<'_>, hub: &Hub) -> Result<Value, ErrorShape> {
     let now = now_ms();
-    let (mut list, nodes) =
-        state(shared, move |s| Ok((s.list_devices(now)?, s.list_nodes()?))).await?;
+    let (mut list, nodes) = state
+        .run(move |s| Ok((s.list_devices(now)?, s.list_nodes()?)))
+        .await?;
     for device in &mut list.paired {
-        device.connected = Some(!shared.hub.device_sessions(&device.device_id).is_empty());
+        device.connected = Some(!hub.device_sessions(&device.device_id).is_empty());
     }
     let mut value = serde_json::to_value(&list).map_err(|e| invalid(e.to_string()))?;
     if let Some(paired) = value.get_mut("paired").and_then(Value::as_array_mut) {
@@ -92,14 +77,16 @@ fn node_surface(node: &PairedNode) -> Value {
 
 /// `device.pair.approve`: approving a node role (or scopes the caller lacks) takes admin.
 pub(super) async fn device_approve(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     session: &Arc<Session>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: RequestIdParams = decode("device.pair.approve", params)?;
     let now = now_ms();
     let id = p.request_id.clone();
-    let pending = state(shared, move |s| s.list_devices(now))
+    let pending = state
+        .run(move |s| s.list_devices(now))
         .await?
         .pending
         .into_iter()
@@ -111,9 +98,11 @@ pub(super) async fn device_approve(
         return Err(invalid("device pairing approval denied"));
     }
     let id = p.request_id.clone();
-    let device = state(shared, move |s| s.approve_device(&id, now, "owner")).await?;
+    let device = state
+        .run(move |s| s.approve_device(&id, now, "owner"))
+        .await?;
     pairing_event(
-        shared,
+        hub,
         "device.pair.resolved",
         &DevicePairResolved {
             request_id: p.request_id.clone(),
@@ -127,14 +116,15 @@ pub(super) async fn device_approve(
 
 /// `device.pair.reject`.
 pub(super) async fn device_reject(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: RequestIdParams = decode("device.pair.reject", params)?;
     let id = p.request_id.clone();
-    let rejected = state(shared, move |s| s.reject_device(&id)).await?;
+    let rejected = state.run(move |s| s.reject_device(&id)).await?;
     pairing_event(
-        shared,
+        hub,
         "device.pair.resolved",
         &DevicePairResolved {
             request_id: rejected.request_id.clone(),
@@ -148,13 +138,14 @@ pub(super) async fn device_reject(
 
 /// `device.pair.remove`: unpairs and disconnects every socket of the device (4001).
 pub(super) async fn device_remove(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: DeviceIdParams = decode("device.pair.remove", params)?;
     let id = p.device_id.clone();
-    let removed = state(shared, move |s| s.remove_device(&id)).await?;
-    for s in shared.hub.device_sessions(&p.device_id) {
+    let removed = state.run(move |s| s.remove_device(&id)).await?;
+    for s in hub.device_sessions(&p.device_id) {
         s.out.close(close_code::AUTH_CHANGED, "device removed");
     }
     Ok(json!({"deviceId": removed.device_id, "removedAtMs": now_ms()}))
@@ -190,13 +181,13 @@ fn check_token_role(session: &Session, role: &str) -> Result<(), ErrorShape> {
 /// this very response, so closing it would only race that answer; every other session of the
 /// token goes. Revoke keeps nothing.
 fn invalidate_token_sessions(
-    shared: &Shared,
+    hub: &Hub,
     device_id: &str,
     role: &str,
     why: &str,
     keep: Option<&str>,
 ) {
-    for s in shared.hub.device_sessions(device_id) {
+    for s in hub.device_sessions(device_id) {
         if s.rests_on_token(device_id, role) && Some(s.conn_id.as_str()) != keep {
             s.out.close(
                 close_code::AUTH_CHANGED,
@@ -208,7 +199,8 @@ fn invalidate_token_sessions(
 
 /// `device.token.rotate`: a fresh token; the old one and its sockets stop working.
 pub(super) async fn token_rotate(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     session: &Arc<Session>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
@@ -216,12 +208,11 @@ pub(super) async fn token_rotate(
     check_token_role(session, &p.role)?;
     let now = now_ms();
     let (id, role, scopes) = (p.device_id.clone(), p.role.clone(), p.scopes.clone());
-    let issued = state(shared, move |s| {
-        s.rotate_device_token(&id, &role, scopes.as_deref(), now)
-    })
-    .await?;
+    let issued = state
+        .run(move |s| s.rotate_device_token(&id, &role, scopes.as_deref(), now))
+        .await?;
     invalidate_token_sessions(
-        shared,
+        hub,
         &p.device_id,
         &p.role,
         "device token rotated",
@@ -238,7 +229,8 @@ pub(super) async fn token_rotate(
 
 /// `device.token.revoke`: the token stops working and its live sockets are closed (4001).
 pub(super) async fn token_revoke(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     session: &Arc<Session>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
@@ -246,8 +238,10 @@ pub(super) async fn token_revoke(
     check_token_role(session, &p.role)?;
     let now = now_ms();
     let (id, role) = (p.device_id.clone(), p.role.clone());
-    let info = state(shared, move |s| s.revoke_device_token(&id, &role, now)).await?;
-    invalidate_token_sessions(shared, &p.device_id, &p.role, "device token revoked", None);
+    let info = state
+        .run(move |s| s.revoke_device_token(&id, &role, now))
+        .await?;
+    invalidate_token_sessions(hub, &p.device_id, &p.role, "device token revoked", None);
     Ok(json!({
         "deviceId": p.device_id,
         "role": info.role,
@@ -256,20 +250,21 @@ pub(super) async fn token_revoke(
 }
 
 /// `node.pair.list`.
-pub(super) async fn node_list(shared: &Arc<Shared>) -> Result<Value, ErrorShape> {
-    let list = state(shared, |s| s.list_nodes()).await?;
+pub(super) async fn node_list(state: &StateService<'_>) -> Result<Value, ErrorShape> {
+    let list = state.run(|s| s.list_nodes()).await?;
     serde_json::to_value(list).map_err(|e| invalid(e.to_string()))
 }
 
 /// `node.pair.approve`: needs the request's `requiredApproveScopes`; the live node gets the
 /// new surface at once and a direct `node.pair.resolved`.
 pub(super) async fn node_approve(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     session: &Arc<Session>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: RequestIdParams = decode("node.pair.approve", params)?;
-    let list = state(shared, |s| s.list_nodes()).await?;
+    let list = state.run(|s| s.list_nodes()).await?;
     let pending = list
         .pending
         .into_iter()
@@ -285,14 +280,15 @@ pub(super) async fn node_approve(
     }
     let now = now_ms();
     let id = p.request_id.clone();
-    let node = state(shared, move |s| s.approve_node(&id, now)).await?;
+    let node = state.run(move |s| s.approve_node(&id, now)).await?;
     let node_id = node.node_id.clone();
     let activity_id = node_id.clone();
-    let activity = state(shared, move |s| s.node_activity(&activity_id))
+    let activity = state
+        .run(move |s| s.node_activity(&activity_id))
         .await
         .ok()
         .flatten();
-    for live in shared.hub.nodes(&node_id) {
+    for live in hub.nodes(&node_id) {
         if let Some(n) = &live.node {
             let effective: Vec<String> = n
                 .commands
@@ -315,12 +311,12 @@ pub(super) async fn node_approve(
         ts: now,
     };
     if let Ok(value) = serde_json::to_value(&resolved) {
-        for live in shared.hub.nodes(&node_id) {
+        for live in hub.nodes(&node_id) {
             live.out
                 .send_text(event_frame("node.pair.resolved", &value));
         }
     }
-    pairing_event(shared, "node.pair.resolved", &resolved);
+    pairing_event(hub, "node.pair.resolved", &resolved);
     let mut node_json = serde_json::to_value(&node).map_err(|e| invalid(e.to_string()))?;
     if let (Some(obj), Some(a)) = (node_json.as_object_mut(), activity) {
         obj.insert("lastSeenAtMs".into(), json!(a.last_seen_at_ms));
@@ -331,13 +327,14 @@ pub(super) async fn node_approve(
 
 /// `node.pair.reject`.
 pub(super) async fn node_reject(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: RequestIdParams = decode("node.pair.reject", params)?;
     let id = p.request_id.clone();
-    let rejected = state(shared, move |s| s.reject_node(&id)).await?;
-    for live in shared.hub.nodes(&rejected.node_id) {
+    let rejected = state.run(move |s| s.reject_node(&id)).await?;
+    for live in hub.nodes(&rejected.node_id) {
         if let Some(n) = &live.node
             && let Ok(mut slot) = n.pending_request_id.lock()
         {
@@ -345,7 +342,7 @@ pub(super) async fn node_reject(
         }
     }
     pairing_event(
-        shared,
+        hub,
         "node.pair.resolved",
         &NodePairResolved {
             request_id: rejected.request_id.clone(),
@@ -359,14 +356,15 @@ pub(super) async fn node_reject(
 
 /// `node.pair.remove`: forgets the surface and disconnects the node's sockets.
 pub(super) async fn node_remove(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: NodeIdParams = decode("node.pair.remove", params)?;
     let id = p.node_id.clone();
-    state(shared, move |s| s.remove_node(&id)).await?;
+    state.run(move |s| s.remove_node(&id)).await?;
     pairing_event(
-        shared,
+        hub,
         "node.pair.resolved",
         &NodePairResolved {
             request_id: String::new(),
@@ -375,7 +373,7 @@ pub(super) async fn node_remove(
             ts: now_ms(),
         },
     );
-    for live in shared.hub.nodes(&p.node_id) {
+    for live in hub.nodes(&p.node_id) {
         live.out.close(close_code::AUTH_CHANGED, "device removed");
     }
     Ok(json!({"nodeId": p.node_id}))
@@ -390,7 +388,9 @@ struct RenameParams {
 
 /// `node.rename`.
 pub(super) async fn node_rename(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
+    info: &GatewayInfo<'_>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: RenameParams = decode("node.rename", params)?;
@@ -401,13 +401,9 @@ pub(super) async fn node_rename(
         ));
     }
     let (id, stored) = (p.node_id.clone(), name.clone());
-    state(shared, move |s| s.rename_node(&id, &stored)).await?;
-    if shared
-        .hub
-        .node(&p.node_id)
-        .is_some_and(|s| s.role == Role::Node)
-    {
-        broadcast_presence(shared);
+    state.run(move |s| s.rename_node(&id, &stored)).await?;
+    if hub.node(&p.node_id).is_some_and(|s| s.role == Role::Node) {
+        broadcast_presence_of(hub, info.host_name, info.server_version, info.boot_id);
     }
     Ok(json!({"nodeId": p.node_id, "displayName": name}))
 }
