@@ -17,7 +17,8 @@ use super::error::{StateError, StateResult};
 use super::pairing_rules::{
     Grant, MAX_PENDING_DEVICE_REQUESTS, MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS,
     PendingCapExceeded, PendingCounts, PendingPlan, admit_new_pending, clamp_client_strings,
-    pending_expiry_cutoff, plan_pending, requested_roles, upgrade_reason, widen_or_replace,
+    count_pending, pending_expiry_cutoff, plan_pending, requested_roles, upgrade_reason,
+    widen_or_replace,
 };
 use super::request_id::new_request_id;
 use super::store::StateStore;
@@ -378,27 +379,18 @@ fn purge_expired_pending(conn: &Connection, now_ms: u64) -> StateResult<()> {
 }
 
 /// The waiting requests a new one from `device_id` at `remote_ip` is counted against (its own
-/// request, which a new one replaces, is not).
+/// request, which a new one replaces, is not); [`count_pending`] does the counting.
 fn pending_counts(
     conn: &Connection,
     device_id: &str,
     remote_ip: Option<&str>,
 ) -> StateResult<PendingCounts> {
-    let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> StateResult<usize> {
-        let n: i64 = conn.query_row(sql, params, |row| row.get(0))?;
-        usize::try_from(n).map_err(|e| StateError::Corrupt(format!("pending count: {e}")))
-    };
-    Ok(PendingCounts {
-        remote_total: count(
-            "SELECT COUNT(*) FROM device_pairing_pending
-             WHERE remote_ip IS NOT NULL AND device_id != ?1",
-            &[&device_id],
-        )?,
-        same_address: count(
-            "SELECT COUNT(*) FROM device_pairing_pending WHERE remote_ip IS ?2 AND device_id != ?1",
-            &[&device_id, &remote_ip],
-        )?,
-    })
+    let mut stmt =
+        conn.prepare_cached("SELECT remote_ip FROM device_pairing_pending WHERE device_id != ?1")?;
+    let others = stmt
+        .query_map(params![device_id], |row| row.get::<_, Option<String>>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(count_pending(&others, remote_ip))
 }
 
 fn cap_error(cap: PendingCapExceeded) -> StateError {

@@ -24,7 +24,8 @@ pub const MAX_PENDING_DEVICE_REQUESTS: usize = 256;
 
 /// Most device pairing requests that may wait at once from one remote address (local requests
 /// share one bucket of this size). Well above any honest household; far below the total, so one
-/// address cannot fill the table by itself.
+/// address cannot fill the table by itself. An IPv6 address counts with its whole `/64`, which
+/// one host usually owns entirely.
 pub const MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS: usize = 16;
 
 /// Longest client-supplied label (`displayName`, `platform`, `clientId`, …) the store keeps, in
@@ -158,6 +159,37 @@ pub(crate) fn plan_pending(
 /// the device's last retry. `None` while nothing can have expired yet (the clock is early).
 pub(crate) fn pending_expiry_cutoff(now_ms: u64) -> Option<u64> {
     now_ms.checked_sub(DEVICE_PAIRING_PENDING_TTL_MS)
+}
+
+/// The bucket an address is counted in for [`MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS`]: an
+/// IPv4 address itself, an IPv6 address's `/64` (an IPv4-mapped one as IPv4), anything that does
+/// not parse as itself; `None` (local) is its own bucket.
+pub(crate) fn address_bucket(remote_ip: Option<&str>) -> Option<String> {
+    use std::net::IpAddr;
+    let ip = remote_ip?;
+    Some(match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    })
+}
+
+/// Counts the other waiting requests (their remote addresses) the way the caps see them.
+pub(crate) fn count_pending(others: &[Option<String>], remote_ip: Option<&str>) -> PendingCounts {
+    let mine = address_bucket(remote_ip);
+    PendingCounts {
+        remote_total: others.iter().filter(|ip| ip.is_some()).count(),
+        same_address: others
+            .iter()
+            .filter(|ip| address_bucket(ip.as_deref()) == mine)
+            .count(),
+    }
 }
 
 /// Whether one more request may wait, given the (unexpired) ones that already do. A refresh
@@ -408,6 +440,40 @@ mod tests {
         assert_eq!(
             admit_new_pending(at(0, MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS), false),
             Err(PendingCapExceeded::PerAddress)
+        );
+    }
+
+    #[test]
+    fn addresses_are_counted_per_ipv4_address_and_per_ipv6_64() {
+        let ips = |items: &[Option<&str>]| {
+            items
+                .iter()
+                .map(|i| i.map(str::to_owned))
+                .collect::<Vec<_>>()
+        };
+        let others = ips(&[
+            Some("203.0.113.7"),
+            Some("203.0.113.8"),
+            Some("2001:db8:1:2::1"),
+            Some("2001:db8:1:2:ffff::9"),
+            Some("2001:db8:1:3::1"),
+            Some("::ffff:203.0.113.7"),
+            None,
+            None,
+        ]);
+        let at = |ip| count_pending(&others, ip);
+        assert_eq!(at(Some("203.0.113.7")).same_address, 2, "v4 and v4-mapped");
+        assert_eq!(at(Some("2001:db8:1:2::abcd")).same_address, 2, "same /64");
+        assert_eq!(at(Some("2001:db8:1:3::2")).same_address, 1);
+        assert_eq!(at(None).same_address, 2, "the local bucket");
+        assert_eq!(at(None).remote_total, 6);
+        assert_eq!(
+            address_bucket(Some("2001:DB8:1:2:3:4:5:6")).as_deref(),
+            Some("2001:db8:1:2::/64")
+        );
+        assert_eq!(
+            address_bucket(Some("not an ip")).as_deref(),
+            Some("not an ip")
         );
     }
 
