@@ -4,6 +4,9 @@
     python3 fuzz/seed_corpus.py [path/to/shared/protocol/transcripts]
 
 corpus/parse_frame/: real gateway->node frames as sent (compact JSON text).
+corpus/admission/:   scenario headers (gateway/src/server/admission/fuzzing.rs, `Scenario::from_bytes`)
+                     followed by real client `connect` frames, the shared token and device token
+                     swapped for the harness's constants.
 corpus/session/:     scripts in the byte format of node-core/tests/session_model/mod.rs
                      (`decode`): a setup, then ops, each a tag byte and its fields. Captured
                      frames travel as CAPTURED ops, which re-address a `res` to the session's
@@ -68,6 +71,76 @@ def raw_number(n):
 
 def closed(code):
     return bytes([CLOSED, 1, 1, CLOSE_CODES.index(code), 1, 0])
+
+
+# Constants of gateway/src/server/admission/fuzzing.rs.
+ADMISSION_SECRET = "configured-shared-secret"
+ADMISSION_DEVICE_TOKEN = "current-device-token"
+# Header flag bits of `Scenario::from_bytes`: flags, facts, lockouts.
+SIGN, REMOTE, ORIGIN_ALLOWED, ORIGIN_FOREIGN = 0x01, 0x02, 0x04, 0x08
+AUTH_TOKEN, AUTH_PASSWORD, AUTH_PROXY, AUTO_APPROVE = 0x10, 0x20, 0x30, 0x40
+PROXY_NO_IDENTITY, PROXY_USER, PROXY_REFUSED, PROXY_SCOPES = 0x04, 0x08, 0x0C, 0x10
+PAIRED_OTHER_KEY, PAIRED_SAME = 0x20, 0x40
+TOKEN_RECORD, TOKEN_REVOKED, BOOTSTRAP = 0x08, 0x10, 0x20
+
+
+def client_connects(transcripts, name):
+    with open(os.path.join(transcripts, name)) as f:
+        for line in f:
+            r = json.loads(line)
+            j = r.get("json")
+            if r.get("dir") == "c2s" and isinstance(j, dict) and j.get("method") == "connect":
+                yield j
+
+
+def with_credentials(frame, **auth):
+    frame = json.loads(json.dumps(frame))
+    a = frame["params"].setdefault("auth", {})
+    for k in list(a):
+        if a[k] == "<REDACTED:shared-token>":
+            a[k] = ADMISSION_SECRET
+    for k, v in auth.items():
+        if v is None:
+            a.pop(k, None)
+        else:
+            a[k] = v
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def admission_seeds(t):
+    node = next(client_connects(t, "a-node-first-connect-pairing.jsonl"))
+    cli = next(client_connects(t, "00-operator-cli-shared-token-devices-list.jsonl"))
+    reconnect = list(client_connects(t, "a2-node-stop-then-reconnect-with-device-token.jsonl"))[-1]
+    all_scopes, node_role, both_roles = 0x3F, 1, 2
+    return {
+        # A node's first connect from loopback with the shared token: silent pairing.
+        "node-first-local": bytes([SIGN | AUTH_TOKEN | AUTO_APPROVE, 0, 0, 1]) + with_credentials(node),
+        # The same from the LAN: pairing required.
+        "node-first-remote": bytes([SIGN | REMOTE | AUTH_TOKEN, 0, 0, 1]) + with_credentials(node),
+        # A paired node reconnecting with its device token and a wrong shared token.
+        "node-device-token": bytes([SIGN | AUTH_TOKEN, PAIRED_SAME, TOKEN_RECORD, 2, node_role, 0, 0])
+        + with_credentials(reconnect, token="wrong", deviceToken=ADMISSION_DEVICE_TOKEN),
+        # A revoked device token.
+        "node-revoked-token": bytes(
+            [SIGN | AUTH_TOKEN, PAIRED_SAME, TOKEN_RECORD | TOKEN_REVOKED, 2, node_role, 0, 0]
+        )
+        + with_credentials(reconnect, token=None, deviceToken=ADMISSION_DEVICE_TOKEN),
+        # A setup code (full profile) redeemed by a node.
+        "node-setup-code": bytes([SIGN | REMOTE | AUTH_TOKEN, 0, BOOTSTRAP, 3, 0])
+        + with_credentials(node, token=None, bootstrapToken="setup-token"),
+        # The CLI device-less on loopback, from a foreign browser origin, under password auth.
+        "cli-foreign-origin": bytes([ORIGIN_FOREIGN | AUTH_PASSWORD | AUTO_APPROVE, 0, 0])
+        + with_credentials(cli, token=None, password="guess"),
+        # The CLI with a device behind a trusted proxy that narrows its scopes.
+        "cli-trusted-proxy": bytes(
+            [SIGN | AUTH_PROXY, PROXY_USER | PROXY_SCOPES | PAIRED_SAME, 0, 4, 0x02, both_roles, all_scopes]
+        )
+        + with_credentials(cli, token=None),
+        # Trusted-proxy mode, straight to the gateway: no proxy facts.
+        "cli-around-the-proxy": bytes([AUTH_PROXY, 0, 0]) + with_credentials(cli, token=None),
+        # A re-keyed device (same id, other key) and every bucket locked out.
+        "cli-other-key-locked": bytes([SIGN | AUTH_TOKEN, PAIRED_OTHER_KEY, 0x07, 5]) + with_credentials(cli),
+    }
 
 
 def main():
@@ -165,7 +238,16 @@ def main():
     for name, data in scripts.items():
         with open(os.path.join(out, name), "wb") as fh:
             fh.write(data)
-    print(f"wrote {len(f)} parse_frame seeds and {len(scripts)} session seeds")
+    admission = admission_seeds(t)
+    out = os.path.join(HERE, "corpus", "admission")
+    os.makedirs(out, exist_ok=True)
+    for name, data in admission.items():
+        with open(os.path.join(out, name), "wb") as fh:
+            fh.write(data)
+    print(
+        f"wrote {len(f)} parse_frame seeds, {len(scripts)} session seeds "
+        f"and {len(admission)} admission seeds"
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@
 use std::fmt;
 
 use clawlet_node_core::identity::normalize_public_key_b64url;
-use clawlet_node_core::wire::pairing::PairedDevice;
+use clawlet_node_core::wire::pairing::{DeviceTokenInfo, PairedDevice};
 use rusqlite::{OptionalExtension, params};
 
 use super::bootstrap::{
@@ -23,9 +23,10 @@ use super::devices::{
 };
 use super::error::{StateError, StateResult};
 use super::nodes::{DeclaredSurface, SurfaceOutcome};
-use super::pinning::{device_family_matches, platform_matches};
+use super::pairing_rules::upgrade_reason;
 use super::secret::{TokenDigest, digest, digest_from_blob, digests_equal};
 use super::store::StateStore;
+use super::token_rules::{StoredView, check_presented};
 use super::tokens::{IssuedToken, TokenCheck};
 
 /// What the snapshot is loaded for: the connecting device, its role and the presented setup-code
@@ -53,38 +54,42 @@ impl fmt::Debug for AdmissionKey {
     }
 }
 
-/// The stored device token of (device, role): its digest, never the token.
+/// The stored device token of (device, role): its digest, never the token, and its metadata.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredTokenRecord {
     digest: TokenDigest,
-    /// Scopes it carries.
-    pub scopes: Vec<String>,
-    /// It was revoked.
-    pub revoked: bool,
+    info: DeviceTokenInfo,
 }
 
 impl StoredTokenRecord {
     /// A record for `token` (tests and fuzzing build snapshots without a database).
-    pub fn for_token(token: &str, scopes: Vec<String>, revoked: bool) -> Self {
+    pub fn for_token(token: &str, role: &str, scopes: Vec<String>, revoked: bool) -> Self {
         Self {
             digest: digest(token),
-            scopes,
-            revoked,
+            info: DeviceTokenInfo {
+                role: role.to_owned(),
+                scopes,
+                created_at_ms: 0,
+                rotated_at_ms: None,
+                revoked_at_ms: revoked.then_some(0),
+                last_used_at_ms: None,
+            },
         }
     }
 
-    /// Checks a presented token against this record in constant time, exactly as
-    /// [`StateStore::verify_device_token`] does against the row.
+    /// Checks a presented token against this record: the rule
+    /// [`StateStore::verify_device_token`] applies to the row (`token_rules::check_presented`).
     pub fn check(&self, presented: &str) -> TokenCheck {
-        if !digests_equal(&self.digest, &digest(presented)) {
-            TokenCheck::Mismatch
-        } else if self.revoked {
-            TokenCheck::Revoked
-        } else {
-            TokenCheck::Valid {
-                scopes: self.scopes.clone(),
-            }
-        }
+        let view = StoredView {
+            digest: &self.digest,
+            info: &self.info,
+        };
+        check_presented(Some(view), presented)
+    }
+
+    /// Scopes it carries.
+    pub fn scopes(&self) -> &[String] {
+        &self.info.scopes
     }
 }
 
@@ -92,8 +97,7 @@ impl fmt::Debug for StoredTokenRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoredTokenRecord")
             .field("digest", &"<redacted>")
-            .field("scopes", &self.scopes)
-            .field("revoked", &self.revoked)
+            .field("info", &self.info)
             .finish()
     }
 }
@@ -138,7 +142,7 @@ pub struct AdmissionSnapshot {
 }
 
 /// The pairing reason [`StateStore::request_device_pairing`] would give for `req` against this
-/// paired record: `None` when the record covers it (same order of checks).
+/// paired record (the same rule, `pairing_rules::upgrade_reason`): `None` when it covers it.
 pub fn predicted_pairing_reason(
     paired: Option<&PairedDevice>,
     req: &NewDeviceRequest,
@@ -148,22 +152,7 @@ pub fn predicted_pairing_reason(
     };
     let public_key =
         normalize_public_key_b64url(&req.public_key).unwrap_or_else(|_| req.public_key.clone());
-    if paired.public_key != public_key {
-        Some(PairingReason::MetadataUpgrade)
-    } else if !paired.roles.contains(&req.role) {
-        Some(PairingReason::RoleUpgrade)
-    } else if !is_subset(&dedup(&req.scopes), &paired.scopes) {
-        Some(PairingReason::ScopeUpgrade)
-    } else if !platform_matches(paired.platform.as_deref(), req.platform.as_deref())
-        || !device_family_matches(
-            paired.device_family.as_deref(),
-            req.device_family.as_deref(),
-        )
-    {
-        Some(PairingReason::MetadataUpgrade)
-    } else {
-        None
-    }
+    upgrade_reason(paired, req, &public_key, &dedup(&req.scopes))
 }
 
 /// The token a successful device connect gets (`hello-ok.auth.deviceToken`): the presented one
@@ -255,23 +244,28 @@ impl StateStore {
         let token = self
             .conn
             .query_row(
-                "SELECT token_sha256, scopes_json, revoked_at_ms FROM device_tokens
-                 WHERE device_id = ?1 AND role = ?2",
+                "SELECT token_sha256, scopes_json, created_at_ms, rotated_at_ms, revoked_at_ms,
+                        last_used_at_ms
+                 FROM device_tokens WHERE device_id = ?1 AND role = ?2",
                 params![key.device_id, key.role],
                 |row| {
-                    Ok((
-                        row.get::<_, Vec<u8>>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Option<u64>>(2)?,
-                    ))
+                    let info = DeviceTokenInfo {
+                        role: key.role.clone(),
+                        scopes: Vec::new(),
+                        created_at_ms: row.get(2)?,
+                        rotated_at_ms: row.get(3)?,
+                        revoked_at_ms: row.get(4)?,
+                        last_used_at_ms: row.get(5)?,
+                    };
+                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, info))
                 },
             )
             .optional()?
-            .map(|(blob, scopes, revoked)| {
+            .map(|(blob, scopes, mut info)| {
+                info.scopes = from_json(&scopes, "device_tokens.scopes_json")?;
                 Ok::<_, StateError>(StoredTokenRecord {
                     digest: digest_from_blob(&blob)?,
-                    scopes: from_json(&scopes, "device_tokens.scopes_json")?,
-                    revoked: revoked.is_some(),
+                    info,
                 })
             })
             .transpose()?;

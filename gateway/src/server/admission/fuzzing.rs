@@ -269,6 +269,7 @@ impl Scenario {
                 TokenRecord::None => None,
                 TokenRecord::Current(scopes, revoked) => Some(StoredTokenRecord::for_token(
                     DEVICE_TOKEN,
+                    request.role.as_str(),
                     scopes.clone(),
                     *revoked,
                 )),

@@ -202,3 +202,41 @@ fn fuzz_bytes_of_every_shape_are_decided() {
     );
     crate::server::admission::fuzzing::admission(&bytes);
 }
+
+/// The committed fuzz seeds (`fuzz/corpus/admission`, written by `fuzz/seed_corpus.py`) are
+/// valid connects that reach the decisions they are named for.
+#[test]
+fn the_fuzz_seeds_reach_their_decisions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/admission");
+    let decide = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        run(&Scenario::from_bytes(&bytes)).unwrap().1
+    };
+    let expected = |name: &str| match decide(name).verdict {
+        Verdict::Write(plan) => plan.expected,
+        other => panic!("{name}: {other:?}"),
+    };
+    use crate::state::PairingReason::NotPaired;
+    assert_eq!(
+        expected("node-first-local"),
+        Expected::SilentApproval(NotPaired)
+    );
+    assert_eq!(
+        expected("node-first-remote"),
+        Expected::PairingRequired(NotPaired)
+    );
+    assert_eq!(expected("node-device-token"), Expected::Accept);
+    assert_eq!(expected("node-setup-code"), Expected::Redeem);
+    assert_eq!(expected("cli-trusted-proxy"), Expected::Accept);
+    for rejected in [
+        "node-revoked-token",
+        "cli-foreign-origin",
+        "cli-around-the-proxy",
+        "cli-other-key-locked",
+    ] {
+        assert!(
+            matches!(decide(rejected).verdict, Verdict::Reject(_)),
+            "{rejected}"
+        );
+    }
+}
