@@ -133,7 +133,10 @@ impl OperatorIdentity {
             return Ok(false);
         };
         let stored = self.device_token(origin)?;
-        if stored.as_ref().is_some_and(|s| s.token == token) {
+        if stored
+            .as_ref()
+            .is_some_and(|s| crate::state::secrets_equal(&s.token, token))
+        {
             return Ok(false);
         }
         let scopes = granted_scopes(hello);

@@ -58,7 +58,7 @@ pub use nodes::{
     ApprovedSurface, DeclaredSurface, EffectiveSurface, PendingSurface, SurfaceOutcome,
 };
 pub use secret::TOKEN_BYTES;
-pub(crate) use secret::generate_token;
+pub(crate) use secret::{generate_token, secrets_equal};
 pub use store::{BUSY_TIMEOUT, StateStore};
 pub use surface_rules::MAX_PENDING_NODE_SURFACES;
 pub use tokens::{IssueKind, IssuedToken, TokenCheck};

@@ -60,6 +60,12 @@ pub(crate) fn digests_equal(a: &TokenDigest, b: &TokenDigest) -> bool {
     a.ct_eq(b).into()
 }
 
+/// Whether two secrets are equal, compared as SHA-256 digests in constant time: neither their
+/// content nor their length shows in the timing (for secrets held in plaintext, as the CLI's).
+pub(crate) fn secrets_equal(a: &str, b: &str) -> bool {
+    digests_equal(&digest(a), &digest(b))
+}
+
 /// Reads a stored digest column, rejecting anything that is not exactly 32 bytes.
 pub(crate) fn digest_from_blob(blob: &[u8]) -> StateResult<TokenDigest> {
     TokenDigest::try_from(blob)
@@ -135,6 +141,14 @@ mod tests {
             generate_token_from(failing),
             Err(StateError::Entropy(_))
         ));
+    }
+
+    #[test]
+    fn secrets_compare_by_value_whatever_their_length() {
+        assert!(secrets_equal("same-secret", "same-secret"));
+        assert!(!secrets_equal("same-secret", "same-secreT"));
+        assert!(!secrets_equal("short", "short-but-longer"));
+        assert!(secrets_equal("", ""));
     }
 
     #[test]
