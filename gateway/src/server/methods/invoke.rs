@@ -1,7 +1,6 @@
 //! Operator `node.invoke` (SPEC §6.4): policy, dispatch with the remaining budget, and the
 //! result, timeout, node-error and node-loss answers.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clawlet_node_core::wire::codes::{detail_code, error_code};
@@ -9,9 +8,9 @@ use clawlet_node_core::wire::frame::ErrorShape;
 use clawlet_node_core::wire::invoke::NodeInvokeParams;
 use serde_json::{Value, json};
 
+use super::services::Invokes;
 use super::{decode, invalid};
 use crate::server::admission::policy::{DANGEROUS_COMMANDS, PlatformId, Refusal};
-use crate::server::context::Shared;
 use crate::server::live::hub::event_frame;
 use crate::server::live::invoke::{IdemKey, IdemStart, InvokeAnswer, NodeReply};
 use crate::server::live::session::Session;
@@ -33,7 +32,7 @@ const IN_FLIGHT_RETRY_AFTER_MS: u64 = 1_000;
 
 /// `node.invoke`.
 pub(super) async fn node_invoke(
-    shared: &Arc<Shared>,
+    invokes: &Invokes<'_>,
     session: &Session,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
@@ -57,7 +56,7 @@ pub(super) async fn node_invoke(
         &p.command,
         p.params.as_ref(),
     );
-    let publish = match shared.invokes.idem_begin(key) {
+    let publish = match invokes.router.idem_begin(key) {
         IdemStart::Existing(mut rx) => {
             let answer = rx
                 .wait_for(Option::is_some)
@@ -71,14 +70,14 @@ pub(super) async fn node_invoke(
         }
         IdemStart::New(tx) => tx,
     };
-    let answer: InvokeAnswer = run(shared, &p, &caller).await;
+    let answer: InvokeAnswer = run(invokes, &p, &caller).await;
     let _ = publish.send(Some(answer.clone()));
     answer
 }
 
-async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams, caller: &str) -> InvokeAnswer {
+async fn run(invokes: &Invokes<'_>, p: &NodeInvokeParams, caller: &str) -> InvokeAnswer {
     let started = Instant::now();
-    let Some(node) = shared.hub.node(&p.node_id) else {
+    let Some(node) = invokes.hub.node(&p.node_id) else {
         return Err(
             ErrorShape::new(error_code::UNAVAILABLE, "node not connected").with_details(json!({
                 "code": detail_code::NOT_CONNECTED,
@@ -92,7 +91,7 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams, caller: &str) -> Invoke
         .as_ref()
         .and_then(|n| n.effective.lock().ok().map(|e| e.clone()))
         .unwrap_or_default();
-    if let Err(refusal) = shared.policy.check_invoke(
+    if let Err(refusal) = invokes.policy.check_invoke(
         &p.command,
         PlatformId::classify(&node.client.platform, node.client.device_family.as_deref()),
         &effective,
@@ -126,8 +125,8 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams, caller: &str) -> Invoke
     let deadline = started + Duration::from_millis(timeout_ms);
     let invoke_id = crate::server::clock::new_uuid();
     let rx =
-        match shared
-            .invokes
+        match invokes
+            .router
             .register(&invoke_id, &node.conn_id, &p.node_id, &p.command, caller)
         {
             Ok(rx) => rx,
@@ -147,7 +146,7 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams, caller: &str) -> Invoke
         && !map.contains_key("runId")
     {
         let run_id = crate::server::clock::new_uuid();
-        shared.exec_runs.register(&run_id, &p.node_id);
+        invokes.exec_runs.register(&run_id, &p.node_id);
         map.insert("runId".into(), Value::String(run_id));
     }
     let params_json = match &params {
@@ -166,7 +165,7 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams, caller: &str) -> Invoke
         .out
         .send_text(event_frame("node.invoke.request", &request))
     {
-        shared.invokes.forget(&invoke_id);
+        invokes.router.forget(&invoke_id);
         let message = format!("node disconnected ({})", p.command);
         return Err(node_failure("DISCONNECTED", &message, false));
     }
@@ -174,7 +173,7 @@ async fn run(shared: &Arc<Shared>, p: &NodeInvokeParams, caller: &str) -> Invoke
         Ok(Ok(reply)) => reply,
         Ok(Err(_)) => NodeReply::Disconnected,
         Err(_) => {
-            shared.invokes.forget(&invoke_id);
+            invokes.router.forget(&invoke_id);
             let cancel = json!({"invokeId": invoke_id, "nodeId": p.node_id});
             node.out
                 .send_text(event_frame("node.invoke.cancel", &cancel));

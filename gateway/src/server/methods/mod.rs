@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::server::admission::scopes::{ADMIN, PAIRING, READ, WRITE};
 use crate::server::context::Shared;
 use crate::server::live::session::{Role, Session};
-use services::{GatewayInfo, SetupCodeSettings, StateService};
+use services::{GatewayInfo, Invokes, SetupCodeSettings, StateService};
 
 /// Who may call a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +152,7 @@ pub(crate) async fn dispatch(
         "node.describe" => {
             read::node_describe(&StateService::of(shared), &shared.hub, session, params).await
         }
-        "node.invoke" => invoke::node_invoke(shared, session, params).await,
+        "node.invoke" => invoke::node_invoke(&Invokes::of(shared), session, params).await,
         "device.pair.list" => pairing::device_list(&StateService::of(shared), &shared.hub).await,
         "device.pair.approve" => {
             pairing::device_approve(&StateService::of(shared), &shared.hub, session, params).await
@@ -187,9 +187,12 @@ pub(crate) async fn dispatch(
             let info = GatewayInfo::of(shared);
             pairing::node_rename(&StateService::of(shared), &shared.hub, &info, params).await
         }
-        "node.invoke.result" => node::invoke_result(shared, session, params),
+        "node.invoke.result" => node::invoke_result(&shared.invokes, session, params),
         "node.invoke.progress" => node::invoke_progress(session, params),
-        "node.event" => node::node_event(shared, session, params).await,
+        "node.event" => {
+            let state = StateService::of(shared);
+            node::node_event(&state, &shared.hub, &shared.exec_runs, session, params).await
+        }
         "node.pluginTools.update" => node::plugin_tools(session, params),
         "node.skills.update" => node::skills(session, params),
         "node.runnerInventory.update" => node::runner_inventory(session),

@@ -9,11 +9,12 @@ use clawlet_node_core::wire::invoke::{InvokeResultParams, NodeEventParams};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::services::StateService;
 use super::{decode, invalid};
 use crate::server::clock::now_ms;
-use crate::server::context::Shared;
-use crate::server::live::hub::Audience;
-use crate::server::live::invoke::NodeReply;
+use crate::server::live::exec_runs::ExecRuns;
+use crate::server::live::hub::{Audience, Hub};
+use crate::server::live::invoke::{InvokeRouter, NodeReply};
 use crate::server::live::session::Session;
 
 /// Most plugin tools a node may publish.
@@ -31,7 +32,7 @@ fn node_id(session: &Session) -> String {
 
 /// `node.invoke.result`: delivers the node's answer to the waiting operator.
 pub(super) fn invoke_result(
-    shared: &Arc<Shared>,
+    invokes: &InvokeRouter,
     session: &Arc<Session>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
@@ -57,10 +58,7 @@ pub(super) fn invoke_result(
             message: e.message.unwrap_or_else(|| "node invoke failed".to_owned()),
         }
     };
-    if shared
-        .invokes
-        .complete(&p.id, &session.conn_id, &p.node_id, reply)
-    {
+    if invokes.complete(&p.id, &session.conn_id, &p.node_id, reply) {
         Ok(json!({"ok": true}))
     } else {
         Ok(json!({"ok": true, "ignored": true}))
@@ -91,7 +89,9 @@ pub(super) fn invoke_progress(
 
 /// `node.event`.
 pub(super) async fn node_event(
-    shared: &Arc<Shared>,
+    state: &StateService<'_>,
+    hub: &Hub,
+    exec_runs: &ExecRuns,
     session: &Arc<Session>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
@@ -119,11 +119,10 @@ pub(super) async fn node_event(
             let id = node_id(session);
             let now = now_ms();
             let (store_id, store_stats) = (id.clone(), stats.clone());
-            let saved = shared
-                .state
-                .call(move |store| store.record_host_stats(&store_id, &store_stats, now))
+            let saved = state
+                .run(move |store| store.record_host_stats(&store_id, &store_stats, now))
                 .await;
-            if !matches!(saved, Ok(Ok(()))) {
+            if saved.is_err() {
                 return Ok(
                     json!({"ok": true, "event": p.event, "handled": false, "reason": "stale_connection"}),
                 );
@@ -132,7 +131,7 @@ pub(super) async fn node_event(
             if let Some(obj) = host_stats.as_object_mut() {
                 obj.insert("updatedAtMs".into(), json!(now));
             }
-            shared.hub.broadcast(
+            hub.broadcast(
                 "node.hostStats",
                 &json!({"nodeId": id, "hostStats": host_stats}),
                 Audience::Read,
@@ -144,11 +143,10 @@ pub(super) async fn node_event(
         "node.presence.alive" => {
             let id = node_id(session);
             let now = now_ms();
-            let saved = shared
-                .state
-                .call(move |store| store.touch_device(&id, now, "presence"))
+            let saved = state
+                .run(move |store| store.touch_device(&id, now, "presence"))
                 .await;
-            Ok(if matches!(saved, Ok(Ok(()))) {
+            Ok(if saved.is_ok() {
                 handled("persisted")
             } else {
                 json!({"ok": true, "event": p.event, "handled": false, "reason": "persist_failed"})
@@ -157,10 +155,7 @@ pub(super) async fn node_event(
         "exec.started" | "exec.finished" | "exec.denied" => {
             let run_id = payload.get("runId").and_then(Value::as_str).unwrap_or("");
             let finished = p.event != "exec.started";
-            if shared
-                .exec_runs
-                .matches(run_id, &node_id(session), finished)
-            {
+            if exec_runs.matches(run_id, &node_id(session), finished) {
                 let exit_code = payload.get("exitCode").and_then(serde_json::Value::as_i64);
                 tracing::info!(
                     node = %node_id(session),

@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 use clawlet_node_core::wire::frame::ErrorShape;
 
 use super::{state_error, worker_error};
+use crate::server::admission::policy::CommandPolicy;
 use crate::server::context::{Settings, Shared};
+use crate::server::live::exec_runs::ExecRuns;
+use crate::server::live::hub::Hub;
+use crate::server::live::invoke::InvokeRouter;
 use crate::server::state_worker::StateHandle;
 use crate::server::transport::bind::ListenAddr;
 use crate::state::{StateError, StateStore};
@@ -74,6 +78,28 @@ impl<'a> GatewayInfo<'a> {
     /// `uptimeMs`.
     pub(crate) fn uptime_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// What `node.invoke` works with: the live nodes to reach, the command policy that may refuse,
+/// the router that pairs a request with the node's answer, and the shell runs it stamps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Invokes<'a> {
+    pub(crate) router: &'a InvokeRouter,
+    pub(crate) hub: &'a Hub,
+    pub(crate) policy: &'a CommandPolicy,
+    pub(crate) exec_runs: &'a ExecRuns,
+}
+
+impl<'a> Invokes<'a> {
+    /// The invoke machinery of this gateway.
+    pub(crate) fn of(shared: &'a Shared) -> Self {
+        Self {
+            router: &shared.invokes,
+            hub: &shared.hub,
+            policy: &shared.policy,
+            exec_runs: &shared.exec_runs,
+        }
     }
 }
 
