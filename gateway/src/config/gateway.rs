@@ -5,6 +5,8 @@ use serde_json::Value;
 
 use clawlet_node_core::remote::{ConfigCredentials, DEFAULT_GATEWAY_PORT, GatewayMode};
 
+use crate::server::options::IpCidr;
+
 /// Where the gateway listens (`gateway.bind`, `--bind`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -47,7 +49,8 @@ pub enum AuthMode {
     /// A shared password.
     #[serde(rename = "password")]
     Password,
-    /// Identity headers from a trusted reverse proxy (not supported by clawlet's gateway yet).
+    /// Identity headers from a trusted reverse proxy (`gateway.auth.trustedProxy`; needs
+    /// `gateway.trustedProxies`).
     #[serde(rename = "trusted-proxy")]
     TrustedProxy,
 }
@@ -91,6 +94,56 @@ pub struct AuthConfig {
     pub password: Option<String>,
     /// Failed-auth rate limiting.
     pub rate_limit: RateLimitConfig,
+    /// `trustedProxy`: the identity headers of `trusted-proxy` mode.
+    pub trusted_proxy: TrustedProxyConfig,
+    /// `allowTailscale`: read Tailscale Serve's `tailscale-user-login` (only ever from a
+    /// trusted proxy).
+    pub allow_tailscale: bool,
+}
+
+/// `gateway.auth.trustedProxy`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrustedProxyConfig {
+    /// The header naming the user (`x-forwarded-user`, `x-pomerium-claim-email`, ...).
+    pub user_header: Option<String>,
+    /// Headers every proxied request must carry.
+    pub required_headers: Vec<String>,
+    /// Only these users (empty: any user the proxy names).
+    pub allow_users: Vec<String>,
+    /// Accept a proxy on this host (a loopback peer).
+    pub allow_loopback: bool,
+}
+
+/// `gateway.controlUi`: only the browser-origin allow-list is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ControlUiConfig {
+    /// Browser origins (`https://host[:port]`) whose pages are treated like native clients.
+    pub allowed_origins: Vec<String>,
+}
+
+/// `gateway.limits`: socket caps checked at accept (clawlet keys; OpenClaw has the per-IP one
+/// as `OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LimitsConfig {
+    /// Open sockets of every kind.
+    pub max_connections: usize,
+    /// Unauthenticated sockets, all addresses together.
+    pub max_preauth_connections: usize,
+    /// Unauthenticated sockets per client address (SPEC §1.1).
+    pub max_preauth_connections_per_ip: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_connections: 4096,
+            max_preauth_connections: 512,
+            max_preauth_connections_per_ip: 32,
+        }
+    }
 }
 
 impl AuthConfig {
@@ -242,6 +295,10 @@ struct RawGateway {
     remote: RemoteConfig,
     tls: TlsConfig,
     nodes: RawNodes,
+    trusted_proxies: Vec<String>,
+    allow_real_ip_fallback: bool,
+    control_ui: ControlUiConfig,
+    limits: LimitsConfig,
 }
 
 /// The `gateway` section with defaults applied.
@@ -263,6 +320,15 @@ pub struct GatewayConfig {
     pub tls: TlsConfig,
     /// `gateway.nodes`.
     pub nodes: NodesConfig,
+    /// `gateway.trustedProxies`: proxies allowed to set forwarding and identity headers.
+    pub trusted_proxies: Vec<IpCidr>,
+    /// `gateway.allowRealIpFallback`: `X-Real-IP` from a trusted proxy without
+    /// `X-Forwarded-For`.
+    pub allow_real_ip_fallback: bool,
+    /// `gateway.controlUi`.
+    pub control_ui: ControlUiConfig,
+    /// `gateway.limits`.
+    pub limits: LimitsConfig,
 }
 
 impl GatewayConfig {
@@ -296,6 +362,19 @@ impl GatewayConfig {
                 commands_allow: raw.nodes.commands.allow,
                 commands_deny: raw.nodes.commands.deny,
             },
+            trusted_proxies: raw
+                .trusted_proxies
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    entry
+                        .parse::<IpCidr>()
+                        .map_err(|e| (format!("gateway.trustedProxies[{i}]"), e.to_string()))
+                })
+                .collect::<Result<_, _>>()?,
+            allow_real_ip_fallback: raw.allow_real_ip_fallback,
+            control_ui: raw.control_ui,
+            limits: raw.limits,
         };
         if config.port == Some(0) {
             return Err(("gateway.port".into(), "must be between 1 and 65535".into()));
@@ -316,6 +395,45 @@ impl GatewayConfig {
                  to \"token\" or \"password\""
                     .into(),
             ));
+        }
+        for (key, value) in [
+            ("maxConnections", config.limits.max_connections),
+            (
+                "maxPreauthConnections",
+                config.limits.max_preauth_connections,
+            ),
+            (
+                "maxPreauthConnectionsPerIp",
+                config.limits.max_preauth_connections_per_ip,
+            ),
+        ] {
+            if value == 0 {
+                return Err((format!("gateway.limits.{key}"), "must be at least 1".into()));
+            }
+        }
+        if config.auth.effective_mode() == AuthMode::TrustedProxy {
+            if config.trusted_proxies.is_empty() {
+                return Err((
+                    "gateway.trustedProxies".into(),
+                    "gateway.auth.mode \"trusted-proxy\" needs the addresses of the proxies \
+                     allowed to send identity headers"
+                        .into(),
+                ));
+            }
+            if config
+                .auth
+                .trusted_proxy
+                .user_header
+                .as_deref()
+                .is_none_or(|h| h.trim().is_empty())
+            {
+                return Err((
+                    "gateway.auth.trustedProxy.userHeader".into(),
+                    "gateway.auth.mode \"trusted-proxy\" needs the header naming the user \
+                     (e.g. x-forwarded-user)"
+                        .into(),
+                ));
+            }
         }
         Ok(config)
     }
@@ -468,6 +586,43 @@ mod tests {
         let (key, _) = GatewayConfig::from_root(&json!({"gateway": {"remote": {"remotePort": 0}}}))
             .unwrap_err();
         assert_eq!(key, "gateway.remote.remotePort");
+    }
+
+    #[test]
+    fn proxy_origin_and_limit_keys() {
+        let c = GatewayConfig::from_root(&json!({"gateway": {
+            "trustedProxies": ["127.0.0.1", "10.0.0.0/8", "::ffff:192.168.1.1"],
+            "allowRealIpFallback": true,
+            "auth": {"mode": "trusted-proxy", "allowTailscale": true, "trustedProxy": {
+                "userHeader": "x-forwarded-user", "requiredHeaders": ["x-forwarded-proto"],
+                "allowUsers": ["alice@example.com"], "allowLoopback": true}},
+            "controlUi": {"allowedOrigins": ["https://ui.example"]},
+            "limits": {"maxConnections": 100}
+        }}))
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.allow_real_ip_fallback && c.auth.allow_tailscale);
+        assert!(c.auth.trusted_proxy.allow_loopback);
+        assert_eq!(c.control_ui.allowed_origins, vec!["https://ui.example"]);
+        assert_eq!(c.limits.max_connections, 100);
+        assert_eq!(c.limits.max_preauth_connections_per_ip, 32);
+        let (key, _) = GatewayConfig::from_root(
+            &json!({"gateway": {"trustedProxies": ["127.0.0.1", "proxy.example"]}}),
+        )
+        .unwrap_err();
+        assert_eq!(key, "gateway.trustedProxies[1]");
+        let (key, _) =
+            GatewayConfig::from_root(&json!({"gateway": {"auth": {"mode": "trusted-proxy"}}}))
+                .unwrap_err();
+        assert_eq!(key, "gateway.trustedProxies");
+        let (key, _) = GatewayConfig::from_root(&json!({"gateway": {
+            "trustedProxies": ["127.0.0.1"], "auth": {"mode": "trusted-proxy"}}}))
+        .unwrap_err();
+        assert_eq!(key, "gateway.auth.trustedProxy.userHeader");
+        let (key, _) =
+            GatewayConfig::from_root(&json!({"gateway": {"limits": {"maxConnections": 0}}}))
+                .unwrap_err();
+        assert_eq!(key, "gateway.limits.maxConnections");
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod paths;
 
 pub use file::{ConfigError, ConfigFile};
 pub use gateway::{
-    AuthConfig, AuthMode, BindMode, GatewayConfig, NodesConfig, RateLimitConfig, RemoteConfig,
-    RemoteTransport, TlsConfig,
+    AuthConfig, AuthMode, BindMode, ControlUiConfig, GatewayConfig, LimitsConfig, NodesConfig,
+    RateLimitConfig, RemoteConfig, RemoteTransport, TlsConfig, TrustedProxyConfig,
 };
 pub use paths::ClawletPaths;

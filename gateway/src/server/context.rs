@@ -11,7 +11,7 @@ use crate::server::admission::rate_limit::AuthRateLimiter;
 use crate::server::live::hub::Hub;
 use crate::server::live::invoke::InvokeRouter;
 use crate::server::live::live_tasks::LiveTasks;
-use crate::server::options::AuthConfig;
+use crate::server::options::{AuthConfig, ProxyOptions};
 use crate::server::state_worker::StateHandle;
 use crate::server::transport::bind::ListenAddr;
 use crate::server::transport::preauth::PreauthBudget;
@@ -42,6 +42,36 @@ pub(crate) struct Settings {
     pub(crate) tls_fingerprint: Option<String>,
     /// Lifetime of a setup code's bootstrap token.
     pub(crate) setup_code_ttl: Duration,
+    /// `gateway.controlUi.allowedOrigins`, normalised (lower-case, no trailing slash).
+    pub(crate) allowed_origins: Vec<String>,
+    /// Trusted proxies and the headers read from them.
+    pub(crate) proxy: ProxyOptions,
+}
+
+#[cfg(test)]
+impl Settings {
+    /// Defaults for unit tests of code that reads settings.
+    pub(crate) fn for_tests() -> Self {
+        Self {
+            auth: AuthConfig::None,
+            auto_approve_local: true,
+            handshake_timeout: Duration::from_secs(15),
+            tick_interval: Duration::from_secs(30),
+            health_interval: Duration::from_secs(60),
+            ping_interval: Duration::from_secs(25),
+            pong_timeout: Duration::from_secs(25),
+            failed_auth_delay: Duration::ZERO,
+            server_version: "test".into(),
+            config_path: None,
+            state_dir: None,
+            host_name: "test".into(),
+            listen: Vec::new(),
+            tls_fingerprint: None,
+            setup_code_ttl: Duration::from_secs(600),
+            allowed_origins: Vec::new(),
+            proxy: ProxyOptions::default(),
+        }
+    }
 }
 
 /// Shared by the accept loops and every connection task.

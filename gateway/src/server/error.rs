@@ -35,9 +35,15 @@ pub enum ServerError {
     /// No listen address was configured.
     #[error("no listen address configured")]
     NoListenAddress,
-    /// Trusted-proxy auth is configured, which this gateway does not implement.
+    /// Trusted-proxy auth without any trusted proxy: every identity header would be ignored
+    /// (SPEC §9.1 refuses this combination).
     #[error(
-        "gateway.auth.mode \"trusted-proxy\" is not supported by clawlet; use token or password auth"
+        "gateway.auth.mode \"trusted-proxy\" needs gateway.trustedProxies (the addresses of the proxies allowed to send identity headers)"
     )]
-    TrustedProxyUnsupported,
+    TrustedProxyWithoutProxies,
+    /// Trusted-proxy auth without the header that names the user.
+    #[error(
+        "gateway.auth.mode \"trusted-proxy\" needs gateway.auth.trustedProxy.userHeader (e.g. x-forwarded-user)"
+    )]
+    TrustedProxyWithoutUserHeader,
 }

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -21,14 +21,25 @@ use crate::server::live::snapshot::broadcast_health;
 use crate::server::options::{AuthConfig, ServerOptions, StateSource};
 use crate::server::state_worker::StateHandle;
 use crate::server::transport::bind::{ListenAddr, check_bind_auth};
-use crate::server::transport::http::serve_stream;
-use crate::server::transport::preauth::PreauthBudget;
+use crate::server::transport::http::{refuse_stream, serve_stream};
+use crate::server::transport::peer::normalize_origin;
+use crate::server::transport::preauth::{PreauthBudget, PreauthSlot};
 use crate::state::StateStore;
 
 /// How long shutdown waits for sockets to finish closing.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Pending TCP connections per listener.
 const LISTEN_BACKLOG: u32 = 1024;
+/// Sockets over the pre-auth budget being answered 503 at the same time; more are closed at
+/// accept without an answer (a flood must not turn refusals into work).
+const MAX_REFUSALS_IN_FLIGHT: usize = 64;
+/// Pause of an accept loop after the process ran out of file descriptors (`EMFILE`/`ENFILE`):
+/// the pending connection stays in the backlog, so retrying at once would spin.
+const FD_EXHAUSTED_BACKOFF: Duration = Duration::from_millis(100);
+/// `EMFILE`s less than this apart are one burst, logged once.
+const FD_EXHAUSTED_QUIET: Duration = Duration::from_secs(10);
+/// Pause after any other accept error.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The clawlet gateway server.
 #[derive(Debug)]
@@ -63,7 +74,18 @@ impl Gateway {
             return Err(ServerError::NoListenAddress);
         }
         if options.auth == AuthConfig::TrustedProxy {
-            return Err(ServerError::TrustedProxyUnsupported);
+            if options.proxy.trusted_proxies.is_empty() {
+                return Err(ServerError::TrustedProxyWithoutProxies);
+            }
+            if options
+                .proxy
+                .trusted_proxy_auth
+                .user_header
+                .trim()
+                .is_empty()
+            {
+                return Err(ServerError::TrustedProxyWithoutUserHeader);
+            }
         }
         check_bind_auth(&options.listen, &options.auth)?;
         let acceptor = match &options.tls {
@@ -102,6 +124,12 @@ impl Gateway {
                 listen: addrs.clone(),
                 tls_fingerprint: fingerprint.clone(),
                 setup_code_ttl: options.setup_code_ttl,
+                allowed_origins: options
+                    .allowed_origins
+                    .iter()
+                    .map(|o| normalize_origin(o))
+                    .collect(),
+                proxy: normalized_proxy(options.proxy),
             },
             state,
             hub: Hub::default(),
@@ -109,18 +137,23 @@ impl Gateway {
             exec_runs: Default::default(),
             policy: CommandPolicy::new(options.node_commands),
             limiter: AuthRateLimiter::new(options.rate_limit),
-            preauth: PreauthBudget::new(options.max_preauth_per_ip),
+            preauth: PreauthBudget::new(options.max_preauth_per_ip, options.limits.max_preauth),
             boot_id: crate::server::clock::new_uuid(),
             started: Instant::now(),
             shutdown: stop_rx,
             tasks: Arc::default(),
         });
         let mut jobs = Vec::new();
+        let caps = Arc::new(AcceptCaps {
+            connections: Arc::new(Semaphore::new(options.limits.max_connections)),
+            refusals: Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT)),
+        });
         for (listener, _) in listeners {
             jobs.push(tokio::spawn(accept_loop(
                 shared.clone(),
                 listener,
                 acceptor.clone(),
+                caps.clone(),
             )));
         }
         jobs.push(tokio::spawn(tick_loop(shared.clone())));
@@ -172,9 +205,17 @@ impl RunningGateway {
 
     /// Serves an in-process stream as if `remote` had connected: the simulated network of the
     /// `server::sim_net` tests (no sockets, paused clock) hands its links in here.
+    /// Like an accepted socket it takes a pre-auth slot first; without one the stream is dropped.
     #[cfg(test)]
     pub(crate) fn serve_in_memory(&self, stream: tokio::io::DuplexStream, remote: SocketAddr) {
-        tokio::spawn(serve_stream(self.shared.clone(), stream, remote));
+        let Ok(slot) = self
+            .shared
+            .preauth
+            .acquire(Some(remote.ip().to_canonical()))
+        else {
+            return;
+        };
+        tokio::spawn(serve_stream(self.shared.clone(), stream, remote, slot));
     }
 
     /// Resolves once shutdown has been requested (by [`RunningGateway::shutdown`] or the
@@ -258,8 +299,48 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// explicit loopback addresses, which is all clawlet binds on IPv6.
 fn socket2_only_v6(_socket: &TcpSocket) {}
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, tls: Option<TlsAcceptor>) {
+/// The caps every listener of one gateway shares.
+#[derive(Debug)]
+struct AcceptCaps {
+    /// One permit per open socket (`gateway.limits.maxConnections`).
+    connections: Arc<Semaphore>,
+    /// One permit per socket being refused with 503.
+    refusals: Arc<Semaphore>,
+}
+
+/// Header names compared lower-case, as the head parser stores them.
+fn normalized_proxy(
+    mut proxy: crate::server::options::ProxyOptions,
+) -> crate::server::options::ProxyOptions {
+    let auth = &mut proxy.trusted_proxy_auth;
+    auth.user_header = auth.user_header.trim().to_ascii_lowercase();
+    for h in &mut auth.required_headers {
+        *h = h.trim().to_ascii_lowercase();
+    }
+    proxy
+}
+
+/// Whether an accept error means the process or system is out of file descriptors.
+fn out_of_fds(error: &std::io::Error) -> bool {
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
+    matches!(error.raw_os_error(), Some(EMFILE | ENFILE))
+}
+
+/// Accepts until shutdown. Every cap is checked here, before TLS or the HTTP head: the socket
+/// cap, then a pre-auth slot (per address; a trusted proxy's sockets count globally until their
+/// head names the client). Accept errors never end the loop: out of file descriptors, it backs
+/// off (~100 ms) and logs once per burst.
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    caps: Arc<AcceptCaps>,
+) {
     let mut stop = shared.shutdown.clone();
+    // The last EMFILE/ENFILE: while they keep coming (a freed descriptor lets one accept
+    // through, then the next fails again) it is one burst, logged once.
+    let mut last_fd_error: Option<tokio::time::Instant> = None;
     loop {
         let accepted = tokio::select! {
             _ = crate::server::context::stopping(&mut stop) => return,
@@ -267,27 +348,85 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, tls: Option<Tls
         };
         let (stream, remote) = match accepted {
             Ok(pair) => pair,
+            Err(error) if out_of_fds(&error) => {
+                let now = tokio::time::Instant::now();
+                if last_fd_error.is_none_or(|at| now.duration_since(at) > FD_EXHAUSTED_QUIET) {
+                    tracing::warn!(%error, "accept: out of file descriptors; backing off until sockets close");
+                }
+                last_fd_error = Some(now);
+                tokio::time::sleep(FD_EXHAUSTED_BACKOFF).await;
+                continue;
+            }
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
                 continue;
             }
         };
+        let Ok(permit) = caps.connections.clone().try_acquire_owned() else {
+            tracing::debug!(%remote, "connection cap reached: closing at accept");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let handshake_timeout = shared.settings.handshake_timeout;
-            match tls {
-                None => serve_stream(shared, stream, remote).await,
-                Some(acceptor) => {
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => serve_stream(shared, tls_stream, remote).await,
-                        _ => tracing::debug!(%remote, "TLS handshake failed"),
-                    }
-                }
+        let ip = remote.ip().to_canonical();
+        let keyed = (!shared.settings.proxy.trusts(ip)).then_some(ip);
+        match shared.preauth.acquire(keyed) {
+            Ok(slot) => {
+                let shared = shared.clone();
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    serve_accepted(shared, stream, remote, tls, slot).await;
+                });
             }
-        });
+            Err(refusal) => {
+                let Ok(refusing) = caps.refusals.clone().try_acquire_owned() else {
+                    tracing::debug!(%remote, ?refusal, "pre-auth budget full: closing at accept");
+                    continue;
+                };
+                tracing::debug!(%remote, ?refusal, "pre-auth budget full: 503");
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    let _permits = (permit, refusing);
+                    refuse_accepted(stream, tls).await;
+                });
+            }
+        }
+    }
+}
+
+/// TLS (when on), then the HTTP side.
+async fn serve_accepted(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    remote: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    slot: PreauthSlot,
+) {
+    let handshake_timeout = shared.settings.handshake_timeout;
+    match tls {
+        None => serve_stream(shared, stream, remote, slot).await,
+        Some(acceptor) => {
+            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls_stream)) => serve_stream(shared, tls_stream, remote, slot).await,
+                _ => tracing::debug!(%remote, "TLS handshake failed"),
+            }
+        }
+    }
+}
+
+/// The 503 for a socket over the pre-auth budget (through TLS when on, bounded in time).
+async fn refuse_accepted(stream: TcpStream, tls: Option<TlsAcceptor>) {
+    const REFUSAL_TLS_TIMEOUT: Duration = Duration::from_secs(2);
+    match tls {
+        None => refuse_stream(stream).await,
+        Some(acceptor) => {
+            if let Ok(Ok(tls_stream)) =
+                tokio::time::timeout(REFUSAL_TLS_TIMEOUT, acceptor.accept(stream)).await
+            {
+                refuse_stream(tls_stream).await;
+            }
+        }
     }
 }
 

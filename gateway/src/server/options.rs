@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::server::transport::bind::ListenAddr;
+pub use crate::server::transport::proxy::{InvalidCidr, IpCidr};
 use crate::server::transport::tls::TlsIdentity;
 use crate::state::StateStore;
 
@@ -18,7 +19,8 @@ pub enum AuthConfig {
     Token(String),
     /// `gateway.auth.password`: clients send it in `auth.password` (or `auth.token`).
     Password(String),
-    /// Identity headers from a trusted reverse proxy; recognised so it can be refused clearly.
+    /// Identity headers from a trusted reverse proxy (`gateway.auth.trustedProxy`, see
+    /// [`ProxyOptions`]); needs `gateway.trustedProxies`.
     TrustedProxy,
 }
 
@@ -78,6 +80,55 @@ impl Default for RateLimitOptions {
     }
 }
 
+/// Reverse proxies in front of the gateway (`gateway.trustedProxies` and friends, SPEC §9.3).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProxyOptions {
+    /// Peers allowed to set forwarding headers (`X-Forwarded-For`, identity headers); from
+    /// anyone else those headers are ignored.
+    pub trusted_proxies: Vec<IpCidr>,
+    /// `gateway.allowRealIpFallback`: use `X-Real-IP` when a trusted proxy sent no
+    /// `X-Forwarded-For`.
+    pub allow_real_ip_fallback: bool,
+    /// `gateway.auth.allowTailscale`: read `tailscale-user-login` (from trusted proxies only).
+    pub allow_tailscale: bool,
+    /// `gateway.auth.trustedProxy`: the identity headers of `trusted-proxy` auth.
+    pub trusted_proxy_auth: TrustedProxyAuthOptions,
+}
+
+/// `gateway.auth.trustedProxy`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TrustedProxyAuthOptions {
+    /// The header naming the user (`x-forwarded-user`, `x-pomerium-claim-email`, ...).
+    pub user_header: String,
+    /// Headers that must be present (and non-blank) on every proxied request.
+    pub required_headers: Vec<String>,
+    /// When non-empty, only these users are accepted.
+    pub allow_users: Vec<String>,
+    /// Accept a proxy on this host (a loopback peer); off by default because anything on the
+    /// host could then claim to be the proxy.
+    pub allow_loopback: bool,
+}
+
+/// Caps on sockets, checked when a connection is accepted (before TLS and the HTTP head).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Open sockets of every kind (`gateway.limits.maxConnections`); beyond it new sockets
+    /// are closed at accept.
+    pub max_connections: usize,
+    /// Sockets that have not completed `connect` yet, all addresses together
+    /// (`gateway.limits.maxPreauthConnections`).
+    pub max_preauth: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 4096,
+            max_preauth: 512,
+        }
+    }
+}
+
 /// `gateway.nodes.commands.allow` / `.deny`: adjust the platform allowlist; deny wins.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CommandPolicyOptions {
@@ -115,8 +166,17 @@ pub struct ServerOptions {
     pub node_commands: CommandPolicyOptions,
     /// Failed-auth rate limiting.
     pub rate_limit: RateLimitOptions,
-    /// Unauthenticated sockets allowed per client IP; the next upgrade gets HTTP 503.
+    /// Unauthenticated sockets allowed per client IP (`gateway.limits.maxPreauthConnectionsPerIp`,
+    /// SPEC §1.1: 32); the next one gets HTTP 503. Counted from accept, so idle TCP sockets
+    /// count; behind a trusted proxy the forwarded client's address counts.
     pub max_preauth_per_ip: usize,
+    /// Global caps on sockets (all, and unauthenticated); see [`ConnectionLimits`].
+    pub limits: ConnectionLimits,
+    /// `gateway.controlUi.allowedOrigins`: browser origins treated like native clients. A
+    /// socket whose upgrade carries any other `Origin` is never local.
+    pub allowed_origins: Vec<String>,
+    /// Trusted reverse proxies and their headers.
+    pub proxy: ProxyOptions,
     /// Time allowed from socket open to a successful `connect` (close 1000 after it).
     pub handshake_timeout: Duration,
     /// `tick` broadcast period (`hello-ok.policy.tickIntervalMs`).
@@ -154,6 +214,9 @@ impl Default for ServerOptions {
             node_commands: CommandPolicyOptions::default(),
             rate_limit: RateLimitOptions::default(),
             max_preauth_per_ip: 32,
+            limits: ConnectionLimits::default(),
+            allowed_origins: Vec::new(),
+            proxy: ProxyOptions::default(),
             handshake_timeout: Duration::from_secs(15),
             tick_interval: Duration::from_secs(30),
             health_interval: Duration::from_secs(60),

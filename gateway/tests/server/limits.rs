@@ -147,7 +147,7 @@ async fn non_loopback_bind_without_auth_is_refused() {
     };
     assert!(matches!(
         Gateway::start(opts).await,
-        Err(ServerError::TrustedProxyUnsupported)
+        Err(ServerError::TrustedProxyWithoutProxies)
     ));
 }
 

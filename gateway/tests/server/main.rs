@@ -18,3 +18,4 @@ mod limits;
 mod pairing;
 mod pairing_bootstrap;
 mod tls;
+mod transport_hostile;

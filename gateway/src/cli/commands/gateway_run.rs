@@ -12,6 +12,7 @@ use crate::cli::secret_file::{flag_or_file, redacted};
 use crate::cli::target::TargetError;
 use crate::config::{AuthMode, BindMode, GatewayConfig};
 use crate::server::bind::{self, ListenAddr};
+use crate::server::options::{ConnectionLimits, ProxyOptions, TrustedProxyAuthOptions};
 use crate::server::tls::{self, TlsIdentity};
 use crate::server::{
     AuthConfig as ServerAuth, CommandPolicyOptions, Gateway, RateLimitOptions, ServerOptions,
@@ -29,8 +30,9 @@ pub struct RunArgs {
     /// or password auth.
     #[arg(long, value_enum)]
     pub bind: Option<BindMode>,
-    /// Auth mode [default: gateway.auth.mode, then token].
-    #[arg(long, value_name = "MODE", value_parser = ["none", "token", "password"])]
+    /// Auth mode [default: gateway.auth.mode, then token]. trusted-proxy needs
+    /// gateway.trustedProxies and gateway.auth.trustedProxy.userHeader.
+    #[arg(long, value_name = "MODE", value_parser = ["none", "token", "password", "trusted-proxy"])]
     pub auth: Option<String>,
     /// Shared token (visible in `ps`; prefer --token-file, gateway.auth.token or
     /// OPENCLAW_GATEWAY_TOKEN). Values may begin with `-`.
@@ -169,6 +171,13 @@ pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
             lockout: std::time::Duration::from_millis(rate.lockout_ms),
             exempt_loopback: rate.exempt_loopback,
         },
+        max_preauth_per_ip: config.limits.max_preauth_connections_per_ip,
+        limits: ConnectionLimits {
+            max_connections: config.limits.max_connections,
+            max_preauth: config.limits.max_preauth_connections,
+        },
+        allowed_origins: config.control_ui.allowed_origins.clone(),
+        proxy: proxy_options(&config),
         state: StateSource::Path(ctx.paths.state_db()),
         server_version: crate::VERSION.to_string(),
         config_path: Some(ctx.paths.config_file.display().to_string()),
@@ -230,6 +239,23 @@ pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
     running.shutdown().await;
     println!("stopped");
     Ok(())
+}
+
+/// `gateway.trustedProxies`, `gateway.allowRealIpFallback`, `gateway.auth.allowTailscale` and
+/// `gateway.auth.trustedProxy` as server options.
+fn proxy_options(config: &GatewayConfig) -> ProxyOptions {
+    let tp = &config.auth.trusted_proxy;
+    ProxyOptions {
+        trusted_proxies: config.trusted_proxies.clone(),
+        allow_real_ip_fallback: config.allow_real_ip_fallback,
+        allow_tailscale: config.auth.allow_tailscale,
+        trusted_proxy_auth: TrustedProxyAuthOptions {
+            user_header: tp.user_header.clone().unwrap_or_default(),
+            required_headers: tp.required_headers.clone(),
+            allow_users: tp.allow_users.clone(),
+            allow_loopback: tp.allow_loopback,
+        },
+    }
 }
 
 /// The URL a node should dial: the first listen address, except that a wildcard listener
@@ -316,18 +342,16 @@ fn resolve_auth(
     let mode = match args.auth.as_deref() {
         Some("none") => AuthMode::None,
         Some("password") => AuthMode::Password,
+        Some("trusted-proxy") => AuthMode::TrustedProxy,
         Some(_) => AuthMode::Token,
         None if args.password.is_some() && args.token.is_none() => AuthMode::Password,
         None => config.auth.effective_mode(),
     };
     match mode {
         AuthMode::None => Ok((ServerAuth::None, None)),
-        AuthMode::TrustedProxy => Err(CliError::usage(
-            "gateway.auth.mode \"trusted-proxy\" is not supported by clawlet's gateway",
-            Some(
-                "Use token or password auth (nodes cannot authenticate through proxy headers anyway).",
-            ),
-        )),
+        // The config loader checked trustedProxies and userHeader for a configured mode;
+        // `--auth trusted-proxy` is checked by Gateway::start (same refusal, same words).
+        AuthMode::TrustedProxy => Ok((ServerAuth::TrustedProxy, None)),
         AuthMode::Password => {
             let (password, source) = if let Some(p) = non_blank(args.password.as_deref()) {
                 (

@@ -34,6 +34,7 @@ use crate::server::live::session::{Credential, NodeState, Role, Session};
 use crate::server::live::session_limits::SessionLimits;
 use crate::server::live::snapshot::{broadcast_presence, health_snapshot, presence_list};
 use crate::server::methods::{EVENTS, advertised_methods, dispatch};
+use crate::server::transport::frame_limit::is_message_too_large;
 use crate::server::transport::preauth::PreauthSlot;
 use crate::state::IssuedToken;
 
@@ -85,6 +86,8 @@ enum Read {
     Text(String),
     Pong,
     Closed,
+    /// Over the frame cap of the moment, refused at its header (transport's `FrameCapped`).
+    TooLarge,
     Other,
 }
 
@@ -93,6 +96,9 @@ fn classify(msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>)
         Some(Ok(Message::Text(t))) => Read::Text(t.as_str().to_owned()),
         Some(Ok(Message::Binary(b))) => Read::Text(String::from_utf8_lossy(&b).into_owned()),
         Some(Ok(Message::Pong(_))) => Read::Pong,
+        Some(Err(tokio_tungstenite::tungstenite::Error::Io(e))) if is_message_too_large(&e) => {
+            Read::TooLarge
+        }
         Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Read::Closed,
         Some(Ok(_)) => Read::Other,
     }
@@ -143,6 +149,10 @@ pub(crate) async fn serve<S>(
             msg = stream.next() => match classify(msg) {
                 Read::Text(t) => break t,
                 Read::Closed => return answer_peer_close(writer, stream).await,
+                Read::TooLarge => {
+                    out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
+                    return finish(writer, stream).await;
+                }
                 Read::Pong | Read::Other => {}
             },
         }
@@ -177,6 +187,10 @@ pub(crate) async fn serve<S>(
                         pending_frames.push_back(t);
                     }
                     Read::Closed => return answer_peer_close(writer, stream).await,
+                    Read::TooLarge => {
+                        out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
+                        return finish(writer, stream).await;
+                    }
                     Read::Pong | Read::Other => {}
                 },
             }
@@ -239,7 +253,7 @@ pub(crate) async fn serve<S>(
             msg = stream.next() => match classify(msg) {
                 Read::Text(t) => handle_text(&shared, &session, &permits, t).await,
                 Read::Pong => pong_deadline = None,
-                Read::Closed => { peer_closed = true; break; }
+                Read::Closed | Read::TooLarge => { peer_closed = true; break; }
                 Read::Other => {}
             },
         }

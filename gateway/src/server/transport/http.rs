@@ -1,23 +1,33 @@
 //! The HTTP side of the one port: read the request head, answer `/healthz` and `/readyz`,
-//! refuse over-budget upgrades with 503, and complete the WebSocket upgrade ourselves (so the
-//! 101 never negotiates permessage-deflate).
+//! refuse over-budget sockets with 503, and complete the WebSocket upgrade ourselves (so the
+//! 101 never negotiates permessage-deflate). The upgraded stream reads under the pre-auth frame
+//! cap ([`FrameCapped`]) until `hello-ok`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use clawlet_node_core::wire::frame::MAX_PREAUTH_FRAME_BYTES;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use crate::server::context::{MAX_PAYLOAD_BYTES, Peer, Shared};
+use crate::server::context::{MAX_PAYLOAD_BYTES, Shared};
 use crate::server::live::connection;
+use crate::server::transport::frame_limit::{FrameCapped, FrameLimit};
+use crate::server::transport::peer::peer_facts;
+use crate::server::transport::preauth::PreauthSlot;
 
 /// Largest request head accepted.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Most headers parsed.
 const MAX_HEADERS: usize = 64;
+/// How long a refused socket may take to send its request head before the 503.
+const REFUSAL_READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// What a socket over the pre-auth budget is told (SPEC §1.1).
+pub(crate) const PREAUTH_BUDGET_REFUSAL: &str = "Too many unauthenticated sockets";
 
 /// The parts of a request head the gateway looks at.
 struct Head {
@@ -25,7 +35,9 @@ struct Head {
     path: String,
     websocket_key: Option<String>,
     upgrade: bool,
-    forwarded: bool,
+    /// Every header, names lower-cased, in order (at most `MAX_HEADERS`, within
+    /// `MAX_HEAD_BYTES`): origin and forwarding facts are read from them.
+    headers: Vec<(String, String)>,
     consumed: usize,
 }
 
@@ -42,21 +54,54 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ()> {
         path: req.path.unwrap_or("/").to_owned(),
         websocket_key: None,
         upgrade: false,
-        forwarded: false,
+        headers: Vec::with_capacity(req.headers.len()),
         consumed,
     };
     for h in req.headers.iter() {
         let name = h.name.to_ascii_lowercase();
-        let value = String::from_utf8_lossy(h.value);
+        let value = String::from_utf8_lossy(h.value).into_owned();
         match name.as_str() {
             "upgrade" => head.upgrade |= value.to_ascii_lowercase().contains("websocket"),
             "sec-websocket-key" => head.websocket_key = Some(value.trim().to_owned()),
-            "forwarded" | "x-real-ip" => head.forwarded = true,
-            n if n.starts_with("x-forwarded-") => head.forwarded = true,
             _ => {}
         }
+        head.headers.push((name, value));
     }
     Ok(Some(head))
+}
+
+/// Reads the request head into `buf` (bounded in size; the caller bounds the time).
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> Option<Head> {
+    let mut chunk = [0u8; 2048];
+    loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(chunk.get(..n)?);
+        match parse_head(buf) {
+            Ok(Some(head)) => return Some(head),
+            Ok(None) if buf.len() < MAX_HEAD_BYTES => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Answers a socket that got no pre-auth slot: 503 after its request head (read first, briefly,
+/// so closing does not reset the connection under the answer).
+pub(crate) async fn refuse_stream<S>(mut stream: S)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut buf = Vec::new();
+    let _ = timeout(REFUSAL_READ_TIMEOUT, read_head(&mut stream, &mut buf)).await;
+    respond(
+        &mut stream,
+        "503 Service Unavailable",
+        "text/plain",
+        PREAUTH_BUDGET_REFUSAL,
+    )
+    .await;
 }
 
 async fn respond<S: AsyncWrite + Unpin>(
@@ -73,28 +118,22 @@ async fn respond<S: AsyncWrite + Unpin>(
     let _ = stream.shutdown().await;
 }
 
-/// Handles one accepted (and, with TLS, decrypted) stream.
-pub(crate) async fn serve_stream<S>(shared: Arc<Shared>, mut stream: S, remote: SocketAddr)
-where
+/// Handles one accepted (and, with TLS, decrypted) stream holding pre-auth `slot`.
+pub(crate) async fn serve_stream<S>(
+    shared: Arc<Shared>,
+    mut stream: S,
+    remote: SocketAddr,
+    mut slot: PreauthSlot,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut buf = Vec::with_capacity(1024);
-    let read_head = async {
-        let mut chunk = [0u8; 2048];
-        loop {
-            let n = stream.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            buf.extend_from_slice(chunk.get(..n)?);
-            match parse_head(&buf) {
-                Ok(Some(head)) => return Some(head),
-                Ok(None) if buf.len() < MAX_HEAD_BYTES => {}
-                _ => return None,
-            }
-        }
-    };
-    let Ok(Some(head)) = timeout(shared.settings.handshake_timeout, read_head).await else {
+    let Ok(Some(head)) = timeout(
+        shared.settings.handshake_timeout,
+        read_head(&mut stream, &mut buf),
+    )
+    .await
+    else {
         return;
     };
     let path = head.path.split('?').next().unwrap_or("/");
@@ -151,17 +190,19 @@ where
         .await;
         return;
     }
-    let ip = remote.ip().to_canonical();
-    let Some(slot) = shared.preauth.acquire(ip) else {
+    let peer = peer_facts(&shared.settings, remote.ip(), &head.headers);
+    // A trusted proxy's socket counts against its client's address from here on (a direct
+    // socket's slot already counts against its own address: this is then a no-op).
+    if slot.key_to(peer.ip).is_err() {
         respond(
             &mut stream,
             "503 Service Unavailable",
             "text/plain",
-            "Too many unauthenticated sockets",
+            PREAUTH_BUDGET_REFUSAL,
         )
         .await;
         return;
-    };
+    }
     let accept = derive_accept_key(key.as_bytes());
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
@@ -173,20 +214,14 @@ where
         .get(head.consumed..)
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
+    // 64 KiB until hello-ok (checked at each frame header, before buffering), then 25 MiB:
+    // releasing the pre-auth slot lifts the cap.
+    let limit = FrameLimit::new(MAX_PREAUTH_FRAME_BYTES);
+    slot.lift_on_release(limit.clone());
+    let capped = FrameCapped::new(stream, leftover, limit);
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_PAYLOAD_BYTES))
         .max_frame_size(Some(MAX_PAYLOAD_BYTES));
-    let ws =
-        WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(config)).await;
-    let peer = Peer {
-        ip,
-        // Locality is the peer's address (SPEC §5.4, OpenClaw's `direct_local`), whichever
-        // listener took the socket: with `--bind lan` the gateway host's own CLI and nodes reach
-        // 0.0.0.0 from 127.0.0.1 and stay local. Linux drops packets from the network that
-        // claim a loopback source, so a remote peer cannot look local.
-        local: ip.is_loopback() && !head.forwarded,
-        browser_origin: None,
-        proxy: None,
-    };
+    let ws = WebSocketStream::from_raw_socket(capped, Role::Server, Some(config)).await;
     connection::serve(shared, ws, peer, slot).await;
 }

@@ -124,11 +124,7 @@ pub fn auth_finding(
         AuthMode::TrustedProxy => "trusted-proxy",
     };
     if mode == AuthMode::TrustedProxy {
-        return Finding::error(
-            CHECK,
-            "gateway.auth.mode \"trusted-proxy\" is not supported by clawlet's gateway",
-            "Use token auth: `clawlet config set gateway.auth.mode token`.",
-        );
+        return trusted_proxy_finding(config);
     }
     if !exposed(config) {
         return Finding::ok(
@@ -155,6 +151,41 @@ pub fn auth_finding(
              set OPENCLAW_GATEWAY_TOKEN for the service.",
         )
     }
+}
+
+/// `trusted-proxy` auth (the config loader already refused it without `trustedProxies` or
+/// `userHeader`): a proxy on this host needs `allowLoopback`.
+fn trusted_proxy_finding(config: &GatewayConfig) -> Finding {
+    const CHECK: &str = "auth";
+    let proxy = &config.auth.trusted_proxy;
+    let header = proxy.user_header.as_deref().unwrap_or_default();
+    let loopback_proxy = config.trusted_proxies.iter().any(|cidr| {
+        cidr.contains(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            || cidr.contains(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST))
+    });
+    if loopback_proxy && !proxy.allow_loopback {
+        return Finding::warn(
+            CHECK,
+            "gateway.trustedProxies lists a loopback address but \
+             gateway.auth.trustedProxy.allowLoopback is false: a proxy on this host is refused \
+             (trusted_proxy_loopback_source)",
+            "If the proxy runs on this host (nginx, Tailscale Serve), set \
+             `clawlet config set gateway.auth.trustedProxy.allowLoopback true`; anything on this \
+             host can then speak for users, so keep the gateway on loopback.",
+        );
+    }
+    let proxies: Vec<String> = config
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    Finding::ok(
+        CHECK,
+        format!(
+            "trusted-proxy auth: the user comes from {header} set by {}",
+            proxies.join(", ")
+        ),
+    )
 }
 
 /// 100.64.0.0/10.
@@ -215,6 +246,24 @@ mod tests {
         );
         let loopback_custom = config(json!({"bind": "custom", "customBindHost": "127.0.0.1"}));
         assert!(!exposed(&loopback_custom));
+    }
+
+    #[test]
+    fn trusted_proxy_auth() {
+        let same_host = config(json!({"bind": "loopback", "trustedProxies": ["127.0.0.1"],
+            "auth": {"mode": "trusted-proxy", "trustedProxy": {"userHeader": "x-forwarded-user"}}}));
+        let f = auth_finding(&same_host, None, None, false);
+        assert_eq!(f.level, Level::Warn, "{f:?}");
+        assert!(f.message.contains("allowLoopback"), "{f:?}");
+        let allowed = config(json!({"bind": "lan", "trustedProxies": ["127.0.0.1"],
+            "auth": {"mode": "trusted-proxy", "trustedProxy":
+                {"userHeader": "x-forwarded-user", "allowLoopback": true}}}));
+        let f = auth_finding(&allowed, None, None, false);
+        assert_eq!(f.level, Level::Ok, "{f:?}");
+        assert!(f.message.contains("x-forwarded-user"), "{f:?}");
+        let remote = config(json!({"bind": "lan", "trustedProxies": ["10.0.0.0/8"],
+            "auth": {"mode": "trusted-proxy", "trustedProxy": {"userHeader": "x-auth-user"}}}));
+        assert_eq!(auth_finding(&remote, None, None, false).level, Level::Ok);
     }
 
     #[test]
