@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::server::admission::scopes::{ADMIN, PAIRING, READ, WRITE};
 use crate::server::context::Shared;
 use crate::server::live::session::{Role, Session};
-use services::{GatewayInfo, Invokes, SetupCodeSettings, StateService};
+use services::Services;
 
 /// Who may call a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +112,22 @@ pub(crate) fn missing_scope(scope: &str, required: &[&str]) -> ErrorShape {
 }
 
 /// Runs one request of an authenticated session and returns its result or error.
+///
+/// The connection's entry point: it cuts the [`Services`] out of [`Shared`] and hands over to
+/// [`dispatch_with`], so no handler ever holds the whole context.
 pub(crate) async fn dispatch(
     shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    method: &str,
+    params: Option<&str>,
+) -> Result<Value, ErrorShape> {
+    dispatch_with(&Services::of(shared), session, method, params).await
+}
+
+/// [`dispatch`] over the narrow services: the role and scope checks, then the handler, given
+/// only the services it uses.
+pub(crate) async fn dispatch_with(
+    services: &Services<'_>,
     session: &Arc<Session>,
     method: &str,
     params: Option<&str>,
@@ -143,56 +157,36 @@ pub(crate) async fn dispatch(
         // Each call pushes a snapshot to every session: limited per session.
         session.limits.allow_health()?;
     }
+    let Services {
+        state,
+        hub,
+        info,
+        setup_code: setup_code_settings,
+        invokes,
+    } = services;
     match method {
-        "health" => Ok(read::health(&shared.hub, &GatewayInfo::of(shared))),
-        "status" => Ok(read::status(&shared.hub, &GatewayInfo::of(shared))),
-        "system-presence" => Ok(read::system_presence(&shared.hub, &GatewayInfo::of(shared))),
-        "config.get" => Ok(read::config_get(&GatewayInfo::of(shared))),
-        "node.list" => read::node_list(&StateService::of(shared), &shared.hub, session).await,
-        "node.describe" => {
-            read::node_describe(&StateService::of(shared), &shared.hub, session, params).await
-        }
-        "node.invoke" => invoke::node_invoke(&Invokes::of(shared), session, params).await,
-        "device.pair.list" => pairing::device_list(&StateService::of(shared), &shared.hub).await,
-        "device.pair.approve" => {
-            pairing::device_approve(&StateService::of(shared), &shared.hub, session, params).await
-        }
-        "device.pair.reject" => {
-            pairing::device_reject(&StateService::of(shared), &shared.hub, params).await
-        }
-        "device.pair.remove" => {
-            pairing::device_remove(&StateService::of(shared), &shared.hub, params).await
-        }
-        "device.pair.setupCode" => {
-            let settings = SetupCodeSettings::of(&shared.settings);
-            setup_code::setup_code(&StateService::of(shared), &settings, params).await
-        }
-        "device.token.rotate" => {
-            pairing::token_rotate(&StateService::of(shared), &shared.hub, session, params).await
-        }
-        "device.token.revoke" => {
-            pairing::token_revoke(&StateService::of(shared), &shared.hub, session, params).await
-        }
-        "node.pair.list" => pairing::node_list(&StateService::of(shared)).await,
-        "node.pair.approve" => {
-            pairing::node_approve(&StateService::of(shared), &shared.hub, session, params).await
-        }
-        "node.pair.reject" => {
-            pairing::node_reject(&StateService::of(shared), &shared.hub, params).await
-        }
-        "node.pair.remove" => {
-            pairing::node_remove(&StateService::of(shared), &shared.hub, params).await
-        }
-        "node.rename" => {
-            let info = GatewayInfo::of(shared);
-            pairing::node_rename(&StateService::of(shared), &shared.hub, &info, params).await
-        }
-        "node.invoke.result" => node::invoke_result(&shared.invokes, session, params),
+        "health" => Ok(read::health(hub, info)),
+        "status" => Ok(read::status(hub, info)),
+        "system-presence" => Ok(read::system_presence(hub, info)),
+        "config.get" => Ok(read::config_get(info)),
+        "node.list" => read::node_list(state, hub, session).await,
+        "node.describe" => read::node_describe(state, hub, session, params).await,
+        "node.invoke" => invoke::node_invoke(invokes, session, params).await,
+        "device.pair.list" => pairing::device_list(state, hub).await,
+        "device.pair.approve" => pairing::device_approve(state, hub, session, params).await,
+        "device.pair.reject" => pairing::device_reject(state, hub, params).await,
+        "device.pair.remove" => pairing::device_remove(state, hub, params).await,
+        "device.pair.setupCode" => setup_code::setup_code(state, setup_code_settings, params).await,
+        "device.token.rotate" => pairing::token_rotate(state, hub, session, params).await,
+        "device.token.revoke" => pairing::token_revoke(state, hub, session, params).await,
+        "node.pair.list" => pairing::node_list(state).await,
+        "node.pair.approve" => pairing::node_approve(state, hub, session, params).await,
+        "node.pair.reject" => pairing::node_reject(state, hub, params).await,
+        "node.pair.remove" => pairing::node_remove(state, hub, params).await,
+        "node.rename" => pairing::node_rename(state, hub, info, params).await,
+        "node.invoke.result" => node::invoke_result(invokes.router, session, params),
         "node.invoke.progress" => node::invoke_progress(session, params),
-        "node.event" => {
-            let state = StateService::of(shared);
-            node::node_event(&state, &shared.hub, &shared.exec_runs, session, params).await
-        }
+        "node.event" => node::node_event(state, hub, invokes.exec_runs, session, params).await,
         "node.pluginTools.update" => node::plugin_tools(session, params),
         "node.skills.update" => node::skills(session, params),
         "node.runnerInventory.update" => node::runner_inventory(session),

@@ -2,9 +2,10 @@
 //!
 //! Each handler names what it reads or changes: a handler given only [`GatewayInfo`] cannot
 //! reach the pairing state, one given a [`StateService`] cannot broadcast, and none of them
-//! sees the auth secret. The dispatcher (`methods/mod.rs`) cuts these views out of [`Shared`];
-//! they are borrows, so building one per request costs nothing. The live sessions are the
-//! [`Hub`](crate::server::live::hub::Hub) itself, already a service of its own.
+//! sees the auth secret, the rate limiter or the pre-auth budget. [`Services::of`] cuts these
+//! views out of [`Shared`] once, and the dispatcher (`methods/mod.rs`) hands each handler only
+//! the ones it uses; they are borrows, so building them per request costs nothing. The live
+//! sessions are the [`Hub`] itself, already a service of its own.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,29 @@ use crate::server::live::invoke::InvokeRouter;
 use crate::server::state_worker::StateHandle;
 use crate::server::transport::bind::ListenAddr;
 use crate::state::{StateError, StateStore};
+
+/// Every service a method handler may be given; the dispatcher sees this, never [`Shared`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Services<'a> {
+    pub(crate) state: StateService<'a>,
+    pub(crate) hub: &'a Hub,
+    pub(crate) info: GatewayInfo<'a>,
+    pub(crate) setup_code: SetupCodeSettings<'a>,
+    pub(crate) invokes: Invokes<'a>,
+}
+
+impl<'a> Services<'a> {
+    /// The services of this gateway.
+    pub(crate) fn of(shared: &'a Shared) -> Self {
+        Self {
+            state: StateService::of(shared),
+            hub: &shared.hub,
+            info: GatewayInfo::of(shared),
+            setup_code: SetupCodeSettings::of(&shared.settings),
+            invokes: Invokes::of(shared),
+        }
+    }
+}
 
 /// The pairing state, with its failures already mapped to wire errors.
 #[derive(Debug, Clone, Copy)]
