@@ -9,6 +9,7 @@
 )]
 
 mod admission_hostile;
+mod admission_origin_proxy;
 mod after_auth_limits;
 mod common;
 mod events;
