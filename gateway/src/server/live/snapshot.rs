@@ -1,5 +1,9 @@
 //! Presence and health: the `system-presence`/`health` results, the `hello-ok` snapshot and the
-//! `presence`/`health` broadcasts share these builders.
+//! `presence`/`health` broadcasts share these builders. They read the live sessions and
+//! [`GatewayInfo`], the gateway's own facts, so method handlers can call them without the
+//! whole [`Shared`] context.
+
+use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -9,25 +13,48 @@ use crate::server::context::Shared;
 use crate::server::live::hub::{Audience, Hub};
 use crate::server::live::session::Role;
 
-/// `system-presence`: the gateway itself, then every connected node.
-pub(crate) fn presence_list(shared: &Shared) -> Vec<Value> {
-    let s = &shared.settings;
-    presence_of(
-        &shared.hub,
-        &s.host_name,
-        &s.server_version,
-        &shared.boot_id,
-    )
+/// What the gateway says about itself (`status`, `config.get`, its own presence entry, health,
+/// the `hello-ok` uptime): versions and names, never settings that steer admission.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GatewayInfo<'a> {
+    pub(crate) server_version: &'a str,
+    pub(crate) host_name: &'a str,
+    /// This run's `instanceId`.
+    pub(crate) boot_id: &'a str,
+    /// The config file the gateway was started with, if any.
+    pub(crate) config_path: Option<&'a str>,
+    started: Instant,
 }
 
-/// [`presence_list`] from just the live sessions and the gateway's own names (for handlers
+impl<'a> GatewayInfo<'a> {
+    /// The facts of this gateway.
+    pub(crate) fn of(shared: &'a Shared) -> Self {
+        let s = &shared.settings;
+        Self {
+            server_version: &s.server_version,
+            host_name: &s.host_name,
+            boot_id: &shared.boot_id,
+            config_path: s.config_path.as_deref(),
+            started: shared.started,
+        }
+    }
+
+    /// `uptimeMs`.
+    pub(crate) fn uptime_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// `system-presence`: the gateway itself, then every connected node.
+pub(crate) fn presence_list(shared: &Shared) -> Vec<Value> {
+    presence_of(&shared.hub, &GatewayInfo::of(shared))
+}
+
+/// [`presence_list`] from just the live sessions and the gateway's own facts (for handlers
 /// that take narrow services).
-pub(crate) fn presence_of(
-    hub: &Hub,
-    host_name: &str,
-    server_version: &str,
-    instance_id: &str,
-) -> Vec<Value> {
+pub(crate) fn presence_of(hub: &Hub, info: &GatewayInfo<'_>) -> Vec<Value> {
+    let (host_name, server_version) = (info.host_name, info.server_version);
+    let instance_id = info.boot_id;
     let now = now_ms();
     let mut list = vec![json!({
         "host": host_name,
@@ -81,11 +108,12 @@ pub(crate) fn presence_of(
 
 /// The health snapshot: what this gateway really knows about itself.
 pub(crate) fn health_snapshot(shared: &Shared) -> Value {
-    health_of(&shared.hub, shared.uptime_ms())
+    health_of(&shared.hub, &GatewayInfo::of(shared))
 }
 
-/// [`health_snapshot`] from just the live sessions and the uptime.
-pub(crate) fn health_of(hub: &Hub, uptime_ms: u64) -> Value {
+/// [`health_snapshot`] from just the live sessions and the gateway's own facts.
+pub(crate) fn health_of(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
+    let uptime_ms = info.uptime_ms();
     let started = now_ms();
     let sessions = hub.all();
     let nodes = sessions.iter().filter(|s| s.role == Role::Node).count();
@@ -107,25 +135,14 @@ pub(crate) fn health_of(hub: &Hub, uptime_ms: u64) -> Value {
 
 /// Tells `operator.read` sessions the presence list changed.
 pub(crate) fn broadcast_presence(shared: &Shared) {
-    let s = &shared.settings;
-    broadcast_presence_of(
-        &shared.hub,
-        &s.host_name,
-        &s.server_version,
-        &shared.boot_id,
-    );
+    broadcast_presence_of(&shared.hub, &GatewayInfo::of(shared));
 }
 
-/// [`broadcast_presence`] from just the live sessions and the gateway's own names (for
+/// [`broadcast_presence`] from just the live sessions and the gateway's own facts (for
 /// handlers that take narrow services).
-pub(crate) fn broadcast_presence_of(
-    hub: &Hub,
-    host_name: &str,
-    server_version: &str,
-    instance_id: &str,
-) {
+pub(crate) fn broadcast_presence_of(hub: &Hub, info: &GatewayInfo<'_>) {
     hub.bump_presence();
-    let presence = presence_of(hub, host_name, server_version, instance_id);
+    let presence = presence_of(hub, info);
     hub.broadcast(
         "presence",
         &PresenceEvent {
@@ -146,13 +163,13 @@ struct PresenceEvent<'a> {
 
 /// Sends a fresh health snapshot to every session.
 pub(crate) fn broadcast_health(shared: &Shared) {
-    broadcast_health_of(&shared.hub, shared.uptime_ms());
+    broadcast_health_of(&shared.hub, &GatewayInfo::of(shared));
 }
 
-/// [`broadcast_health`] from just the live sessions and the uptime.
-pub(crate) fn broadcast_health_of(hub: &Hub, uptime_ms: u64) {
+/// [`broadcast_health`] from just the live sessions and the gateway's own facts.
+pub(crate) fn broadcast_health_of(hub: &Hub, info: &GatewayInfo<'_>) {
     hub.bump_health();
-    let payload = health_of(hub, uptime_ms);
+    let payload = health_of(hub, info);
     hub.broadcast("health", &payload, Audience::All, true, true);
 }
 

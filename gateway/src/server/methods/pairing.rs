@@ -403,7 +403,7 @@ pub(super) async fn node_rename(
     let (id, stored) = (p.node_id.clone(), name.clone());
     state.run(move |s| s.rename_node(&id, &stored)).await?;
     if hub.node(&p.node_id).is_some_and(|s| s.role == Role::Node) {
-        broadcast_presence_of(hub, info.host_name, info.server_version, info.boot_id);
+        broadcast_presence_of(hub, info);
     }
     Ok(json!({"nodeId": p.node_id, "displayName": name}))
 }

@@ -20,8 +20,8 @@ use clawlet_node_core::wire::frame::ErrorShape;
 
 /// `health`: the snapshot, also pushed to everyone as a `health` event.
 pub(super) fn health(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
-    broadcast_health_of(hub, info.uptime_ms());
-    health_of(hub, info.uptime_ms())
+    broadcast_health_of(hub, info);
+    health_of(hub, info)
 }
 
 /// `status`: what this gateway can truthfully say about itself.
@@ -44,12 +44,7 @@ pub(super) fn status(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
 
 /// `system-presence`.
 pub(super) fn system_presence(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
-    Value::Array(presence_of(
-        hub,
-        info.host_name,
-        info.server_version,
-        info.boot_id,
-    ))
+    Value::Array(presence_of(hub, info))
 }
 
 /// `config.get`: clawlet keeps no OpenClaw config document; report the file it was started with.

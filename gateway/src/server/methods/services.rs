@@ -5,9 +5,10 @@
 //! sees the auth secret, the rate limiter or the pre-auth budget. [`Services::of`] cuts these
 //! views out of [`Shared`] once, and the dispatcher (`methods/mod.rs`) hands each handler only
 //! the ones it uses; they are borrows, so building them per request costs nothing. The live
-//! sessions are the [`Hub`] itself, already a service of its own.
+//! sessions are the [`Hub`] itself, already a service of its own; [`GatewayInfo`] lives with
+//! the presence and health builders (`live::snapshot`), which the connection uses as well.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clawlet_node_core::wire::frame::ErrorShape;
 
@@ -17,6 +18,7 @@ use crate::server::context::{Settings, Shared};
 use crate::server::live::exec_runs::ExecRuns;
 use crate::server::live::hub::Hub;
 use crate::server::live::invoke::InvokeRouter;
+pub(crate) use crate::server::live::snapshot::GatewayInfo;
 use crate::server::state_worker::StateHandle;
 use crate::server::transport::bind::ListenAddr;
 use crate::state::{StateError, StateStore};
@@ -70,38 +72,6 @@ impl<'a> StateService<'a> {
             .await
             .map_err(worker_error)?
             .map_err(state_error)
-    }
-}
-
-/// What the gateway says about itself (`status`, `config.get`, its own presence entry, health):
-/// versions and names, never settings that steer admission.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct GatewayInfo<'a> {
-    pub(crate) server_version: &'a str,
-    pub(crate) host_name: &'a str,
-    /// This run's `instanceId`.
-    pub(crate) boot_id: &'a str,
-    /// The config file the gateway was started with, if any.
-    pub(crate) config_path: Option<&'a str>,
-    started: Instant,
-}
-
-impl<'a> GatewayInfo<'a> {
-    /// The facts of this gateway.
-    pub(crate) fn of(shared: &'a Shared) -> Self {
-        let s = &shared.settings;
-        Self {
-            server_version: &s.server_version,
-            host_name: &s.host_name,
-            boot_id: &shared.boot_id,
-            config_path: s.config_path.as_deref(),
-            started: shared.started,
-        }
-    }
-
-    /// `uptimeMs`.
-    pub(crate) fn uptime_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 }
 
