@@ -32,7 +32,9 @@ use crate::server::context::{MAX_BUFFERED_BYTES, MAX_PAYLOAD_BYTES, Peer, Shared
 use crate::server::live::outbound::{OutFrame, Outbound};
 use crate::server::live::session::{Credential, NodeState, Role, Session};
 use crate::server::live::session_limits::SessionLimits;
-use crate::server::live::snapshot::{broadcast_presence, health_snapshot, presence_list};
+use crate::server::live::snapshot::{
+    GatewayInfo, broadcast_presence, health_snapshot, presence_list,
+};
 use crate::server::methods::{EVENTS, advertised_methods, dispatch};
 use crate::server::transport::frame_limit::is_message_too_large;
 use crate::server::transport::preauth::PreauthSlot;
@@ -352,7 +354,7 @@ fn hello_ok(shared: &Shared, a: &Accepted, session: &Session) -> String {
         },
         health: health_snapshot(shared),
         state_version: shared.hub.state_version(),
-        uptime_ms: shared.uptime_ms(),
+        uptime_ms: GatewayInfo::of(shared).uptime_ms(),
         config_path: s.config_path.clone().filter(|_| admin),
         state_dir: s.state_dir.clone().filter(|_| admin),
         auth_mode: admin.then(|| s.auth.mode_name().to_owned()),
