@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test network (issue 10): clawlet across real hosts built from Linux network namespaces,
-# with real OpenSSH. Needs root. Installs iproute2, openssh-server/-client, jq and systemd (systemd-analyze) from Debian
+# with real OpenSSH. Needs root. Installs iproute2, openssh-server/-client, jq, systemd (systemd-analyze), nginx-light and openssl from Debian
 # when missing, builds target/debug/clawlet (unless CLAWLET_BIN is set), then runs every
 # scenario of tests/net/ (tests/net/README.md), bounded to 240 s in all.
 #
@@ -22,6 +22,8 @@ command -v ssh >/dev/null || missing+=(openssh-client)
 command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 command -v jq >/dev/null || missing+=(jq)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v nginx >/dev/null || missing+=(nginx-light)
+command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test-net: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

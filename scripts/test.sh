@@ -31,6 +31,7 @@ command -v ssh >/dev/null || apt_missing+=(openssh-client)
 command -v systemd-analyze >/dev/null || apt_missing+=(systemd)
 command -v ip >/dev/null || apt_missing+=(iproute2)
 command -v jq >/dev/null || apt_missing+=(jq)
+command -v nginx >/dev/null || apt_missing+=(nginx-light openssl) # test network 07: TLS proxy
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "installing ${apt_missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

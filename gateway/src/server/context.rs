@@ -105,7 +105,9 @@ pub(crate) struct Peer {
     pub(crate) local: bool,
     /// The browser `Origin` header, when the upgrade carried one.
     pub(crate) browser_origin: Option<BrowserOrigin>,
-    /// Set when the socket's own peer is a trusted proxy.
+    /// Set when the socket's own peer is a trusted proxy and the request came through it (it
+    /// carries forwarding or identity headers); a header-less socket from the proxy's address
+    /// is a direct one (the host's own CLI next to a same-host proxy).
     pub(crate) proxy: Option<ProxyFacts>,
 }
 

@@ -38,7 +38,12 @@ pub(crate) fn peer_facts(settings: &Settings, socket_ip: IpAddr, headers: &Heade
     let socket_ip = socket_ip.to_canonical();
     let browser_origin = browser_origin(settings, headers);
     let forwarded = has_forwarding_header(headers);
-    let (proxy, ip) = if settings.proxy.trusts(socket_ip) {
+    // A trusted proxy's address speaks for a client only when the request came through the
+    // proxy (it carries forwarding or identity headers). Without any, it is a direct socket
+    // from that address: the gateway host's own CLI on 127.0.0.1 when a same-host proxy
+    // (nginx, Tailscale Serve) is trusted stays local.
+    let via_proxy = forwarded || settings.proxy.has_identity_header(headers);
+    let (proxy, ip) = if via_proxy && settings.proxy.trusts(socket_ip) {
         let (facts, client) = settings.proxy.facts(&settings.auth, socket_ip, headers);
         (Some(facts), client.unwrap_or(socket_ip))
     } else {
@@ -51,7 +56,7 @@ pub(crate) fn peer_facts(settings: &Settings, socket_ip: IpAddr, headers: &Heade
     // is a browser page from an origin that is not allow-listed: any web page can open
     // ws://127.0.0.1.
     let local =
-        socket_ip.is_loopback() && !forwarded && browser_origin.as_ref().is_none_or(|o| o.allowed);
+        socket_ip.is_loopback() && !via_proxy && browser_origin.as_ref().is_none_or(|o| o.allowed);
     Peer {
         ip,
         local,
@@ -137,8 +142,23 @@ mod tests {
         assert_eq!(facts.proxy_ip, ip("10.0.0.1"));
         assert_eq!(facts.identity, None, "token auth: no identity verdict");
         // A trusted proxy that names no client: its own address.
-        let bare = peer_facts(&s, ip("10.0.0.1"), &h(&[]));
-        assert_eq!(bare.ip, ip("10.0.0.1"));
+        let unnamed = peer_facts(&s, ip("10.0.0.1"), &h(&[("x-forwarded-proto", "https")]));
+        assert_eq!(unnamed.ip, ip("10.0.0.1"));
+        assert!(unnamed.proxy.is_some());
+        // No forwarding or identity header at all: a direct socket from that address (the
+        // gateway host's CLI next to a same-host proxy), local on loopback.
+        let s_local = settings(&[], &["127.0.0.1"]);
+        let cli = peer_facts(&s_local, ip("127.0.0.1"), &h(&[]));
+        assert!(cli.local && cli.proxy.is_none());
+        let mut tp_user = settings(&[], &["127.0.0.1"]);
+        tp_user.auth = AuthConfig::TrustedProxy;
+        tp_user.proxy.trusted_proxy_auth.user_header = "x-forwarded-user".into();
+        let user_only = peer_facts(
+            &tp_user,
+            ip("127.0.0.1"),
+            &h(&[("x-forwarded-user", "alice")]),
+        );
+        assert!(!user_only.local && user_only.proxy.is_some());
         let mut tp = settings(&[], &["127.0.0.1"]);
         tp.auth = AuthConfig::TrustedProxy;
         let via_local_proxy = peer_facts(&tp, ip("127.0.0.1"), &xff);

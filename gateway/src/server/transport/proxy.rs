@@ -136,6 +136,15 @@ impl ProxyOptions {
         self.trusted_proxies.iter().any(|c| c.contains(ip))
     }
 
+    /// Whether the head carries a header only a proxy sets for its client: the user header of
+    /// `trusted-proxy` auth, `x-openclaw-scopes`, or `tailscale-user-login`.
+    pub(crate) fn has_identity_header(&self, headers: &Headers) -> bool {
+        let user = self.trusted_proxy_auth.user_header.as_str();
+        headers.iter().any(|(n, _)| {
+            (!user.is_empty() && n == user) || n == SCOPES_HEADER || n == TAILSCALE_LOGIN_HEADER
+        })
+    }
+
     /// The client behind trusted proxy `proxy_ip`: walk `X-Forwarded-For` from the right
     /// (each proxy appends the address it saw), skipping trusted proxies; the first untrusted
     /// address is the client. When every hop is trusted the left-most is. An unparseable entry
