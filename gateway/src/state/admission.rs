@@ -197,7 +197,7 @@ pub enum AdmissionWrite {
         /// The redemption.
         redemption: BootstrapRedemption,
         /// The fallback writes, when the fallback decision has any.
-        otherwise: Option<ConnectWrite>,
+        otherwise: Option<Box<ConnectWrite>>,
     },
     /// Pair (or confirm), reconcile and issue a token.
     Connect(ConnectWrite),

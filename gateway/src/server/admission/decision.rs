@@ -345,7 +345,7 @@ impl<'a> Core<'a> {
         let declared = self.declared_surface();
         let otherwise = match &fallback.verdict {
             Verdict::Write(plan) => match &plan.write {
-                AdmissionWrite::Connect(w) => Some(w.clone()),
+                AdmissionWrite::Connect(w) => Some(Box::new(w.clone())),
                 AdmissionWrite::Redeem { .. } => None,
             },
             _ => None,
