@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use clawlet_node_core::wire::codes::close_code;
+
 use crate::server::admission::conclude::conclude;
 use crate::server::admission::decision::{AdmissionInput, AdmissionSettings, Verdict, decide};
 use crate::server::admission::effects::{LimiterEffect, PairingBroadcast};
@@ -16,6 +18,8 @@ use crate::server::admission::snapshot::Lockouts;
 use crate::server::clock::{new_uuid, now_ms};
 use crate::server::context::{Peer, Shared};
 use crate::server::live::hub::Audience;
+use crate::server::methods::state_error;
+use crate::state::StateError;
 
 pub(crate) use crate::server::admission::outcome::{Accepted, Rejection};
 
@@ -79,12 +83,13 @@ pub(crate) async fn admit(
         .await
     {
         Ok(Ok(applied)) => applied,
-        Ok(Err(e @ crate::state::StateError::TooManyPendingPairings { .. })) => {
+        Ok(Err(e @ StateError::TooManyPendingPairings { .. })) => {
             // Full pending-pairing table: a clear, retryable refusal (nothing was stored).
+            let error = state_error(e);
             return Err(Rejection::with(
                 &request.id,
-                crate::server::methods::state_error(e),
-                clawlet_node_core::wire::codes::close_code::TRY_AGAIN_LATER,
+                error,
+                close_code::TRY_AGAIN_LATER,
             ));
         }
         Ok(Err(e)) => return Err(state_failed(&request.id, &e.to_string())),
