@@ -161,13 +161,6 @@ impl Peer {
     }
 }
 
-impl Shared {
-    /// `uptimeMs`.
-    pub(crate) fn uptime_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-}
-
 /// Resolves once the gateway is stopping (without holding the watch borrow across awaits).
 pub(crate) async fn stopping(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
