@@ -35,7 +35,7 @@ use crate::server::live::session_limits::SessionLimits;
 use crate::server::live::snapshot::{
     GatewayInfo, broadcast_presence, health_snapshot, presence_list,
 };
-use crate::server::methods::{EVENTS, advertised_methods, dispatch};
+use crate::server::methods::{EVENTS, Services, advertised_methods, dispatch};
 use crate::server::transport::frame_limit::is_message_too_large;
 use crate::server::transport::preauth::PreauthSlot;
 use crate::state::IssuedToken;
@@ -521,7 +521,8 @@ async fn handle_text(
     let session = session.clone();
     tokio::spawn(async move {
         let _permit = permit;
-        let result = dispatch(&shared, &session, &method, params.as_deref()).await;
+        let services = Services::of(&shared);
+        let result = dispatch(&services, &session, &method, params.as_deref()).await;
         let frame = match result {
             Ok(payload) => response_ok(&id, &payload),
             Err(error) => response_err(&id, &error),

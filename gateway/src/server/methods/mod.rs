@@ -15,9 +15,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::server::admission::scopes::{ADMIN, PAIRING, READ, WRITE};
-use crate::server::context::Shared;
 use crate::server::live::session::{Role, Session};
-use services::Services;
+pub(crate) use services::Services;
 
 /// Who may call a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,22 +110,11 @@ pub(crate) fn missing_scope(scope: &str, required: &[&str]) -> ErrorShape {
     }))
 }
 
-/// Runs one request of an authenticated session and returns its result or error.
-///
-/// The connection's entry point: it cuts the [`Services`] out of [`Shared`] and hands over to
-/// [`dispatch_with`], so no handler ever holds the whole context.
+/// Runs one request of an authenticated session and returns its result or error: the role and
+/// scope checks, then the handler, given only the services it uses. The connection cuts the
+/// [`Services`] out of its `Shared`; neither this dispatcher nor any handler holds the whole
+/// context.
 pub(crate) async fn dispatch(
-    shared: &Arc<Shared>,
-    session: &Arc<Session>,
-    method: &str,
-    params: Option<&str>,
-) -> Result<Value, ErrorShape> {
-    dispatch_with(&Services::of(shared), session, method, params).await
-}
-
-/// [`dispatch`] over the narrow services: the role and scope checks, then the handler, given
-/// only the services it uses.
-pub(crate) async fn dispatch_with(
     services: &Services<'_>,
     session: &Arc<Session>,
     method: &str,
