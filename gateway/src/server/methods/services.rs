@@ -2,9 +2,10 @@
 //!
 //! Each handler names what it reads or changes: a handler given only [`GatewayInfo`] cannot
 //! reach the pairing state, one given a [`StateService`] cannot broadcast, and none of them
-//! sees the auth secret, the rate limiter or the pre-auth budget. [`Services::of`] cuts these
-//! views out of [`Shared`] once, and the dispatcher (`methods/mod.rs`) hands each handler only
-//! the ones it uses; they are borrows, so building them per request costs nothing. The live
+//! sees the auth secret, the rate limiter or the pre-auth budget. The connection cuts these
+//! views out of [`Shared`] with [`Services::of`] for each request, and the dispatcher
+//! (`methods/mod.rs`) hands each handler only the ones it uses; they are borrows, so building
+//! them per request costs nothing. The live
 //! sessions are the [`Hub`] itself, already a service of its own; [`GatewayInfo`] lives with
 //! the presence and health builders (`live::snapshot`), which the connection uses as well.
 
