@@ -1,7 +1,7 @@
 //! The config check: the file parses, the `gateway` section is valid, and no key is a likely
 //! misspelling of one clawlet reads (an unknown key close to a known one: edit distance ≤ 2).
 //! A misspelled key is an error: the setting the user meant is not applied. Other unknown keys
-//! are OpenClaw's (e.g. `agents`, `gateway.controlUi`) and are fine.
+//! are OpenClaw's (e.g. `agents`, `gateway.reload`, `gateway.controlUi.basePath`) and are fine.
 
 use serde_json::Value;
 
@@ -26,6 +26,20 @@ pub const KNOWN_GATEWAY_KEYS: &[&str] = &[
     "auth.rateLimit.windowMs",
     "auth.rateLimit.lockoutMs",
     "auth.rateLimit.exemptLoopback",
+    "auth.allowTailscale",
+    "auth.trustedProxy",
+    "auth.trustedProxy.userHeader",
+    "auth.trustedProxy.requiredHeaders",
+    "auth.trustedProxy.allowUsers",
+    "auth.trustedProxy.allowLoopback",
+    "trustedProxies",
+    "allowRealIpFallback",
+    "controlUi",
+    "controlUi.allowedOrigins",
+    "limits",
+    "limits.maxConnections",
+    "limits.maxPreauthConnections",
+    "limits.maxPreauthConnectionsPerIp",
     "remote",
     "remote.url",
     "remote.token",
