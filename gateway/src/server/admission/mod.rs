@@ -37,6 +37,8 @@ pub(crate) mod request;
 pub(crate) mod scopes;
 pub(crate) mod shared_auth;
 pub(crate) mod snapshot;
+#[cfg(test)]
+mod store_agreement;
 
 /// The path the connection task imports admission from.
 pub(crate) use driver as handshake;
