@@ -95,7 +95,6 @@ pub(crate) struct Shared {
 /// Where a socket comes from, as admission needs it. Transport fills it from the socket and the
 /// request head; admission only reads it.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // TEMP(issue 12): origin/proxy facts are being wired in; remove when read
 pub(crate) struct Peer {
     /// Client address: the socket's peer, or the forwarded client address when (and only when)
     /// the socket's peer is a trusted proxy (`gateway.trustedProxies`).
@@ -148,7 +147,6 @@ pub(crate) struct ProxyRefusal {
     pub(crate) auth_reason: String,
 }
 
-#[allow(dead_code)] // TEMP(issue 12)
 impl Peer {
     /// A direct socket from `ip` with no proxy and no browser origin (tests and in-memory peers).
     pub(crate) fn direct(ip: IpAddr) -> Self {

@@ -435,3 +435,69 @@ async fn the_gateway_keeps_accepting_after_running_out_of_file_descriptors() {
         gateway.log()
     );
 }
+
+/// Runs `clawlet gateway run ARGS` with `config` until it prints the ready banner (returns the
+/// process) or exits (returns its stderr).
+fn gateway_run_with_config(
+    dir: &std::path::Path,
+    config: &Value,
+    args: &[&str],
+) -> Result<GatewayProcess, String> {
+    std::fs::write(dir.join("config.json5"), config.to_string()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clawlet"))
+        .args(["gateway", "run"])
+        .args(args)
+        .env("HOME", dir)
+        .env("CLAWLET_CONFIG", dir.join("config.json5"))
+        .env("CLAWLET_STATE_DIR", dir.join("state"))
+        .env_remove("OPENCLAW_GATEWAY_PORT")
+        .env_remove("OPENCLAW_GATEWAY_TOKEN")
+        .env_remove("OPENCLAW_GATEWAY_PASSWORD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    // Reading ends at the banner, or at end of output when the process exits.
+    let ready = lines.any(|l| l.is_ok_and(|l| l.contains("gateway ready")));
+    if ready {
+        return Ok(GatewayProcess {
+            child,
+            stderr: Arc::default(),
+        });
+    }
+    let output = child.wait_with_output().unwrap();
+    Err(String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn gateway_run_starts_trusted_proxy_auth_only_with_its_proxies() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_loopback_port().to_string();
+    let err = gateway_run_with_config(
+        dir.path(),
+        &json!({"gateway": {"auth": {"mode": "trusted-proxy",
+            "trustedProxy": {"userHeader": "x-forwarded-user"}}}}),
+        &["--port", &port],
+    )
+    .err()
+    .expect("refused without trustedProxies");
+    assert!(err.contains("gateway.trustedProxies"), "{err}");
+    let err = gateway_run_with_config(
+        dir.path(),
+        &json!({}),
+        &["--port", &port, "--auth", "trusted-proxy"],
+    )
+    .err()
+    .expect("--auth trusted-proxy refused without trustedProxies");
+    assert!(err.contains("gateway.trustedProxies"), "{err}");
+    let running = gateway_run_with_config(
+        dir.path(),
+        &json!({"gateway": {"trustedProxies": ["127.0.0.1"], "auth": {"mode": "trusted-proxy",
+            "trustedProxy": {"userHeader": "x-forwarded-user", "allowLoopback": true}}}}),
+        &["--port", &port],
+    );
+    assert!(running.is_ok(), "{:?}", running.err());
+}
