@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::cli::StatusArgs;
 use crate::cli::context::{CliError, Context, describe_target};
 use crate::cli::output::{print_json, print_table, str_field, str_list};
+use crate::cli::terminal_text::sanitize_rows;
 
 /// Runs the command.
 pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<(), CliError> {
@@ -79,7 +80,7 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<(), CliError> {
                 ]
             })
             .collect();
-        print_table(&["MODE", "HOST", "IP", "REASON"], &rows);
+        print_table(&["MODE", "HOST", "IP", "REASON"], &sanitize_rows(rows));
     }
     if let Some(nodes) = out.pointer("/nodes/nodes").and_then(Value::as_array) {
         println!();
@@ -95,7 +96,10 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<(), CliError> {
                 ]
             })
             .collect();
-        print_table(&["NAME", "CONNECTED", "APPROVAL", "COMMANDS"], &rows);
+        print_table(
+            &["NAME", "CONNECTED", "APPROVAL", "COMMANDS"],
+            &sanitize_rows(rows),
+        );
     }
     Ok(())
 }
