@@ -129,7 +129,7 @@ impl Gateway {
                     .iter()
                     .map(|o| normalize_origin(o))
                     .collect(),
-                proxy: normalized_proxy(options.proxy),
+                proxy: options.proxy.with_lowercase_headers(),
             },
             state,
             hub: Hub::default(),
@@ -306,18 +306,6 @@ struct AcceptCaps {
     connections: Arc<Semaphore>,
     /// One permit per socket being refused with 503.
     refusals: Arc<Semaphore>,
-}
-
-/// Header names compared lower-case, as the head parser stores them.
-fn normalized_proxy(
-    mut proxy: crate::server::options::ProxyOptions,
-) -> crate::server::options::ProxyOptions {
-    let auth = &mut proxy.trusted_proxy_auth;
-    auth.user_header = auth.user_header.trim().to_ascii_lowercase();
-    for h in &mut auth.required_headers {
-        *h = h.trim().to_ascii_lowercase();
-    }
-    proxy
 }
 
 /// Whether an accept error means the process or system is out of file descriptors.

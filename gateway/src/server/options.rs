@@ -95,6 +95,18 @@ pub struct ProxyOptions {
     pub trusted_proxy_auth: TrustedProxyAuthOptions,
 }
 
+impl ProxyOptions {
+    /// The header names lower-cased and trimmed, as the request head parser stores names.
+    pub(crate) fn with_lowercase_headers(mut self) -> Self {
+        let auth = &mut self.trusted_proxy_auth;
+        auth.user_header = auth.user_header.trim().to_ascii_lowercase();
+        for header in &mut auth.required_headers {
+            *header = header.trim().to_ascii_lowercase();
+        }
+        self
+    }
+}
+
 /// `gateway.auth.trustedProxy`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TrustedProxyAuthOptions {
