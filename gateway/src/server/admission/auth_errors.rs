@@ -1,15 +1,16 @@
 //! The exact error shapes of connect/auth failures (SPEC §1.3, §4.2, §4.5), so clients take the
 //! same decisions (retry with device token, pause, exit) as against OpenClaw.
 //!
-//! The table itself (`authReason` → `details.code` → `recommendedNextStep`, the device-proof
-//! reasons) is node-core's [`AuthFailure`] / [`DeviceAuthFailure`], which the node decodes
-//! with; this module only adds what depends on the gateway: the human message for the kind of
-//! client, and which reason a missing or wrong shared secret is under the configured mode.
+//! The table itself (`authReason` → `details.code` → `recommendedNextStep`) is node-core's
+//! [`AuthFailure`], which the node decodes with; this module only adds what depends on the
+//! gateway: the human message for the kind of client, and which reason a missing or wrong
+//! shared secret is under the configured mode. Device-proof failures need nothing from the
+//! gateway: [`device_proof`](super::device_proof) sends node-core's
+//! [`DeviceAuthFailure`](clawlet_node_core::wire::device_auth_failure::DeviceAuthFailure) as is.
 
 use clawlet_node_core::wire::auth_failure::{AuthFailure, AuthFailureDetails};
 use clawlet_node_core::wire::codes::{detail_code, error_code};
 use clawlet_node_core::wire::connect::ClientInfo;
-use clawlet_node_core::wire::device_auth_failure::DeviceAuthFailure;
 use clawlet_node_core::wire::frame::ErrorShape;
 use serde::Serialize;
 
@@ -19,14 +20,6 @@ use crate::server::options::AuthConfig;
 #[derive(Serialize)]
 struct CodeOnly {
     code: &'static str,
-}
-
-/// `details` of a device-proof failure outside node-core's table (kept for callers that pass
-/// their own code/reason pair).
-#[derive(Serialize)]
-struct CodeAndReason<'a> {
-    code: &'a str,
-    reason: &'a str,
 }
 
 /// The human message, which depends on the kind of client and whether it is local.
@@ -145,23 +138,12 @@ pub(crate) fn device_identity_required() -> ErrorShape {
     })
 }
 
-/// A failed device proof (close 1008 with `message`). A `code`/`reason`/`message` row of
-/// node-core's [`DeviceAuthFailure`] table is built by it ([`DeviceAuthFailure::to_error`]).
-pub(crate) fn device_auth_failure(code: &str, reason: &str, message: &str) -> ErrorShape {
-    match DeviceAuthFailure::from_detail_code(code) {
-        Some(failure) if failure.reason() == reason && failure.message() == message => {
-            failure.to_error()
-        }
-        _ => ErrorShape::new(error_code::INVALID_REQUEST, message)
-            .with_details_of(&CodeAndReason { code, reason }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use clawlet_node_core::wire::codes::RecommendedNextStep;
+    use clawlet_node_core::wire::device_auth_failure::DeviceAuthFailure;
     use serde_json::json;
 
     /// The gateway's string table before it moved to node-core, kept to prove the bytes on the
@@ -349,18 +331,10 @@ mod tests {
         for failure in DeviceAuthFailure::all() {
             let old = ErrorShape::new(error_code::INVALID_REQUEST, failure.message())
                 .with_details(json!({"code": failure.detail_code(), "reason": failure.reason()}));
-            let by_strings =
-                device_auth_failure(failure.detail_code(), failure.reason(), failure.message());
-            assert_eq!(by_strings, old);
             assert_eq!(
                 serde_json::to_string(&failure.to_error()).unwrap(),
                 serde_json::to_string(&old).unwrap()
             );
         }
-        let odd = device_auth_failure("DEVICE_AUTH_INVALID", "device-other", "device invalid");
-        assert_eq!(
-            serde_json::to_string(&odd).unwrap(),
-            r#"{"code":"INVALID_REQUEST","message":"device invalid","details":{"code":"DEVICE_AUTH_INVALID","reason":"device-other"}}"#
-        );
     }
 }

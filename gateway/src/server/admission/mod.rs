@@ -39,6 +39,3 @@ pub(crate) mod shared_auth;
 pub(crate) mod snapshot;
 #[cfg(test)]
 mod store_agreement;
-
-/// The path the connection task imports admission from.
-pub(crate) use driver as handshake;

@@ -2,7 +2,7 @@
 //! SPEC §2.2 steps 1–4 (frame, method, params schema and client caps, protocol window, role).
 //! Pure: text in, [`ConnectRequest`] or [`Rejection`] out.
 
-use clawlet_node_core::wire::codes::{close_code, detail_code, error_code};
+use clawlet_node_core::wire::codes::{close_code, error_code};
 use clawlet_node_core::wire::connect::{
     CLIENT_IDS, CLIENT_MODES, ConnectParams, MIN_NODE_PROTOCOL_VERSION, MIN_PROBE_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
@@ -10,7 +10,7 @@ use clawlet_node_core::wire::connect::{
 use clawlet_node_core::wire::frame::{
     ErrorShape, Frame, FrameError, MAX_PREAUTH_FRAME_BYTES, decode_payload, parse_frame,
 };
-use serde_json::json;
+use clawlet_node_core::wire::protocol_mismatch::ProtocolMismatchDetails;
 
 use crate::server::admission::client_limits::client_limits_problem;
 use crate::server::admission::outcome::Rejection;
@@ -116,13 +116,39 @@ fn check_protocol(id: &str, p: &ConnectParams) -> Result<(), Rejection> {
     if current || probe || node_window {
         return Ok(());
     }
-    let error =
-        ErrorShape::new(error_code::INVALID_REQUEST, "protocol mismatch").with_details(json!({
-            "code": detail_code::PROTOCOL_MISMATCH,
-            "clientMinProtocol": min,
-            "clientMaxProtocol": max,
-            "expectedProtocol": PROTOCOL_VERSION,
-            "minimumProbeProtocol": MIN_PROBE_PROTOCOL_VERSION,
-        }));
+    let error = ProtocolMismatchDetails::new(min, max).to_error();
     Err(Rejection::with(id, error, close_code::PROTOCOL_ERROR))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn cli_offering(min: u32, max: u32) -> String {
+        serde_json::json!({"type": "req", "id": "c1", "method": "connect", "params": {
+            "minProtocol": min, "maxProtocol": max,
+            "client": {"id": "cli", "version": "1.0", "platform": "linux", "mode": "cli"},
+            "role": "operator", "scopes": [],
+        }})
+        .to_string()
+    }
+
+    /// The bytes of OpenClaw's capture (and of the `json!` this file built before node-core
+    /// had the type), key order included; close 1002 with the message.
+    #[test]
+    fn protocol_mismatch_is_byte_equal_to_the_capture() {
+        let rejection = parse_connect(&cli_offering(99, 99)).unwrap_err();
+        let (id, error) = rejection.response.unwrap();
+        assert_eq!(id, "c1");
+        assert_eq!(
+            serde_json::to_string(&error).unwrap(),
+            r#"{"code":"INVALID_REQUEST","message":"protocol mismatch","details":{"code":"PROTOCOL_MISMATCH","clientMinProtocol":99,"clientMaxProtocol":99,"expectedProtocol":4,"minimumProbeProtocol":3}}"#
+        );
+        assert_eq!(
+            (rejection.close_code, rejection.close_reason.as_str()),
+            (close_code::PROTOCOL_ERROR, "protocol mismatch")
+        );
+        assert!(parse_connect(&cli_offering(4, 4)).is_ok());
+    }
 }

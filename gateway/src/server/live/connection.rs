@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::server::admission::handshake::{Accepted, admit};
+use crate::server::admission::driver::{Accepted, admit};
 use crate::server::admission::scopes::{ADMIN, READ};
 use crate::server::clock::now_ms;
 use crate::server::context::{MAX_BUFFERED_BYTES, MAX_PAYLOAD_BYTES, Peer, Shared};
