@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clawlet_gateway::server::AuthConfig;
-use clawlet_gateway::server::options::ConnectionLimits;
+use clawlet_gateway::server::options::{ConnectionLimits, ProxyOptions};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 
 use crate::common::*;
 
@@ -102,6 +102,79 @@ async fn a_browser_page_on_loopback_is_rate_limited() {
             "{res}"
         );
     }
+}
+
+/// Opens a socket from `source` whose upgrade carries `headers` (as a proxy would add them).
+async fn open_from(source: Ipv4Addr, url: &str, headers: &[(&str, &str)]) -> Client {
+    let mut request = url.into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    let port = request.uri().port_u16().unwrap();
+    let tcp = connect_from(source, SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .unwrap();
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
+    let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::client_async(request, stream))
+        .await
+        .unwrap()
+        .unwrap();
+    Client::with_ws(ws).await
+}
+
+/// The `details.code` of a connect answer, or "ok".
+async fn connect_code(mut client: Client, token: &str) -> String {
+    let res = client.connect(operator_params(Some(token), &[])).await;
+    if res["ok"] == true {
+        return "ok".into();
+    }
+    res["error"]["details"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_are_limited_by_their_own_address() {
+    let gw = start(|o| {
+        o.failed_auth_delay = Duration::ZERO;
+        o.rate_limit.max_attempts = 2;
+        o.proxy = ProxyOptions {
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            ..ProxyOptions::default()
+        };
+    })
+    .await;
+    let proxy = Ipv4Addr::LOCALHOST;
+    let laptop = [("x-forwarded-for", "192.0.2.10")];
+    let pi = [("x-forwarded-for", "192.0.2.11")];
+    for _ in 0..2 {
+        let c = open_from(proxy, &gw.url, &laptop).await;
+        assert_eq!(connect_code(c, "wrong").await, "AUTH_TOKEN_MISMATCH");
+    }
+    // The proxy's loopback address exempts nobody it forwards: laptop is locked out ...
+    let c = open_from(proxy, &gw.url, &laptop).await;
+    assert_eq!(connect_code(c, TOKEN).await, "AUTH_RATE_LIMITED");
+    // ... and pi, behind the same proxy, is not.
+    let c = open_from(proxy, &gw.url, &pi).await;
+    assert_eq!(connect_code(c, TOKEN).await, "ok");
+    // A peer that is no trusted proxy cannot pick an address: forging pi's, it fills its own
+    // bucket (its forwarding header still makes it non-local, so not exempt either).
+    let forger = Ipv4Addr::new(127, 0, 0, 2);
+    for _ in 0..2 {
+        let c = open_from(forger, &gw.url, &pi).await;
+        assert_eq!(connect_code(c, "wrong").await, "AUTH_TOKEN_MISMATCH");
+    }
+    let c = open_from(forger, &gw.url, &pi).await;
+    assert_eq!(connect_code(c, TOKEN).await, "AUTH_RATE_LIMITED");
+    let c = open_from(proxy, &gw.url, &pi).await;
+    assert_eq!(connect_code(c, TOKEN).await, "ok");
+    // Behind the proxy, a client named by no header is the proxy itself, not local.
+    let c = open_from(proxy, &gw.url, &[("x-forwarded-proto", "https")]).await;
+    assert_eq!(connect_code(c, TOKEN).await, "ok");
 }
 
 /// A raw upgraded socket: the 101 and the challenge frame are read.
