@@ -185,6 +185,12 @@ pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
         ..ServerOptions::default()
     };
     let auth_mode = options.auth.mode_name();
+    let proxies: Vec<String> = options
+        .proxy
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let auto_approve = options.auto_approve_local;
     let running = Gateway::start(options)
         .await
@@ -207,6 +213,12 @@ pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
     }
     if let Some(fp) = &fingerprint {
         println!("  tls fingerprint (sha256): {fp}");
+    }
+    if !proxies.is_empty() {
+        println!(
+            "  trusted proxies: {} (their X-Forwarded-For names the client)",
+            proxies.join(", ")
+        );
     }
     println!("  state: {}", ctx.paths.state_db().display());
     println!(
@@ -306,6 +318,11 @@ fn ready_banner(
         (Some(_), _) => format!(
             "gateway ready. Pair a node: {node} --token-file <file with the token> (or OPENCLAW_GATEWAY_TOKEN=<token>)"
         ),
+        // Nodes never authenticate through proxy identity headers (SPEC §9.3).
+        (None, "trusted-proxy") => "gateway ready. Operators sign in through the trusted proxy; \
+             nodes pair with a setup code an operator creates (`clawlet devices setup-code \
+             --profile node`): clawlet node run --setup-code <code>"
+            .to_owned(),
         (None, _) => format!("gateway ready. Pair a node: {node}"),
     }
 }
@@ -476,5 +493,23 @@ mod tests {
         let lo: SocketAddr = "127.0.0.1:19000".parse().unwrap();
         assert_eq!(dialable_url("ws", &[lo], &ifs), "ws://127.0.0.1:19000");
         assert_eq!(dialable_url("ws", &[], &ifs), "");
+    }
+
+    #[test]
+    fn a_trusted_proxy_gateway_sends_nodes_to_setup_codes() {
+        let banner = ready_banner(
+            "ws://127.0.0.1:1",
+            None,
+            None,
+            "trusted-proxy",
+            Path::new("t"),
+        );
+        assert!(banner.contains("--setup-code"), "{banner}");
+        assert!(!banner.contains("--url"), "{banner}");
+        let open = ready_banner("ws://127.0.0.1:1", None, None, "none", Path::new("t"));
+        assert_eq!(
+            open,
+            "gateway ready. Pair a node: clawlet node run --url ws://127.0.0.1:1"
+        );
     }
 }
