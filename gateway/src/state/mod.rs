@@ -18,7 +18,6 @@
 //! - [`node_activity`]: last connect/disconnect and host stats.
 //! - [`meta`]: the `gateway_meta` key/value table.
 //! - [`admission`]: the one read and the one write of a `connect` (the admission driver's).
-//! - [`admission`]: the one read and the one write of a `connect` (the admission driver's).
 
 pub mod admission;
 pub mod approval_scopes;
@@ -50,12 +49,12 @@ pub use devices::{
 pub use error::{StateError, StateResult};
 pub use meta::GATEWAY_TOKEN_SHA256_KEY;
 pub use node_activity::{MAX_HOST_STATS_BYTES, NodeActivity};
+pub use nodes::{
+    ApprovedSurface, DeclaredSurface, EffectiveSurface, PendingSurface, SurfaceOutcome,
+};
 pub use pairing_rules::{
     MAX_PENDING_DEVICE_REQUESTS, MAX_PENDING_DEVICE_REQUESTS_PER_ADDRESS,
     MAX_STORED_CLIENT_STRING_BYTES,
-};
-pub use nodes::{
-    ApprovedSurface, DeclaredSurface, EffectiveSurface, PendingSurface, SurfaceOutcome,
 };
 pub use secret::TOKEN_BYTES;
 pub(crate) use secret::{generate_token, secrets_equal};
