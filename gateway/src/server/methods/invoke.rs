@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use clawlet_node_core::wire::codes::{detail_code, error_code};
 use clawlet_node_core::wire::frame::ErrorShape;
-use clawlet_node_core::wire::invoke::NodeInvokeParams;
+use clawlet_node_core::wire::invoke::{InvokeCancel, InvokeRequestEvent, NodeInvokeParams};
 use serde_json::{Value, json};
 
 use super::services::Invokes;
@@ -149,18 +149,16 @@ async fn run(invokes: &Invokes<'_>, p: &NodeInvokeParams, caller: &str) -> Invok
         invokes.exec_runs.register(&run_id, &p.node_id);
         map.insert("runId".into(), Value::String(run_id));
     }
-    let params_json = match &params {
-        Some(v) => Value::String(v.to_string()),
-        None => Value::Null,
+    // node-core's encoder, the payload the node decodes (`InvokeRequestPayload`).
+    let request = InvokeRequestEvent {
+        id: invoke_id.clone(),
+        node_id: p.node_id.clone(),
+        command: p.command.clone(),
+        params_json: params.as_ref().map(Value::to_string),
+        timeout_ms: u64::try_from(remaining_ms).unwrap_or(u64::MAX),
+        idempotency_key: Some(p.idempotency_key.clone()),
+        session_key: None,
     };
-    let request = json!({
-        "id": invoke_id,
-        "nodeId": p.node_id,
-        "command": p.command,
-        "paramsJSON": params_json,
-        "timeoutMs": u64::try_from(remaining_ms).unwrap_or(u64::MAX),
-        "idempotencyKey": p.idempotency_key,
-    });
     if !node
         .out
         .send_text(event_frame("node.invoke.request", &request))
@@ -174,7 +172,10 @@ async fn run(invokes: &Invokes<'_>, p: &NodeInvokeParams, caller: &str) -> Invok
         Ok(Err(_)) => NodeReply::Disconnected,
         Err(_) => {
             invokes.router.forget(&invoke_id);
-            let cancel = json!({"invokeId": invoke_id, "nodeId": p.node_id});
+            let cancel = InvokeCancel {
+                invoke_id: invoke_id.clone(),
+                node_id: p.node_id.clone(),
+            };
             node.out
                 .send_text(event_frame("node.invoke.cancel", &cancel));
             return Err(node_failure("TIMEOUT", "node invoke timed out", true));
@@ -204,5 +205,53 @@ async fn run(invokes: &Invokes<'_>, p: &NodeInvokeParams, caller: &str) -> Invok
             Err(node_failure("DISCONNECTED", &message, true))
         }
         NodeReply::Stopping => Err(node_failure("UNAVAILABLE", "gateway stopping", true)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// node-core's invoke request and cancel encode byte-equal to the hand-built payloads they
+    /// replaced (key order included), with and without params.
+    #[test]
+    fn invoke_request_and_cancel_are_byte_equal_to_the_former_payloads() {
+        for params in [Some(json!({"bins": ["sh"], "runId": "r"})), None] {
+            let params_json = match &params {
+                Some(v) => Value::String(v.to_string()),
+                None => Value::Null,
+            };
+            let former = json!({
+                "id": "i1",
+                "nodeId": "n1",
+                "command": "system.which",
+                "paramsJSON": params_json,
+                "timeoutMs": 29_999_u64,
+                "idempotencyKey": "k1",
+            });
+            let typed = InvokeRequestEvent {
+                id: "i1".into(),
+                node_id: "n1".into(),
+                command: "system.which".into(),
+                params_json: params.as_ref().map(Value::to_string),
+                timeout_ms: 29_999,
+                idempotency_key: Some("k1".into()),
+                session_key: None,
+            };
+            assert_eq!(
+                event_frame("node.invoke.request", &typed),
+                event_frame("node.invoke.request", &former)
+            );
+        }
+        let former = json!({"invokeId": "i1", "nodeId": "n1"});
+        let typed = InvokeCancel {
+            invoke_id: "i1".into(),
+            node_id: "n1".into(),
+        };
+        assert_eq!(
+            event_frame("node.invoke.cancel", &typed),
+            event_frame("node.invoke.cancel", &former)
+        );
     }
 }
