@@ -10,10 +10,14 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A fresh UUID v4 from the OS RNG (nonces, connection, invoke and boot ids).
+/// A fresh UUID v4 from the OS RNG, for ids that only need to be unique: connection ids
+/// (`hello-ok.server.connId`), invoke and `runId`s (answered only by the node socket they were
+/// sent to), the boot id, and the id of a setup code's synthetic `device.pair.resolved`.
 ///
 /// Should the OS RNG ever fail, the id falls back to a hash of the time and a process counter:
-/// still unique, and logged, because losing nonces' unpredictability weakens replay protection.
+/// still unique, and logged. Nothing secret or approvable comes from here: the challenge nonce
+/// (`live::connection`), tokens (`state::secret`) and pairing request ids (`state::request_id`)
+/// fail closed instead.
 pub(crate) fn new_uuid() -> String {
     use sha2::{Digest, Sha256};
     use std::sync::atomic::{AtomicU64, Ordering};
