@@ -126,7 +126,8 @@ pub(crate) struct ProxyFacts {
     /// `gateway.auth.mode` is `trusted-proxy`.
     pub(crate) identity: Option<Result<ProxyUser, ProxyRefusal>>,
     /// `tailscale-user-login`, only when `gateway.auth.allowTailscale` is on (it is never read
-    /// from a socket that is not a trusted proxy).
+    /// from a socket that is not a trusted proxy). Recorded, never a credential: admission does
+    /// not read it (no `tailscale whois` to verify it against).
     pub(crate) tailscale_login: Option<String>,
 }
 

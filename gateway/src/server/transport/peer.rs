@@ -123,6 +123,28 @@ mod tests {
         assert!(!twice.local);
     }
 
+    /// `gateway.auth.allowTailscale`: Tailscale Serve's login header is read only from a trusted
+    /// proxy. From any other peer it is ignored (no proxy facts, the socket's own address) and,
+    /// like any identity header, it still makes a loopback socket non-local.
+    #[test]
+    fn a_tailscale_login_counts_only_from_a_trusted_proxy() {
+        let mut s = settings(&[], &["10.0.0.1"]);
+        s.proxy.allow_tailscale = true;
+        let ts = h(&[("tailscale-user-login", "alice@example.com")]);
+        let stranger = peer_facts(&s, ip("192.0.2.9"), &ts);
+        assert_eq!(stranger.ip, ip("192.0.2.9"));
+        assert!(stranger.proxy.is_none() && !stranger.local);
+        let loopback = peer_facts(&s, ip("127.0.0.1"), &ts);
+        assert!(loopback.proxy.is_none() && !loopback.local);
+        let served = peer_facts(&s, ip("10.0.0.1"), &ts);
+        let facts = served.proxy.unwrap();
+        assert_eq!(facts.tailscale_login.as_deref(), Some("alice@example.com"));
+        assert!(!served.local);
+        s.proxy.allow_tailscale = false;
+        let off = peer_facts(&s, ip("10.0.0.1"), &ts);
+        assert_eq!(off.proxy.unwrap().tailscale_login, None);
+    }
+
     #[test]
     fn forwarding_headers_count_only_from_trusted_proxies() {
         let s = settings(&[], &["10.0.0.1"]);
