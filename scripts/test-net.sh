@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test network (issue 10): clawlet across real hosts built from Linux network namespaces,
-# with real OpenSSH. Needs root. Installs iproute2, openssh-server/-client, jq, systemd (systemd-analyze), nginx-light and openssl from Debian
+# with real OpenSSH. Needs root. Installs iproute2, openssh-server/-client, jq, systemd (systemd-analyze), nginx-light, openssl and python3 (scenario 07's WebSocket client) from Debian
 # when missing, builds target/debug/clawlet (unless CLAWLET_BIN is set), then runs every
 # scenario of tests/net/ (tests/net/README.md), bounded to 240 s in all.
 #
@@ -24,6 +24,7 @@ command -v jq >/dev/null || missing+=(jq)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v nginx >/dev/null || missing+=(nginx-light)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v python3 >/dev/null || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test-net: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
