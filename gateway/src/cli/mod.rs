@@ -79,6 +79,9 @@ pub enum Command {
     /// operator` on the gateway host), keeping the device token it is given.
     #[command(long_about = commands::pair::ABOUT)]
     Pair(commands::pair::PairArgs),
+    /// Load-test a gateway (ours or OpenClaw's): handshakes, idle memory per connection, invoke
+    /// RTT and throughput, restart storms, bulk pairing, cold start.
+    Bench(commands::bench::BenchArgs),
 }
 
 /// `clawlet gateway …`
@@ -303,6 +306,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Config(cmd) => commands::config::run(&ctx, cmd),
         Command::Doctor(args) => commands::doctor::run(&ctx, &args).await,
         Command::Pair(args) => commands::pair::run(&ctx, &args).await,
+        Command::Bench(args) => commands::bench::run(args).await,
     };
     // A managed SSH tunnel this command opened ends with it.
     ctx.ssh.close().await;

@@ -1,5 +1,6 @@
 //! One file per command group.
 
+pub mod bench;
 pub mod config;
 pub mod devices;
 pub mod doctor;

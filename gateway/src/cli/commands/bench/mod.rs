@@ -1,0 +1,57 @@
+//! `clawlet bench <scenario>`: the load tool. It drives a gateway (ours, or OpenClaw's: it
+//! speaks only the wire protocol) with many real nodes and operators from one process and
+//! prints a table of figures, or one JSON object with `--json`.
+//!
+//! Nodes are the real node-core `NodeSession` (own Ed25519 identity each, real signatures, the
+//! real reconnect backoff with jitter) over tokio-tungstenite sockets ([`node_driver`]);
+//! operators are a lean pipelined client ([`operator`]). Sockets come from many loopback source
+//! addresses ([`sources`]) because gateways cap unauthenticated sockets per client address.
+//! Gateway memory is read from `/proc` ([`proc_mem`]); `--spawn` runs the gateway as a child
+//! this tool can restart ([`gateway_process`]).
+
+pub mod args;
+pub mod coldstart;
+pub mod gateway_process;
+pub mod handshake;
+pub mod hold;
+pub mod idle;
+pub mod invoke;
+pub mod node_driver;
+pub mod operator;
+pub mod pairing;
+pub mod pinning;
+pub mod proc_mem;
+pub mod progress;
+pub mod report;
+pub mod setup;
+pub mod sources;
+pub mod stats;
+pub mod storm;
+
+pub use args::{BenchArgs, BenchCommand};
+
+use crate::cli::context::CliError;
+
+/// Runs one scenario and prints its report.
+pub async fn run(args: BenchArgs) -> Result<(), CliError> {
+    let common = args.common().clone();
+    let mut bench = setup::Bench::prepare(&common).await?;
+    let outcome = match &args.command {
+        BenchCommand::Handshake(a) => handshake::run(&mut bench, a).await,
+        BenchCommand::Idle(a) => idle::run(&mut bench, a).await,
+        BenchCommand::Invoke(a) => invoke::run(&mut bench, a).await,
+        BenchCommand::Storm(a) => storm::run(&mut bench, a).await,
+        BenchCommand::Pairing(a) => pairing::run(&mut bench, a).await,
+        BenchCommand::Coldstart(a) => coldstart::run(&mut bench, a).await,
+    };
+    bench.shutdown().await;
+    let mut report = outcome?;
+    report.setup = bench.describe();
+    report.print(common.json);
+    if report.failed() && common.strict {
+        return Err(CliError::Other(anyhow::anyhow!(
+            "the run had failures (see `failures` above)"
+        )));
+    }
+    Ok(())
+}
