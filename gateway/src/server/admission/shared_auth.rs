@@ -1,9 +1,6 @@
 //! The gateway-wide credential of a connect: the shared token/password, or the identity a
 //! trusted proxy vouches for (SPEC §4.2, §9.3). Pure; the limiter's lockout is an input.
 
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
 use crate::server::context::Peer;
 use crate::server::live::session::Role;
 use crate::server::options::AuthConfig;
@@ -35,11 +32,10 @@ pub(crate) struct SharedCheck {
     pub(crate) proxy_scopes: Option<Vec<String>>,
 }
 
-/// Compares secrets by their SHA-256 in constant time, so neither content nor length leaks.
+/// Compares secrets by their SHA-256 in constant time, so neither content nor length leaks
+/// (the one comparison of the crate, `state::secrets_equal`).
 pub(crate) fn secret_eq(presented: &str, configured: &str) -> bool {
-    let a: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-    let b: [u8; 32] = Sha256::digest(configured.as_bytes()).into();
-    a.ct_eq(&b).into()
+    crate::state::secrets_equal(presented, configured)
 }
 
 /// A non-empty field.
