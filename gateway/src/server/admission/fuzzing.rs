@@ -11,7 +11,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use clawlet_node_core::identity::{DeviceAuthPayload, DeviceIdentity};
+use clawlet_node_core::identity::DeviceIdentity;
 use clawlet_node_core::wire::connect::DeviceProof;
 use clawlet_node_core::wire::pairing::PairedDevice;
 
@@ -310,31 +310,11 @@ fn paired_device(
     }
 }
 
-/// A valid proof of the test identity `seed` for `request`.
+/// A valid proof of the test identity `seed` for `request`, signed as every client signs
+/// (`DeviceProof::sign`).
 pub(crate) fn sign(request: &mut ConnectRequest, seed: u8) {
     let id = DeviceIdentity::from_seed(&[seed; 32]);
-    let params = &request.params;
-    let auth = params.auth.clone().unwrap_or_default();
-    let payload = DeviceAuthPayload {
-        device_id: id.device_id(),
-        client_id: &params.client.id,
-        client_mode: &params.client.mode,
-        role: params.role(),
-        scopes: params.scopes(),
-        signed_at_ms: NOW_MS,
-        token: auth.signed_token(),
-        nonce: NONCE,
-        platform: Some(&params.client.platform),
-        device_family: params.client.device_family.as_deref(),
-    };
-    let signature = id.sign(&payload.v3());
-    request.params.device = Some(DeviceProof {
-        id: id.device_id().to_owned(),
-        public_key: id.public_key_b64url().to_owned(),
-        signature,
-        signed_at: NOW_MS,
-        nonce: NONCE.to_owned(),
-    });
+    request.params.device = Some(DeviceProof::sign(&id, &request.params, NONCE, NOW_MS));
 }
 
 /// The decision for `scenario` (`None` when its frame is not a valid connect), checked.
