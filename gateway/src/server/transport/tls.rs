@@ -134,10 +134,12 @@ pub fn load_or_generate_self_signed(dir: &Path, hosts: &[String]) -> Result<TlsI
     names.dedup();
     let generated =
         rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-    create_private_dir_all(dir).map_err(|source| TlsError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
+    create_private_dir_all(dir)
+        .and_then(|()| tighten_dir(dir))
+        .map_err(|source| TlsError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
     write_file(
         &key_path,
         generated.signing_key.serialize_pem().as_bytes(),
@@ -168,6 +170,21 @@ fn pem_error(path: &Path, message: String) -> TlsError {
 /// The certificate is public: `0644`.
 const PUBLIC_FILE_MODE: u32 = 0o644;
 
+/// An existing TLS dir that others may read (made by an older clawlet with the default
+/// `0755`) becomes `0700` before a key goes in. A symlink in its place is left alone: its
+/// target is not ours to change.
+fn tighten_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = fs::symlink_metadata(dir)?;
+        if meta.file_type().is_dir() && meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes (or replaces) a file atomically with `mode` from its creation.
 fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), TlsError> {
     write_atomically(path, data, mode).map_err(|source| TlsError::Io {
@@ -197,6 +214,17 @@ mod file_tests {
         // Reused, not regenerated.
         let again = load_or_generate_self_signed(&dir, &[]).unwrap();
         assert_eq!(first.cert_chain, again.cert_chain);
+    }
+
+    #[test]
+    fn an_existing_open_tls_dir_is_made_0700_before_the_key_goes_in() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("tls");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        load_or_generate_self_signed(&dir, &[]).unwrap();
+        assert_eq!(mode_of(&dir), 0o700);
+        assert_eq!(mode_of(&dir.join(GENERATED_KEY_FILE)), 0o600);
     }
 
     #[test]
