@@ -8,10 +8,14 @@
 //! - [`ServerOptions`] + [`Gateway::start`] → [`RunningGateway`] (`local_addrs`, `shutdown`).
 //!
 //! The folders follow a socket's way in: `transport` (bind, TLS, the one HTTP port with
-//! `/healthz`, `/readyz` and the upgrade, pre-auth caps), `admission` (the `connect` decision:
-//! validation, auth, device proof, pairing), `live` (one task per admitted socket, the hub of
-//! sessions and broadcasts, the node invoke router) and `methods` (dispatch by role and scope).
-//! `state_worker` runs SQLite on its own thread.
+//! `/healthz`, `/readyz` and the upgrade, socket caps from accept, the pre-auth frame cap, and
+//! the peer facts: trusted proxies, forwarded address, browser origin), `admission` (the
+//! `connect` decision: validation, auth, device proof, pairing, as a sans-IO core with a thin
+//! async driver that reads and writes state at most once each), `live` (one task per admitted
+//! socket, the hub of sessions and broadcasts, the node invoke router, per-session limits) and
+//! `methods` (dispatch by role and scope; each handler gets only the services it uses,
+//! `methods::services`). `state_worker` runs SQLite on its own thread; `sim_net` (tests) runs
+//! node-core `NodeSession`s against the gateway over in-memory links on a paused clock.
 
 // Handlers return the wire `ErrorShape` itself (≈144 bytes): one per failed request, never in a
 // hot loop, and boxing it everywhere would only obscure the handlers.
