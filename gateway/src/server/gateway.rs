@@ -394,11 +394,16 @@ async fn serve_accepted(
     let handshake_timeout = shared.settings.handshake_timeout;
     match tls {
         None => serve_stream(shared, stream, remote, slot).await,
+        // Boxed: a TLS socket's futures are larger, and inline they would set the size of
+        // every connection task, ws:// ones included (issue 13).
         Some(acceptor) => {
-            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls_stream)) => serve_stream(shared, tls_stream, remote, slot).await,
-                _ => tracing::debug!(%remote, "TLS handshake failed"),
-            }
+            Box::pin(async move {
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(tls_stream)) => serve_stream(shared, tls_stream, remote, slot).await,
+                    _ => tracing::debug!(%remote, "TLS handshake failed"),
+                }
+            })
+            .await
         }
     }
 }

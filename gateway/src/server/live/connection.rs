@@ -106,6 +106,17 @@ fn classify(msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>)
     }
 }
 
+/// How the pre-auth phase ended.
+enum Handshake {
+    /// `hello-ok` was sent; the frames that came while `connect` was decided, to handle now.
+    Admitted(Arc<Session>, VecDeque<String>),
+    /// Refused or timed out: a close frame is queued. The pre-auth slot (and with it the
+    /// pre-auth frame cap) is held until the socket is gone, as before the handshake.
+    Refused(PreauthSlot),
+    /// The peer closed (or vanished) first.
+    PeerClosed(PreauthSlot),
+}
+
 /// Serves one upgraded socket until it closes.
 pub(crate) async fn serve<S>(
     shared: Arc<Shared>,
@@ -120,112 +131,28 @@ pub(crate) async fn serve<S>(
     let (out, rx, queued) = Outbound::new(MAX_BUFFERED_BYTES);
     let mut writer = tokio::spawn(write_loop(sink, rx, queued));
     let mut shutdown = shared.shutdown.clone();
-    let Some(nonce) = challenge_nonce() else {
-        tracing::error!("OS random source failed: refusing the socket (no guessable nonce)");
-        out.close(close_code::INTERNAL_ERROR, "random source unavailable");
-        return finish(writer, stream).await;
+    // Boxed, and freed at hello-ok: the pre-auth phase (its connect frame, the admission
+    // future, the decision) is the largest state of this task; inline it would set the size of
+    // every connection's task, and keep its locals, for the socket's whole life (issue 13).
+    let pre_auth = Box::pin(handshake(
+        &shared,
+        &mut stream,
+        &out,
+        &mut shutdown,
+        peer,
+        slot,
+    ));
+    let (session, mut pending_frames) = match pre_auth.await {
+        Handshake::Admitted(session, pending) => (session, pending),
+        Handshake::Refused(_slot) => return finish(writer, stream).await,
+        Handshake::PeerClosed(_slot) => return answer_peer_close(writer, stream).await,
     };
-    match ConnectChallenge::new(nonce.as_str(), now_ms()).event_text() {
-        Ok(text) => {
-            out.send_text(text);
-        }
-        Err(error) => {
-            tracing::error!(%error, "could not encode connect.challenge");
-            out.close(close_code::INTERNAL_ERROR, "");
-            return finish(writer, stream).await;
-        }
-    }
-    let deadline = Instant::now() + shared.settings.handshake_timeout;
-
-    // Pre-auth: the first frame.
-    let first = loop {
-        tokio::select! {
-            _ = sleep_until(deadline) => {
-                out.close(close_code::NORMAL, "");
-                return finish(writer, stream).await;
-            }
-            _ = crate::server::context::stopping(&mut shutdown) => {
-                out.close(close_code::SERVICE_RESTART, "service restart");
-                return finish(writer, stream).await;
-            }
-            msg = stream.next() => match classify(msg) {
-                Read::Text(t) => break t,
-                Read::Closed => return answer_peer_close(writer, stream).await,
-                Read::TooLarge => {
-                    out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
-                    return finish(writer, stream).await;
-                }
-                Read::Pong | Read::Other => {}
-            },
-        }
-    };
-    if first.len() > MAX_PREAUTH_FRAME_BYTES {
-        out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
-        return finish(writer, stream).await;
-    }
-
-    // The connect decision, while later frames queue up (bounded).
-    let mut pending_frames: VecDeque<String> = VecDeque::new();
-    let admission = {
-        let decide = admit(&shared, &first, &nonce, peer.clone());
-        tokio::pin!(decide);
-        loop {
-            tokio::select! {
-                result = &mut decide => break result,
-                _ = sleep_until(deadline) => {
-                    out.close(close_code::NORMAL, "");
-                    return finish(writer, stream).await;
-                }
-                msg = stream.next() => match classify(msg) {
-                    Read::Text(t) => {
-                        if t.len() > MAX_PREAUTH_FRAME_BYTES {
-                            out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
-                            return finish(writer, stream).await;
-                        }
-                        if pending_frames.len() >= MAX_PENDING_HANDSHAKE_FRAMES {
-                            out.close(close_code::POLICY_VIOLATION, "too many pending handshake frames");
-                            return finish(writer, stream).await;
-                        }
-                        pending_frames.push_back(t);
-                    }
-                    Read::Closed => return answer_peer_close(writer, stream).await,
-                    Read::TooLarge => {
-                        out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
-                        return finish(writer, stream).await;
-                    }
-                    Read::Pong | Read::Other => {}
-                },
-            }
-        }
-    };
-    let accepted = match admission {
-        Ok(accepted) => accepted,
-        Err(rejection) => {
-            if rejection.delay && !shared.settings.failed_auth_delay.is_zero() {
-                sleep(shared.settings.failed_auth_delay).await;
-            }
-            if let Some((id, error)) = &rejection.response {
-                out.send_text(response_err(id, error));
-            }
-            out.close(rejection.close_code, &rejection.close_reason);
-            return finish(writer, stream).await;
-        }
-    };
-
-    // Authenticated.
-    let session = Arc::new(build_session(&accepted, &out, peer));
-    out.send_text(hello_ok(&shared, &accepted, &session));
-    shared.hub.insert(session.clone());
-    drop(slot);
-    tracing::info!(conn = %session.conn_id, role = session.role.as_str(), device = session.device_id.as_deref().unwrap_or("-"), "client connected");
-    if session.role == Role::Node {
-        on_node_connected(&shared, &session).await;
-    }
 
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS));
     for text in pending_frames.drain(..) {
         handle_text(&shared, &session, &permits, text).await;
     }
+    drop(pending_frames);
     let ping_every = shared.settings.ping_interval;
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     let mut pong_deadline: Option<Instant> = None;
@@ -260,7 +187,7 @@ pub(crate) async fn serve<S>(
             },
         }
     }
-    on_disconnect(&shared, &session).await;
+    Box::pin(on_disconnect(&shared, &session)).await;
     if terminate {
         writer.abort();
         return;
@@ -275,6 +202,122 @@ pub(crate) async fn serve<S>(
         while stream.next().await.is_some() {}
     })
     .await;
+}
+
+/// Challenge, first frame, admission and `hello-ok`, all under the handshake deadline.
+async fn handshake<S>(
+    shared: &Arc<Shared>,
+    stream: &mut WsStream<S>,
+    out: &Outbound,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    peer: Peer,
+    slot: PreauthSlot,
+) -> Handshake
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Some(nonce) = challenge_nonce() else {
+        tracing::error!("OS random source failed: refusing the socket (no guessable nonce)");
+        out.close(close_code::INTERNAL_ERROR, "random source unavailable");
+        return Handshake::Refused(slot);
+    };
+    match ConnectChallenge::new(nonce.as_str(), now_ms()).event_text() {
+        Ok(text) => {
+            out.send_text(text);
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not encode connect.challenge");
+            out.close(close_code::INTERNAL_ERROR, "");
+            return Handshake::Refused(slot);
+        }
+    }
+    let deadline = Instant::now() + shared.settings.handshake_timeout;
+
+    // Pre-auth: the first frame.
+    let first = loop {
+        tokio::select! {
+            _ = sleep_until(deadline) => {
+                out.close(close_code::NORMAL, "");
+                return Handshake::Refused(slot);
+            }
+            _ = crate::server::context::stopping(shutdown) => {
+                out.close(close_code::SERVICE_RESTART, "service restart");
+                return Handshake::Refused(slot);
+            }
+            msg = stream.next() => match classify(msg) {
+                Read::Text(t) => break t,
+                Read::Closed => return Handshake::PeerClosed(slot),
+                Read::TooLarge => {
+                    out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
+                    return Handshake::Refused(slot);
+                }
+                Read::Pong | Read::Other => {}
+            },
+        }
+    };
+    if first.len() > MAX_PREAUTH_FRAME_BYTES {
+        out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
+        return Handshake::Refused(slot);
+    }
+
+    // The connect decision, while later frames queue up (bounded).
+    let mut pending_frames: VecDeque<String> = VecDeque::new();
+    let admission = {
+        let decide = admit(shared, &first, &nonce, peer.clone());
+        tokio::pin!(decide);
+        loop {
+            tokio::select! {
+                result = &mut decide => break result,
+                _ = sleep_until(deadline) => {
+                    out.close(close_code::NORMAL, "");
+                    return Handshake::Refused(slot);
+                }
+                msg = stream.next() => match classify(msg) {
+                    Read::Text(t) => {
+                        if t.len() > MAX_PREAUTH_FRAME_BYTES {
+                            out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
+                            return Handshake::Refused(slot);
+                        }
+                        if pending_frames.len() >= MAX_PENDING_HANDSHAKE_FRAMES {
+                            out.close(close_code::POLICY_VIOLATION, "too many pending handshake frames");
+                            return Handshake::Refused(slot);
+                        }
+                        pending_frames.push_back(t);
+                    }
+                    Read::Closed => return Handshake::PeerClosed(slot),
+                    Read::TooLarge => {
+                        out.close(close_code::MESSAGE_TOO_BIG, "preauth payload too large");
+                        return Handshake::Refused(slot);
+                    }
+                    Read::Pong | Read::Other => {}
+                },
+            }
+        }
+    };
+    let accepted = match admission {
+        Ok(accepted) => accepted,
+        Err(rejection) => {
+            if rejection.delay && !shared.settings.failed_auth_delay.is_zero() {
+                sleep(shared.settings.failed_auth_delay).await;
+            }
+            if let Some((id, error)) = &rejection.response {
+                out.send_text(response_err(id, error));
+            }
+            out.close(rejection.close_code, &rejection.close_reason);
+            return Handshake::Refused(slot);
+        }
+    };
+
+    // Authenticated.
+    let session = Arc::new(build_session(&accepted, out, peer));
+    out.send_text(hello_ok(shared, &accepted, &session));
+    shared.hub.insert(session.clone());
+    drop(slot);
+    tracing::info!(conn = %session.conn_id, role = session.role.as_str(), device = session.device_id.as_deref().unwrap_or("-"), "client connected");
+    if session.role == Role::Node {
+        on_node_connected(shared, &session).await;
+    }
+    Handshake::Admitted(session, pending_frames)
 }
 
 /// The peer closed (or vanished): keep reading, which makes tungstenite send its queued close

@@ -156,15 +156,20 @@ impl<S> FrameCapped<S> {
             tripped: false,
         }
     }
+}
 
-    fn check(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.scanner
-            .feed(bytes, self.limit.current())
-            .map_err(|too_large| {
-                self.tripped = true;
-                io::Error::new(io::ErrorKind::InvalidData, too_large)
-            })
-    }
+/// Feeds `bytes` to `scanner` under `limit`; over it, sets `tripped` and fails the read. (Free
+/// of `self`, so the bytes can be borrowed from the read buffer while the scanner changes.)
+fn check(
+    scanner: &mut FrameScanner,
+    tripped: &mut bool,
+    limit: &FrameLimit,
+    bytes: &[u8],
+) -> io::Result<()> {
+    scanner.feed(bytes, limit.current()).map_err(|too_large| {
+        *tripped = true;
+        io::Error::new(io::ErrorKind::InvalidData, too_large)
+    })
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for FrameCapped<S> {
@@ -181,17 +186,25 @@ impl<S: AsyncRead + Unpin> AsyncRead for FrameCapped<S> {
             && !rest.is_empty()
         {
             let n = rest.len().min(buf.remaining());
-            let chunk = rest.get(..n).unwrap_or_default().to_vec();
+            let chunk = rest.get(..n).unwrap_or_default();
+            if let Err(e) = check(&mut this.scanner, &mut this.tripped, &this.limit, chunk) {
+                return Poll::Ready(Err(e));
+            }
+            buf.put_slice(chunk);
             this.prefix_at += n;
-            this.check(&chunk)?;
-            buf.put_slice(&chunk);
+            if this.prefix_at >= this.prefix.len() {
+                // Read through: free it rather than keep it for the socket's lifetime.
+                this.prefix = Vec::new();
+                this.prefix_at = 0;
+            }
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                let fresh = buf.filled().get(before..).unwrap_or_default().to_vec();
-                if let Err(e) = this.check(&fresh) {
+                // Scanned in place: no copy of every read (issue 13).
+                let fresh = buf.filled().get(before..).unwrap_or_default();
+                if let Err(e) = check(&mut this.scanner, &mut this.tripped, &this.limit, fresh) {
                     buf.set_filled(before);
                     return Poll::Ready(Err(e));
                 }

@@ -14,7 +14,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use crate::server::context::{MAX_PAYLOAD_BYTES, Shared};
+use crate::server::context::{MAX_PAYLOAD_BYTES, Peer, Shared};
 use crate::server::live::connection;
 use crate::server::transport::frame_limit::{FrameCapped, FrameLimit};
 use crate::server::transport::peer::peer_facts;
@@ -126,12 +126,32 @@ async fn respond<S: AsyncWrite + Unpin>(
 }
 
 /// Handles one accepted (and, with TLS, decrypted) stream holding pre-auth `slot`.
+///
+/// The HTTP part runs as its own boxed future: its request head, header strings, read chunk and
+/// 101 response are gone once the socket is upgraded, instead of staying in the connection
+/// task's state (and in its size) for as long as the socket is open (issue 13).
 pub(crate) async fn serve_stream<S>(
     shared: Arc<Shared>,
+    stream: S,
+    remote: SocketAddr,
+    slot: PreauthSlot,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Some((ws, peer, slot)) = Box::pin(upgrade(&shared, stream, remote, slot)).await else {
+        return;
+    };
+    connection::serve(shared, ws, peer, slot).await;
+}
+
+/// Answers plain HTTP requests, or completes the WebSocket upgrade and returns the socket.
+async fn upgrade<S>(
+    shared: &Arc<Shared>,
     mut stream: S,
     remote: SocketAddr,
     mut slot: PreauthSlot,
-) where
+) -> Option<(WebSocketStream<FrameCapped<S>>, Peer, PreauthSlot)>
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut buf = Vec::with_capacity(1024);
@@ -141,7 +161,7 @@ pub(crate) async fn serve_stream<S>(
     )
     .await
     else {
-        return;
+        return None;
     };
     let path = head.path.split('?').next().unwrap_or("/");
     if !head.upgrade {
@@ -177,7 +197,7 @@ pub(crate) async fn serve_stream<S>(
             }
             _ => respond(&mut stream, "404 Not Found", "text/plain", "Not Found").await,
         }
-        return;
+        return None;
     }
     let Some(key) = head
         .websocket_key
@@ -185,7 +205,7 @@ pub(crate) async fn serve_stream<S>(
         .filter(|_| head.method == "GET")
     else {
         respond(&mut stream, "400 Bad Request", "text/plain", "Bad Request").await;
-        return;
+        return None;
     };
     if *shared.shutdown.borrow() {
         respond(
@@ -195,7 +215,7 @@ pub(crate) async fn serve_stream<S>(
             "Gateway stopping",
         )
         .await;
-        return;
+        return None;
     }
     let peer = peer_facts(&shared.settings, remote.ip(), &head.headers);
     // A trusted proxy's socket counts against its client's address from here on (a direct
@@ -208,14 +228,14 @@ pub(crate) async fn serve_stream<S>(
             PREAUTH_BUDGET_REFUSAL,
         )
         .await;
-        return;
+        return None;
     }
     let accept = derive_accept_key(key.as_bytes());
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
     );
     if stream.write_all(response.as_bytes()).await.is_err() || stream.flush().await.is_err() {
-        return;
+        return None;
     }
     let leftover = buf
         .get(head.consumed..)
@@ -231,5 +251,5 @@ pub(crate) async fn serve_stream<S>(
         .max_message_size(Some(MAX_PAYLOAD_BYTES))
         .max_frame_size(Some(MAX_PAYLOAD_BYTES));
     let ws = WebSocketStream::from_raw_socket(capped, Role::Server, Some(config)).await;
-    connection::serve(shared, ws, peer, slot).await;
+    Some((ws, peer, slot))
 }
