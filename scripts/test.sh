@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The single test command: installs what a fresh Debian machine of this kind lacks, then runs
 # every test: formatting, lints, the Rust test suites, the no_std and embedded proofs, a
-# fuzz smoke run, the generated bindings (Python and Kotlin/JVM against a real gateway), the iOS
+# fuzz smoke run, a `clawlet bench` smoke run, the generated bindings (Python and Kotlin/JVM against a real gateway), the iOS
 # and Android builds of the SDK that Linux can check, and the
 # interop run against unmodified OpenClaw from npm. Exits non-zero on the first failure.
 set -euo pipefail
@@ -59,6 +59,9 @@ bash scripts/run-embedded-qemu.sh
 
 step "fuzz smoke"
 bash scripts/fuzz-smoke.sh
+
+step "clawlet bench smoke (every scenario, tiny sizes, --json checked)"
+bash scripts/bench-smoke.sh
 
 step "bindings (generated code, C header, Python and Kotlin e2e)"
 bash scripts/test-bindings.sh

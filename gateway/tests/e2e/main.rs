@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod bench;
 mod cli_output;
 mod doctor;
 mod local_probe;

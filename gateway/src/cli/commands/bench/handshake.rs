@@ -74,6 +74,7 @@ struct Pass {
     auth_methods: std::collections::BTreeMap<String, usize>,
     dials: u64,
     stopped: Vec<String>,
+    surfaces: u64,
 }
 
 async fn pass(
@@ -84,9 +85,13 @@ async fn pass(
 ) -> (Vec<NodeOutcome>, Pass) {
     let n = plans.len();
     let started = Instant::now();
-    let mut held = Held::start(bench, plans, c);
-    let limit = Duration::from_secs(bench.common.timeout / 2);
     let mut result = Pass::default();
+    let mut held = Held::start(bench, plans, c);
+    // New nodes' surfaces wait for an operator, and only 256 may wait at once.
+    if let Err(e) = held.approve_surfaces(bench).await {
+        result.stopped.push(e.to_string());
+    }
+    let limit = Duration::from_secs(bench.common.timeout / 2);
     // Each node ends on its own after hello-ok; wait for all (bounded), with progress.
     while !held
         .handles
@@ -130,6 +135,7 @@ async fn pass(
             _ => {}
         }
     }
+    result.surfaces = held.surfaces_approved();
     let outcomes = held.release().await;
     result.ok = outcomes.iter().filter(|o| o.connected).count();
     (outcomes, result)
@@ -152,7 +158,12 @@ fn record(report: &mut Report, what: &str, pass: &Pass, n: usize) {
     }
     report.row(
         format!("{what}: failures"),
-        format!("{} (of {n}; {} dials)", n - pass.ok, pass.dials),
+        format!(
+            "{} (of {n}; {} dials; {} node surfaces approved meanwhile)",
+            n - pass.ok,
+            pass.dials,
+            pass.surfaces
+        ),
     );
     report.set(
         what,
@@ -162,6 +173,7 @@ fn record(report: &mut Report, what: &str, pass: &Pass, n: usize) {
             "handshakes_per_s": stats::round1(rate),
             "latency": stats::summary_json(summary.as_ref()),
             "auth_methods": pass.auth_methods,
+            "surfaces_approved": pass.surfaces,
             "stopped_samples": pass.stopped,
         }),
     );

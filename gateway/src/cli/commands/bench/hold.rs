@@ -1,12 +1,16 @@
 //! Bringing a fleet of nodes online and waiting (bounded) until every one of them is.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::node_driver::{self, Counters, Fleet, FleetStop, NodeOutcome, NodePlan, Report};
+use super::approver::Approver;
+use super::node_driver::{
+    self, Counters, Fleet, FleetStop, NodeOutcome, NodePlan, Report, ReportKind,
+};
 use super::setup::{Bench, failed};
 use crate::cli::context::CliError;
 
@@ -21,12 +25,17 @@ pub struct Held {
     pub reports: mpsc::UnboundedReceiver<Report>,
     /// One task per node.
     pub handles: Vec<JoinHandle<NodeOutcome>>,
+    /// The operator approving the nodes' command surfaces, once started.
+    approver: Option<Approver>,
+    device_ids: HashSet<String>,
+    approved_before: u64,
 }
 
 impl Held {
     /// Starts one task per plan.
     pub fn start(bench: &mut Bench, plans: Vec<NodePlan>, in_flight: usize) -> Held {
         let (fleet, stop, reports) = bench.fleet(plans.len(), in_flight);
+        let device_ids = plans.iter().map(NodePlan::device_id).collect();
         let handles = plans
             .into_iter()
             .map(|plan| node_driver::spawn(fleet.clone(), plan))
@@ -36,7 +45,33 @@ impl Held {
             stop,
             reports,
             handles,
+            approver: None,
+            device_ids,
+            approved_before: 0,
         }
+    }
+
+    /// Starts an operator that approves the command surfaces of these nodes as they ask
+    /// (see [`Approver`]).
+    pub async fn approve_surfaces(&mut self, bench: &Bench) -> Result<(), CliError> {
+        if self.approver.is_none() {
+            let op = bench.operator(900).await.map_err(failed)?;
+            self.approver = Some(Approver::start(op, self.device_ids.clone()));
+        }
+        Ok(())
+    }
+
+    /// Surfaces approved by this fleet's approver so far (0 without one).
+    pub fn surfaces_approved(&self) -> u64 {
+        self.approved_before + self.approver.as_ref().map_or(0, Approver::approved)
+    }
+
+    /// Stops the approver (the nodes keep running).
+    pub async fn stop_approving(&mut self) -> Option<String> {
+        let approver = self.approver.take()?;
+        let (n, last) = approver.finish().await;
+        self.approved_before += n;
+        last
     }
 
     /// Waits until `want` nodes are online (or every task ended, or `limit` passed), printing
@@ -50,7 +85,8 @@ impl Held {
     ) -> Result<Duration, CliError> {
         let start = Instant::now();
         loop {
-            let c = &self.fleet.counters;
+            let fleet = self.fleet.clone();
+            let c = &fleet.counters;
             let online = c.online();
             if online >= want {
                 return Ok(start.elapsed());
@@ -58,9 +94,10 @@ impl Held {
             let stopped = Counters::get(&c.auth_failures) + Counters::get(&c.rejected);
             let all_ended = self.handles.iter().all(JoinHandle::is_finished);
             if start.elapsed() > limit || all_ended {
+                let why = self.failure_sample();
                 return Err(failed(format!(
                     "{what}: only {online} of {want} nodes online after {:.1} s ({} dials, {} \
-                     hello-ok, {} stopped by auth failures or rejections, {} pairing required)",
+                     hello-ok, {} stopped by auth failures or rejections, {} pairing required){why}",
                     start.elapsed().as_secs_f64(),
                     Counters::get(&c.dials),
                     Counters::get(&c.hello_ok),
@@ -79,6 +116,27 @@ impl Held {
         }
     }
 
+    /// The most common reasons of failed attempts among the reports not yet taken.
+    pub fn failure_sample(&mut self) -> String {
+        let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+        for r in self.take_reports() {
+            if let ReportKind::AttemptFailed(why) | ReportKind::Stopped(why) = r.kind {
+                *reasons.entry(why).or_default() += 1;
+            }
+        }
+        if reasons.is_empty() {
+            return String::new();
+        }
+        let mut list: Vec<_> = reasons.into_iter().collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1));
+        let text: Vec<String> = list
+            .into_iter()
+            .take(3)
+            .map(|(why, n)| format!("{n}× {why}"))
+            .collect();
+        format!("; failed attempts: {}", text.join("; "))
+    }
+
     /// Every report received so far.
     pub fn take_reports(&mut self) -> Vec<Report> {
         let mut out = Vec::new();
@@ -89,7 +147,8 @@ impl Held {
     }
 
     /// Tells every node to close, and waits (bounded) for their tasks.
-    pub async fn release(self) -> Vec<NodeOutcome> {
+    pub async fn release(mut self) -> Vec<NodeOutcome> {
+        self.stop_approving().await;
         self.stop.stop();
         let mut outcomes = Vec::with_capacity(self.handles.len());
         let deadline = Instant::now() + Duration::from_secs(30);

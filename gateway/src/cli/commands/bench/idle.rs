@@ -47,6 +47,7 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
         .collect();
     bench.progress.say(format!("connecting {n} nodes"));
     let mut held = Held::start(bench, plans, c);
+    held.approve_surfaces(bench).await?;
     let limit = Duration::from_secs(bench.common.timeout / 2);
     let connect_time = match held.wait_online(bench, n as u64, limit, "idle").await {
         Ok(t) => t,
@@ -55,6 +56,7 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
             return Err(e);
         }
     };
+    held.stop_approving().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let with_early = bench.gateway_mem();
     let held_since = Instant::now();
@@ -80,6 +82,7 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
     let drops = Counters::get(&c_.disconnects);
     let online_at_end = c_.online();
     let dials = Counters::get(&c_.dials);
+    let surfaces = held.surfaces_approved();
     let tool_mem = super::proc_mem::read_self();
     bench.progress.say("releasing");
     held.release().await;
@@ -96,6 +99,11 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
             n as f64 / connect_time.as_secs_f64().max(1e-9)
         ),
     );
+    report.row(
+        "node surfaces approved while connecting",
+        surfaces.to_string(),
+    );
+    report.set("surfaces_approved", json!(surfaces));
     report.row(
         "dropped while held",
         format!("{drops} (online at end: {online_at_end})"),

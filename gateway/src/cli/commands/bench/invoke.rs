@@ -44,6 +44,7 @@ pub async fn run(bench: &mut Bench, args: &InvokeArgs) -> Result<Report, CliErro
         .collect();
     let node_ids: Vec<String> = plans.iter().map(NodePlan::device_id).collect();
     let mut held = Held::start(bench, plans, 64);
+    held.approve_surfaces(bench).await?;
     let limit = Duration::from_secs(bench.common.timeout / 3);
     if let Err(e) = held
         .wait_online(bench, k as u64, limit, "invoke nodes")
@@ -52,6 +53,12 @@ pub async fn run(bench: &mut Bench, args: &InvokeArgs) -> Result<Report, CliErro
         held.release().await;
         return Err(e);
     }
+    // Every surface approved before measuring (the approver's own requests would compete).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while held.surfaces_approved() < k as u64 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    held.stop_approving().await;
     let result = measure(bench, args, &node_ids, per_level, sockets).await;
     let drops = Counters::get(&held.fleet.counters.disconnects);
     let answered = Counters::get(&held.fleet.counters.invokes);
@@ -74,7 +81,6 @@ async fn measure(
 ) -> Result<Report, CliError> {
     let mut report = Report::new("invoke");
     let mut admin = bench.operator(1).await.map_err(failed)?;
-    approve_surfaces(&mut admin, nodes, &mut report).await;
     // One invoke first: a policy refusal is a setup problem, not a load figure.
     let probe = admin
         .request(
@@ -205,36 +211,4 @@ async fn measure(
          operator's send → the gateway's node.invoke answer",
     );
     Ok(report)
-}
-
-/// Approves any pending node command surface of our nodes (OpenClaw asks even for commands
-/// its policy allows; clawlet allows system.notify on Linux without one).
-async fn approve_surfaces(admin: &mut Operator, nodes: &[String], report: &mut Report) {
-    let Ok(list) = admin.request("node.pair.list", json!({})).await else {
-        return;
-    };
-    let pending = list
-        .get("pending")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut approved = 0usize;
-    for p in pending {
-        let ours = p
-            .get("nodeId")
-            .and_then(Value::as_str)
-            .is_some_and(|id| nodes.iter().any(|n| n == id));
-        if let (true, Some(rid)) = (ours, p.get("requestId").and_then(Value::as_str))
-            && admin
-                .request("node.pair.approve", json!({"requestId": rid}))
-                .await
-                .is_ok()
-        {
-            approved += 1;
-        }
-    }
-    if approved > 0 {
-        report.note(format!("approved {approved} node command surface(s) first"));
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
 }

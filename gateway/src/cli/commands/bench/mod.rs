@@ -9,6 +9,7 @@
 //! Gateway memory is read from `/proc` ([`proc_mem`]); `--spawn` runs the gateway as a child
 //! this tool can restart ([`gateway_process`]).
 
+pub mod approver;
 pub mod args;
 pub mod coldstart;
 pub mod gateway_process;

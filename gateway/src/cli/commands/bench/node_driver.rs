@@ -93,6 +93,8 @@ pub enum ReportKind {
     PairingRequired(Option<String>),
     /// The session stopped (auth failure, rejection).
     Stopped(String),
+    /// A dial or upgrade failed (refused, timed out, HTTP 503, ...).
+    AttemptFailed(String),
 }
 
 /// Everything the nodes of one run share.
@@ -331,6 +333,11 @@ impl Driver {
                 }
                 Wake::Timer => self.session.handle_timeout(now),
                 Wake::Frame(Some(Ok(Message::Text(text)))) => {
+                    if std::env::var_os("CLAWLET_BENCH_DEBUG").is_some()
+                        && text.contains("\"ok\":false")
+                    {
+                        eprintln!("node {}: {}", self.index, text.as_str());
+                    }
                     self.session.handle_input(Input::Text(text.as_str()), now);
                 }
                 Wake::Frame(Some(Ok(Message::Close(frame)))) => {
@@ -415,6 +422,9 @@ impl Driver {
     }
 
     fn on_event(&mut self, event: NodeEvent) {
+        if std::env::var_os("CLAWLET_BENCH_DEBUG").is_some() {
+            eprintln!("node {}: {event:?}", self.index);
+        }
         let counters = &self.fleet.counters;
         match event {
             NodeEvent::Connected(info) => {
@@ -529,6 +539,8 @@ impl Driver {
                 self.session.handle_input(Input::Opened, now);
             }
             Ok(Err(reason)) => {
+                self.fleet
+                    .report(self.index, ReportKind::AttemptFailed(reason.clone()));
                 self.session.handle_input(
                     Input::Closed {
                         code: None,
@@ -537,7 +549,13 @@ impl Driver {
                     now,
                 );
             }
-            Err(_) => self.session.handle_timeout(now),
+            Err(_) => {
+                self.fleet.report(
+                    self.index,
+                    ReportKind::AttemptFailed("open timed out".into()),
+                );
+                self.session.handle_timeout(now);
+            }
         }
     }
 }

@@ -42,6 +42,7 @@ pub async fn run(bench: &mut Bench, args: &StormArgs) -> Result<Report, CliError
         .collect();
     bench.progress.say(format!("connecting {n} nodes"));
     let mut held = Held::start(bench, plans, c);
+    held.approve_surfaces(bench).await?;
     let limit = Duration::from_secs(bench.common.timeout / 3);
     if let Err(e) = held
         .wait_online(bench, n as u64, limit, "storm (before)")
@@ -50,6 +51,7 @@ pub async fn run(bench: &mut Bench, args: &StormArgs) -> Result<Report, CliError
         held.release().await;
         return Err(e);
     }
+    held.stop_approving().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = held.take_reports();
     let counters = &held.fleet.counters;

@@ -1,0 +1,122 @@
+//! `clawlet bench`: every scenario at a tiny size against a gateway the tool spawns itself;
+//! the JSON report has the scenario's figures and no failures (speed is never asserted).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::clawlet_bin;
+
+/// Runs `clawlet bench <args> --spawn --json`, bounded, and parses its report.
+fn bench(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(clawlet_bin())
+        .arg("bench")
+        .args(args)
+        .args(["--spawn", "--json", "--timeout", "80"])
+        .env("TMPDIR", dir.path())
+        .env_remove("OPENCLAW_GATEWAY_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            child.kill().unwrap();
+            panic!("clawlet bench {args:?} did not finish in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "clawlet bench {args:?}: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["failures"], 0, "{report:#}");
+    assert!(report["setup"]["gateway_pid"].is_u64(), "{report:#}");
+    // Everything the tool started is gone with it: its temp dir too.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    report
+}
+
+#[test]
+fn idle_measures_memory_per_connection_and_nothing_drops() {
+    let r = bench(&["idle", "-n", "12", "--duration", "0.5", "--settle", "0"]);
+    let res = &r["results"];
+    assert_eq!(res["nodes"], 12);
+    assert_eq!(res["dropped"], 0);
+    assert_eq!(res["online_at_end"], 12);
+    assert!(res["before"]["rss_kib"].as_u64().unwrap() > 0, "{r:#}");
+    assert!(res["per_conn_rss_kib"].is_number(), "{r:#}");
+}
+
+#[test]
+fn handshake_runs_fresh_then_known_devices() {
+    let r = bench(&["handshake", "-n", "6", "-c", "3"]);
+    for pass in ["fresh", "known"] {
+        assert_eq!(r["results"][pass]["ok"], 6, "{r:#}");
+        assert_eq!(r["results"][pass]["latency"]["count"], 6, "{r:#}");
+    }
+    // Known devices come back with the device token the fresh pass was issued.
+    let methods = r["results"]["known"]["auth_methods"].as_object().unwrap();
+    assert_eq!(methods.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), 6);
+}
+
+#[test]
+fn invoke_measures_rtt_and_a_throughput_level() {
+    let r = bench(&[
+        "invoke", "-k", "2", "--rtt-samples", "20", "--levels", "4", "--duration", "0.5",
+    ]);
+    let res = &r["results"];
+    assert_eq!(res["rtt_c1"]["latency"]["count"], 20, "{r:#}");
+    assert_eq!(res["levels"][0]["concurrency"], 4);
+    assert!(res["levels"][0]["ok"].as_u64().unwrap() > 0, "{r:#}");
+    assert_eq!(res["levels"][0]["errors"], 0);
+    assert!(res["node_answers"].as_u64().unwrap() >= 20);
+}
+
+#[test]
+fn storm_brings_every_node_back_after_a_restart() {
+    let r = bench(&["storm", "-n", "6"]);
+    let res = &r["results"];
+    assert_eq!(res["all_back"], true, "{r:#}");
+    assert_eq!(res["back"], 6);
+    assert_eq!(res["auth_failures"], 0);
+    assert!(res["dials"].as_u64().unwrap() >= 6);
+}
+
+#[test]
+fn pairing_approves_devices_in_waves() {
+    let r = bench(&["pairing", "-n", "5", "--wave", "3"]);
+    let res = &r["results"];
+    assert_eq!(res["online"], 5, "{r:#}");
+    assert_eq!(res["approved"], 5, "{r:#}");
+    assert_eq!(res["silent"], 0);
+}
+
+#[test]
+fn coldstart_times_each_start() {
+    let r = bench(&["coldstart", "-r", "2"]);
+    assert_eq!(r["results"]["start_to_hello_ok"]["count"], 2, "{r:#}");
+}
+
+#[test]
+fn bad_input_is_a_usage_error_not_a_panic() {
+    for args in [
+        &["bench", "idle", "--url", "wss://x:1"][..],
+        &["bench", "storm", "--url", "ws://127.0.0.1:1"],
+        &["bench", "idle", "--cpu-tool", "x"],
+        &["bench", "handshake", "--per-source", "0", "--url", "ws://127.0.0.1:1"],
+    ] {
+        let out = Command::new(clawlet_bin()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
