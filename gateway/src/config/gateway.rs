@@ -96,8 +96,8 @@ pub struct AuthConfig {
     pub rate_limit: RateLimitConfig,
     /// `trustedProxy`: the identity headers of `trusted-proxy` mode.
     pub trusted_proxy: TrustedProxyConfig,
-    /// `allowTailscale`: read Tailscale Serve's `tailscale-user-login` (only ever from a
-    /// trusted proxy).
+    /// `allowTailscale`: an operator behind a trusted proxy (Tailscale Serve) is authenticated
+    /// by its `tailscale-user-login` header once `tailscale whois` confirms it.
     pub allow_tailscale: bool,
 }
 
@@ -113,6 +113,16 @@ pub struct TrustedProxyConfig {
     pub allow_users: Vec<String>,
     /// Accept a proxy on this host (a loopback peer).
     pub allow_loopback: bool,
+}
+
+/// `gateway.tailscale`: only the binary used for `tailscale whois` is read (OpenClaw's `mode`
+/// and `resetOnExit` are accepted and ignored: clawlet does not manage Tailscale Serve).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TailscaleConfig {
+    /// `command`: the `tailscale` binary; unset: `$CLAWLET_TAILSCALE_BIN`, else `tailscale` on
+    /// `PATH`.
+    pub command: Option<String>,
 }
 
 /// `gateway.controlUi`: only the browser-origin allow-list is read.
@@ -299,6 +309,7 @@ struct RawGateway {
     allow_real_ip_fallback: bool,
     control_ui: ControlUiConfig,
     limits: LimitsConfig,
+    tailscale: TailscaleConfig,
 }
 
 /// The `gateway` section with defaults applied.
@@ -329,6 +340,8 @@ pub struct GatewayConfig {
     pub control_ui: ControlUiConfig,
     /// `gateway.limits`.
     pub limits: LimitsConfig,
+    /// `gateway.tailscale`.
+    pub tailscale: TailscaleConfig,
 }
 
 impl GatewayConfig {
@@ -375,6 +388,7 @@ impl GatewayConfig {
             allow_real_ip_fallback: raw.allow_real_ip_fallback,
             control_ui: raw.control_ui,
             limits: raw.limits,
+            tailscale: raw.tailscale,
         };
         if config.port == Some(0) {
             return Err(("gateway.port".into(), "must be between 1 and 65535".into()));
@@ -597,9 +611,14 @@ mod tests {
                 "userHeader": "x-forwarded-user", "requiredHeaders": ["x-forwarded-proto"],
                 "allowUsers": ["alice@example.com"], "allowLoopback": true}},
             "controlUi": {"allowedOrigins": ["https://ui.example"]},
-            "limits": {"maxConnections": 100}
+            "limits": {"maxConnections": 100},
+            "tailscale": {"mode": "serve", "command": "/opt/tailscale/bin/tailscale"}
         }}))
         .unwrap();
+        assert_eq!(
+            c.tailscale.command.as_deref(),
+            Some("/opt/tailscale/bin/tailscale")
+        );
         assert_eq!(c.trusted_proxies.len(), 3);
         assert!(c.allow_real_ip_fallback && c.auth.allow_tailscale);
         assert!(c.auth.trusted_proxy.allow_loopback);

@@ -125,10 +125,47 @@ pub(crate) struct ProxyFacts {
     /// The trusted-proxy auth verdict on the identity headers; `None` unless
     /// `gateway.auth.mode` is `trusted-proxy`.
     pub(crate) identity: Option<Result<ProxyUser, ProxyRefusal>>,
-    /// `tailscale-user-login`, only when `gateway.auth.allowTailscale` is on (it is never read
-    /// from a socket that is not a trusted proxy). Recorded, never a credential: admission does
-    /// not read it (no `tailscale whois` to verify it against).
-    pub(crate) tailscale_login: Option<String>,
+    /// Tailscale Serve's identity (`tailscale-user-login`, SPEC §9.4), only when
+    /// `gateway.auth.allowTailscale` is on and the request is not a Funnel request; it is never
+    /// read from a socket that is not a trusted proxy. Transport reads the header; the admission
+    /// driver has `tailscale whois` confirm it before the core decides.
+    pub(crate) tailscale: Option<TailscaleIdentity>,
+}
+
+/// What the Tailscale identity of a proxied request amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TailscaleIdentity {
+    /// The login header, not yet confirmed by `tailscale whois` (the core never admits on it).
+    Claimed(String),
+    /// `tailscale whois` of the forwarded client address returned this same login.
+    Verified(String),
+    /// No usable identity.
+    Refused(TailscaleRefusal),
+}
+
+/// Why a Tailscale identity does not hold (SPEC §1.3 `tailscale_*` reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TailscaleRefusal {
+    /// No (usable) `tailscale-user-login` header.
+    UserMissing,
+    /// The proxy named no client address to ask `tailscale whois` about.
+    ProxyMissing,
+    /// `tailscale whois` failed, timed out, is not installed, or named no login.
+    WhoisFailed,
+    /// `tailscale whois` names another login than the header.
+    UserMismatch,
+}
+
+impl TailscaleRefusal {
+    /// The `authReason` (SPEC §1.3; mapped to `AUTH_TAILSCALE_*`).
+    pub(crate) fn auth_reason(self) -> &'static str {
+        match self {
+            Self::UserMissing => "tailscale_user_missing",
+            Self::ProxyMissing => "tailscale_proxy_missing",
+            Self::WhoisFailed => "tailscale_whois_failed",
+            Self::UserMismatch => "tailscale_user_mismatch",
+        }
+    }
 }
 
 /// A user the trusted proxy vouches for.
@@ -142,7 +179,7 @@ pub(crate) struct ProxyUser {
 
 /// Why the trusted-proxy identity does not hold; `auth_reason` is OpenClaw's `authReason`
 /// (`trusted_proxy_missing_header_<name>`, `trusted_proxy_loopback_source`,
-/// `trusted_proxy_user_not_allowed`).
+/// `trusted_proxy_local_interface_source`, `trusted_proxy_user_not_allowed`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ProxyRefusal {
     pub(crate) auth_reason: String,

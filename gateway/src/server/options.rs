@@ -89,8 +89,13 @@ pub struct ProxyOptions {
     /// `gateway.allowRealIpFallback`: use `X-Real-IP` when a trusted proxy sent no
     /// `X-Forwarded-For`.
     pub allow_real_ip_fallback: bool,
-    /// `gateway.auth.allowTailscale`: read `tailscale-user-login` (from trusted proxies only).
+    /// `gateway.auth.allowTailscale`: an operator whose trusted proxy sends
+    /// `tailscale-user-login` is authenticated when `tailscale whois` of the forwarded client
+    /// address names the same login (SPEC §9.4; never a node, never a Funnel request).
     pub allow_tailscale: bool,
+    /// `gateway.tailscale.command`: the `tailscale` binary for `whois`; `None`:
+    /// `$CLAWLET_TAILSCALE_BIN`, else `tailscale` on `PATH`.
+    pub tailscale_command: Option<PathBuf>,
     /// `gateway.auth.trustedProxy`: the identity headers of `trusted-proxy` auth.
     pub trusted_proxy_auth: TrustedProxyAuthOptions,
 }
@@ -116,8 +121,8 @@ pub struct TrustedProxyAuthOptions {
     pub required_headers: Vec<String>,
     /// When non-empty, only these users are accepted.
     pub allow_users: Vec<String>,
-    /// Accept a proxy on this host (a loopback peer); off by default because anything on the
-    /// host could then claim to be the proxy.
+    /// Accept a proxy on this host (a loopback peer, or one of this host's own interface
+    /// addresses); off by default because anything on the host could then claim to be the proxy.
     pub allow_loopback: bool,
 }
 

@@ -18,5 +18,6 @@ mod invoke;
 mod limits;
 mod pairing;
 mod pairing_bootstrap;
+mod tailscale_identity;
 mod tls;
 mod transport_hostile;

@@ -253,14 +253,15 @@ pub async fn run(ctx: &Context, mut args: RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `gateway.trustedProxies`, `gateway.allowRealIpFallback`, `gateway.auth.allowTailscale` and
-/// `gateway.auth.trustedProxy` as server options.
+/// `gateway.trustedProxies`, `gateway.allowRealIpFallback`, `gateway.auth.allowTailscale`,
+/// `gateway.tailscale.command` and `gateway.auth.trustedProxy` as server options.
 fn proxy_options(config: &GatewayConfig) -> ProxyOptions {
     let tp = &config.auth.trusted_proxy;
     ProxyOptions {
         trusted_proxies: config.trusted_proxies.clone(),
         allow_real_ip_fallback: config.allow_real_ip_fallback,
         allow_tailscale: config.auth.allow_tailscale,
+        tailscale_command: config.tailscale.command.clone().map(Into::into),
         trusted_proxy_auth: TrustedProxyAuthOptions {
             user_header: tp.user_header.clone().unwrap_or_default(),
             required_headers: tp.required_headers.clone(),

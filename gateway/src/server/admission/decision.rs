@@ -3,7 +3,8 @@
 //! [`Decision`]. No I/O, no clock, no randomness: the driver (`driver.rs`) feeds it and carries
 //! out what it says.
 //!
-//! The order is OpenClaw's (SPEC §4.2): shared credential (or the trusted proxy's identity);
+//! The order is OpenClaw's (SPEC §4.2): shared credential (or the trusted proxy's identity, or
+//! a Tailscale login `tailscale whois` confirmed when no secret was presented);
 //! a connect without `device` is decided there; otherwise the device proof, then a bootstrap
 //! token (a valid one wins over every other credential), then a device token when the shared
 //! credential did not hold, then pairing, the node surface and the device token to hand out.
@@ -321,7 +322,9 @@ impl<'a> Core<'a> {
             role: self.request.role,
             scopes,
             device_id: None,
-            method: self.input.settings.auth.mode_name(),
+            method: shared
+                .method
+                .unwrap_or_else(|| self.input.settings.auth.mode_name()),
             via_device_token: false,
             token: None,
             extra_tokens: Vec::new(),
@@ -379,7 +382,10 @@ impl<'a> Core<'a> {
             limiter,
             verdict: Verdict::Reject(rejection),
         };
-        let mut method = self.input.settings.auth.mode_name();
+        let mut method = creds
+            .shared
+            .method
+            .unwrap_or_else(|| self.input.settings.auth.mode_name());
         let mut via_device_token = false;
         let bootstrap_failed = bootstrap == BootstrapCheck::Failed;
         if creds.shared.outcome != SharedAuth::Ok {

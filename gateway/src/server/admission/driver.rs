@@ -1,4 +1,5 @@
-//! The async driver of admission: parse the first frame, read the limiter, load the state
+//! The async driver of admission: parse the first frame, have `tailscale whois` confirm a
+//! Tailscale login when the decision reads one, read the limiter, load the state
 //! snapshot in one state call, ask the core (`decision.rs`), apply its write in one more state
 //! call, conclude (`conclude.rs`), then update the limiter and broadcast. It decides nothing.
 
@@ -14,11 +15,13 @@ use crate::server::admission::rate_limit::{
     AuthRateLimiter, SCOPE_BOOTSTRAP_TOKEN, SCOPE_DEVICE_TOKEN, SCOPE_SHARED_SECRET,
 };
 use crate::server::admission::request::parse_connect;
+use crate::server::admission::shared_auth::reads_tailscale;
 use crate::server::admission::snapshot::Lockouts;
 use crate::server::clock::{new_uuid, now_ms};
 use crate::server::context::{Peer, Shared};
 use crate::server::live::hub::Audience;
 use crate::server::methods::state_error;
+use crate::server::transport::tailscale_whois::confirm_tailscale;
 use crate::state::StateError;
 
 pub(crate) use crate::server::admission::outcome::{Accepted, Rejection};
@@ -31,6 +34,13 @@ pub(crate) async fn admit(
     peer: Peer,
 ) -> Result<Accepted, Rejection> {
     let request = parse_connect(text)?;
+    // The one I/O step before the core: a claimed Tailscale login is confirmed (or refused) by
+    // `tailscale whois`, only when the decision would read it.
+    let mut peer = peer;
+    let auth = request.params.auth.clone().unwrap_or_default();
+    if reads_tailscale(&shared.settings.auth, &auth, request.role) {
+        confirm_tailscale(&shared.settings.proxy, &mut peer).await;
+    }
     let class = PeerClass::of(&peer);
     let lockouts = lockouts(&shared.limiter, &class);
     let now = now_ms();

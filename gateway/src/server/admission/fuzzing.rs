@@ -235,7 +235,7 @@ impl Scenario {
         peer.proxy = Some(ProxyFacts {
             proxy_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             identity,
-            tailscale_login: None,
+            tailscale: None,
         });
         peer
     }

@@ -85,7 +85,7 @@ mod tests {
         peer.proxy = Some(ProxyFacts {
             proxy_ip: LOOPBACK,
             identity: None,
-            tailscale_login: None,
+            tailscale: None,
         });
         let class = PeerClass::of(&peer);
         assert!(!class.local);

@@ -1,7 +1,13 @@
-//! The gateway-wide credential of a connect: the shared token/password, or the identity a
-//! trusted proxy vouches for (SPEC §4.2, §9.3). Pure; the limiter's lockout is an input.
+//! The gateway-wide credential of a connect: the shared token/password, the identity a
+//! trusted proxy vouches for (SPEC §4.2, §9.3), or a Tailscale Serve login confirmed by
+//! `tailscale whois` (SPEC §9.4). Pure; the limiter's lockout and the whois verdict are inputs.
+//!
+//! Precedence (SPEC does not order them): in `token`/`password` mode a presented secret is
+//! checked and its outcome stands, right or wrong; the Tailscale identity counts only when no
+//! secret was presented. `trusted-proxy` mode reads only the proxy's identity headers. Nodes
+//! never authenticate by a proxy's or Tailscale's word.
 
-use crate::server::context::Peer;
+use crate::server::context::{Peer, TailscaleIdentity, TailscaleRefusal};
 use crate::server::live::session::Role;
 use crate::server::options::AuthConfig;
 use clawlet_node_core::wire::connect::ConnectAuth;
@@ -24,12 +30,17 @@ pub(crate) enum SharedAuth {
     Refused(String),
 }
 
-/// The shared check: `(outcome, a secret was presented)`, and the operator scopes a trusted
-/// proxy's `x-openclaw-scopes` allows (`None`: no narrowing).
+/// The auth method of a connect admitted on a confirmed Tailscale login (SPEC §2.3).
+pub(crate) const TAILSCALE_METHOD: &str = "tailscale";
+
+/// The shared check: `(outcome, a secret was presented)`, the operator scopes a trusted
+/// proxy's `x-openclaw-scopes` allows (`None`: no narrowing), and the auth method when it is
+/// not the mode's name (`tailscale`).
 pub(crate) struct SharedCheck {
     pub(crate) outcome: SharedAuth,
     pub(crate) provided: bool,
     pub(crate) proxy_scopes: Option<Vec<String>>,
+    pub(crate) method: Option<&'static str>,
 }
 
 /// Compares secrets by their SHA-256 in constant time, so neither content nor length leaks
@@ -55,6 +66,7 @@ pub(crate) fn check_shared(
         outcome,
         provided,
         proxy_scopes: None,
+        method: None,
     };
     let (secret, first, second) = match config {
         AuthConfig::None => return done(SharedAuth::Ok, false),
@@ -71,7 +83,7 @@ pub(crate) fn check_shared(
         ),
     };
     let Some(presented) = first.or(second) else {
-        return done(SharedAuth::Missing, false);
+        return check_tailscale(role, peer);
     };
     if let Some(ms) = shared_lockout_ms {
         return done(SharedAuth::RateLimited(ms), true);
@@ -91,12 +103,14 @@ fn check_proxy(role: Role, peer: &Peer) -> SharedCheck {
         outcome: SharedAuth::Refused(reason.to_owned()),
         provided: false,
         proxy_scopes: None,
+        method: None,
     };
     if role == Role::Node {
         return SharedCheck {
             outcome: SharedAuth::Missing,
             provided: false,
             proxy_scopes: None,
+            method: None,
         };
     }
     match peer.proxy.as_ref().and_then(|p| p.identity.as_ref()) {
@@ -106,8 +120,38 @@ fn check_proxy(role: Role, peer: &Peer) -> SharedCheck {
             outcome: SharedAuth::Ok,
             provided: false,
             proxy_scopes: user.scopes.clone(),
+            method: None,
         },
     }
+}
+
+/// No secret presented in `token`/`password` mode: the Tailscale identity of a proxied
+/// operator, when `gateway.auth.allowTailscale` made transport read one. A login whois has
+/// not confirmed never counts.
+fn check_tailscale(role: Role, peer: &Peer) -> SharedCheck {
+    let check = |outcome, method| SharedCheck {
+        outcome,
+        provided: false,
+        proxy_scopes: None,
+        method,
+    };
+    let identity = peer.proxy.as_ref().and_then(|p| p.tailscale.as_ref());
+    let refused = |r: TailscaleRefusal| check(SharedAuth::Refused(r.auth_reason().into()), None);
+    match identity {
+        _ if role == Role::Node => check(SharedAuth::Missing, None),
+        None => check(SharedAuth::Missing, None),
+        Some(TailscaleIdentity::Verified(_)) => check(SharedAuth::Ok, Some(TAILSCALE_METHOD)),
+        Some(TailscaleIdentity::Claimed(_)) => refused(TailscaleRefusal::WhoisFailed),
+        Some(TailscaleIdentity::Refused(r)) => refused(*r),
+    }
+}
+
+/// Whether the decision for this connect would read a Tailscale identity, so the driver runs
+/// `tailscale whois` only then (an operator presenting no secret in `token`/`password` mode).
+pub(crate) fn reads_tailscale(config: &AuthConfig, auth: &ConnectAuth, role: Role) -> bool {
+    let secret_mode = matches!(config, AuthConfig::Token(_) | AuthConfig::Password(_));
+    let presented = non_empty(auth.token.as_ref()).or(non_empty(auth.password.as_ref()));
+    role == Role::Operator && secret_mode && presented.is_none()
 }
 
 #[cfg(test)]
@@ -117,12 +161,79 @@ mod tests {
     use super::*;
     use crate::server::context::{ProxyFacts, ProxyRefusal, ProxyUser};
 
+    fn tailscale_peer(identity: TailscaleIdentity) -> Peer {
+        let mut peer = proxied(None);
+        if let Some(facts) = peer.proxy.as_mut() {
+            facts.tailscale = Some(identity);
+        }
+        peer
+    }
+
+    #[test]
+    fn a_confirmed_tailscale_login_authenticates_operators_without_a_secret() {
+        let token = AuthConfig::Token("t".into());
+        let none = ConnectAuth::default();
+        let verified = tailscale_peer(TailscaleIdentity::Verified("alice@example.com".into()));
+        let c = check_shared(&token, &none, Role::Operator, &verified, None);
+        assert_eq!((c.outcome, c.method), (SharedAuth::Ok, Some("tailscale")));
+        assert!(!c.provided);
+        // Never a node.
+        let c = check_shared(&token, &none, Role::Node, &verified, None);
+        assert_eq!((c.outcome, c.method), (SharedAuth::Missing, None));
+        // A presented secret decides, right or wrong.
+        let wrong = ConnectAuth {
+            token: Some("nope".into()),
+            ..ConnectAuth::default()
+        };
+        let c = check_shared(&token, &wrong, Role::Operator, &verified, None);
+        assert_eq!((c.outcome, c.method), (SharedAuth::Mismatch, None));
+        let right = ConnectAuth {
+            token: Some("t".into()),
+            ..ConnectAuth::default()
+        };
+        let c = check_shared(&token, &right, Role::Operator, &verified, None);
+        assert_eq!((c.outcome, c.method), (SharedAuth::Ok, None));
+        // An unconfirmed claim or a refusal never authenticates.
+        let claimed = tailscale_peer(TailscaleIdentity::Claimed("alice@example.com".into()));
+        let c = check_shared(&token, &none, Role::Operator, &claimed, None);
+        assert_eq!(
+            c.outcome,
+            SharedAuth::Refused("tailscale_whois_failed".into())
+        );
+        let mismatch = tailscale_peer(TailscaleIdentity::Refused(TailscaleRefusal::UserMismatch));
+        let c = check_shared(&token, &none, Role::Operator, &mismatch, None);
+        assert_eq!(
+            c.outcome,
+            SharedAuth::Refused("tailscale_user_mismatch".into())
+        );
+        // Trusted-proxy mode reads only the proxy's identity headers.
+        let c = check_shared(
+            &AuthConfig::TrustedProxy,
+            &none,
+            Role::Operator,
+            &verified,
+            None,
+        );
+        assert_eq!(
+            c.outcome,
+            SharedAuth::Refused(PROXY_ATTRIBUTION_REQUIRED.into())
+        );
+        assert!(reads_tailscale(&token, &none, Role::Operator));
+        assert!(!reads_tailscale(&token, &right, Role::Operator));
+        assert!(!reads_tailscale(&token, &none, Role::Node));
+        assert!(!reads_tailscale(
+            &AuthConfig::TrustedProxy,
+            &none,
+            Role::Operator
+        ));
+    }
+
     fn proxied(identity: Option<Result<ProxyUser, ProxyRefusal>>) -> Peer {
         let mut peer = Peer::direct(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)));
         peer.proxy = Some(ProxyFacts {
             proxy_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             identity,
-            tailscale_login: None,
+            tailscale: None,
         });
         peer
     }

@@ -69,6 +69,7 @@ pub(crate) fn peer_facts(settings: &Settings, socket_ip: IpAddr, headers: &Heade
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::server::context::TailscaleIdentity;
     use crate::server::options::{AuthConfig, ProxyOptions};
 
     fn settings(origins: &[&str], proxies: &[&str]) -> Settings {
@@ -124,13 +125,17 @@ mod tests {
     }
 
     /// `gateway.auth.allowTailscale`: Tailscale Serve's login header is read only from a trusted
-    /// proxy. From any other peer it is ignored (no proxy facts, the socket's own address) and,
-    /// like any identity header, it still makes a loopback socket non-local.
+    /// proxy, as a claim for `tailscale whois` to confirm. From any other peer it is ignored (no
+    /// proxy facts, the socket's own address) and, like any forwarding or identity header, it
+    /// still makes a loopback socket non-local.
     #[test]
     fn a_tailscale_login_counts_only_from_a_trusted_proxy() {
         let mut s = settings(&[], &["10.0.0.1"]);
         s.proxy.allow_tailscale = true;
-        let ts = h(&[("tailscale-user-login", "alice@example.com")]);
+        let ts = h(&[
+            ("x-forwarded-for", "100.64.0.7"),
+            ("tailscale-user-login", "alice@example.com"),
+        ]);
         let stranger = peer_facts(&s, ip("192.0.2.9"), &ts);
         assert_eq!(stranger.ip, ip("192.0.2.9"));
         assert!(stranger.proxy.is_none() && !stranger.local);
@@ -138,11 +143,15 @@ mod tests {
         assert!(loopback.proxy.is_none() && !loopback.local);
         let served = peer_facts(&s, ip("10.0.0.1"), &ts);
         let facts = served.proxy.unwrap();
-        assert_eq!(facts.tailscale_login.as_deref(), Some("alice@example.com"));
+        assert_eq!(
+            facts.tailscale,
+            Some(TailscaleIdentity::Claimed("alice@example.com".into()))
+        );
+        assert_eq!(served.ip, ip("100.64.0.7"), "whois asks about the client");
         assert!(!served.local);
         s.proxy.allow_tailscale = false;
         let off = peer_facts(&s, ip("10.0.0.1"), &ts);
-        assert_eq!(off.proxy.unwrap().tailscale_login, None);
+        assert_eq!(off.proxy.unwrap().tailscale, None);
     }
 
     #[test]

@@ -10,8 +10,11 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-use crate::server::context::{ProxyFacts, ProxyRefusal, ProxyUser};
+use crate::server::context::{
+    ProxyFacts, ProxyRefusal, ProxyUser, TailscaleIdentity, TailscaleRefusal,
+};
 use crate::server::options::{AuthConfig, ProxyOptions};
+use crate::server::transport::host_addresses::own_addresses;
 
 /// Most `X-Forwarded-For` entries looked at (a longer chain is not a real proxy path).
 const MAX_FORWARDED_HOPS: usize = 16;
@@ -21,6 +24,8 @@ const MAX_IDENTITY_VALUE: usize = 256;
 const SCOPES_HEADER: &str = "x-openclaw-scopes";
 /// Tailscale Serve's identity header.
 const TAILSCALE_LOGIN_HEADER: &str = "tailscale-user-login";
+/// Tailscale Funnel marks public-internet requests with it; they never carry an identity.
+const TAILSCALE_FUNNEL_HEADER: &str = "tailscale-funnel-request";
 
 /// An address or a CIDR block of `gateway.trustedProxies` (`10.0.0.0/8`, `::1`,
 /// `::ffff:127.0.0.1`). IPv4-mapped IPv6 entries and peers compare as IPv4.
@@ -180,25 +185,46 @@ impl ProxyOptions {
         proxy_ip: IpAddr,
         headers: &Headers,
     ) -> (ProxyFacts, Option<IpAddr>) {
+        // The host's addresses are only needed (and read) in trusted-proxy mode.
+        let own = if *auth == AuthConfig::TrustedProxy {
+            own_addresses()
+        } else {
+            &[]
+        };
+        self.facts_on_host(auth, proxy_ip, headers, own)
+    }
+
+    /// [`Self::facts`] on a host whose non-loopback interface addresses are `own_addresses`.
+    fn facts_on_host(
+        &self,
+        auth: &AuthConfig,
+        proxy_ip: IpAddr,
+        headers: &Headers,
+        own_addresses: &[IpAddr],
+    ) -> (ProxyFacts, Option<IpAddr>) {
         let client = self.forwarded_client(headers);
+        let same_host = proxy_ip.is_loopback() || own_addresses.contains(&proxy_ip);
         let identity = (*auth == AuthConfig::TrustedProxy)
-            .then(|| self.identity(proxy_ip, client.is_some(), headers));
-        let tailscale_login = self
+            .then(|| self.identity(proxy_ip, same_host, client.is_some(), headers));
+        let tailscale = self
             .allow_tailscale
-            .then(|| single(headers, TAILSCALE_LOGIN_HEADER))
+            .then(|| tailscale_claim(headers, client))
             .flatten();
         let facts = ProxyFacts {
             proxy_ip,
             identity,
-            tailscale_login,
+            tailscale,
         };
         (facts, client)
     }
 
     /// The trusted-proxy auth verdict on the identity headers (`gateway.auth.trustedProxy`).
+    /// A proxy on this host (`same_host`: loopback, or one of the host's own interface
+    /// addresses) needs `allowLoopback`: anything running on the host could claim to be it.
     fn identity(
         &self,
         proxy_ip: IpAddr,
+        same_host: bool,
         attributed: bool,
         headers: &Headers,
     ) -> Result<ProxyUser, ProxyRefusal> {
@@ -206,8 +232,13 @@ impl ProxyOptions {
             auth_reason: reason,
         };
         let settings = &self.trusted_proxy_auth;
-        if proxy_ip.is_loopback() && !settings.allow_loopback {
-            return Err(refuse("trusted_proxy_loopback_source".into()));
+        if same_host && !settings.allow_loopback {
+            let reason = if proxy_ip.is_loopback() {
+                "trusted_proxy_loopback_source"
+            } else {
+                "trusted_proxy_local_interface_source"
+            };
+            return Err(refuse(reason.into()));
         }
         if !attributed {
             return Err(refuse("proxy_attribution_required".into()));
@@ -235,6 +266,23 @@ impl ProxyOptions {
         });
         Ok(ProxyUser { user, scopes })
     }
+}
+
+/// The Tailscale identity a trusted proxy's request claims (`gateway.auth.allowTailscale`): a
+/// Funnel request claims none (it comes from the public internet), a login needs a forwarded
+/// client address for `tailscale whois` to confirm it against.
+fn tailscale_claim(headers: &Headers, client: Option<IpAddr>) -> Option<TailscaleIdentity> {
+    if header(headers, TAILSCALE_FUNNEL_HEADER).next().is_some() {
+        return None;
+    }
+    let refused = |r| Some(TailscaleIdentity::Refused(r));
+    let Some(login) = single(headers, TAILSCALE_LOGIN_HEADER) else {
+        return refused(TailscaleRefusal::UserMissing);
+    };
+    if client.is_none() {
+        return refused(TailscaleRefusal::ProxyMissing);
+    }
+    Some(TailscaleIdentity::Claimed(login))
 }
 
 #[cfg(test)]
@@ -372,11 +420,71 @@ mod tests {
         let (facts, _) = p.facts(&auth, ip("10.0.0.1"), &unattributed);
         assert_eq!(reason(facts), "proxy_attribution_required");
         // Token mode: no identity verdict at all; Tailscale only when allowed.
-        let ts = h(&[("tailscale-user-login", "alice@github")]);
-        let (facts, _) = p.facts(&AuthConfig::Token("t".into()), ip("10.0.0.1"), &ts);
-        assert_eq!((facts.identity, facts.tailscale_login), (None, None));
+        let ts = h(&[
+            ("x-forwarded-for", "100.64.0.7"),
+            ("tailscale-user-login", "alice@github"),
+        ]);
+        let token = AuthConfig::Token("t".into());
+        let (facts, _) = p.facts(&token, ip("10.0.0.1"), &ts);
+        assert_eq!((facts.identity, facts.tailscale), (None, None));
         p.allow_tailscale = true;
-        let (facts, _) = p.facts(&AuthConfig::Token("t".into()), ip("10.0.0.1"), &ts);
-        assert_eq!(facts.tailscale_login.as_deref(), Some("alice@github"));
+        let (facts, _) = p.facts(&token, ip("10.0.0.1"), &ts);
+        assert_eq!(
+            facts.tailscale,
+            Some(TailscaleIdentity::Claimed("alice@github".into()))
+        );
+    }
+
+    #[test]
+    fn tailscale_claims() {
+        let mut p = proxies(&["127.0.0.1"]);
+        p.allow_tailscale = true;
+        let token = AuthConfig::Token("t".into());
+        let claim = |headers: &[(&str, &str)]| p.facts(&token, ip("127.0.0.1"), &h(headers)).0;
+        let refused = |r| Some(TailscaleIdentity::Refused(r));
+        assert_eq!(
+            claim(&[("x-forwarded-for", "100.64.0.7")]).tailscale,
+            refused(TailscaleRefusal::UserMissing)
+        );
+        assert_eq!(
+            claim(&[("tailscale-user-login", "alice@github")]).tailscale,
+            refused(TailscaleRefusal::ProxyMissing),
+            "no client address to ask whois about"
+        );
+        // A Funnel request is from the public internet: its headers claim nothing.
+        let funnel = claim(&[
+            ("x-forwarded-for", "198.51.100.3"),
+            ("tailscale-user-login", "alice@github"),
+            ("tailscale-funnel-request", "?1"),
+        ]);
+        assert_eq!(funnel.tailscale, None);
+    }
+
+    /// SPEC §9.3 `trusted_proxy_local_interface_source`: a trusted proxy at one of this host's
+    /// own (non-loopback) addresses is on this host and needs `allowLoopback`, like a loopback
+    /// one; a proxy elsewhere does not.
+    #[test]
+    fn a_proxy_on_an_own_interface_address_needs_allow_loopback() {
+        let mut p = proxies(&["192.168.1.0/24"]);
+        p.trusted_proxy_auth.user_header = "x-forwarded-user".into();
+        let auth = AuthConfig::TrustedProxy;
+        let own = [ip("192.168.1.10"), ip("fd00::10")];
+        let headers = h(&[
+            ("x-forwarded-for", "203.0.113.4"),
+            ("x-forwarded-user", "alice@example.com"),
+        ]);
+        let verdict = |p: &ProxyOptions, proxy: &str| {
+            p.facts_on_host(&auth, ip(proxy), &headers, &own)
+                .0
+                .identity
+                .unwrap()
+        };
+        assert_eq!(
+            verdict(&p, "192.168.1.10").unwrap_err().auth_reason,
+            "trusted_proxy_local_interface_source"
+        );
+        assert!(verdict(&p, "192.168.1.20").is_ok(), "another host's proxy");
+        p.trusted_proxy_auth.allow_loopback = true;
+        assert!(verdict(&p, "192.168.1.10").is_ok());
     }
 }

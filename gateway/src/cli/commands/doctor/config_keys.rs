@@ -40,6 +40,8 @@ pub const KNOWN_GATEWAY_KEYS: &[&str] = &[
     "limits.maxConnections",
     "limits.maxPreauthConnections",
     "limits.maxPreauthConnectionsPerIp",
+    "tailscale",
+    "tailscale.command",
     "remote",
     "remote.url",
     "remote.token",

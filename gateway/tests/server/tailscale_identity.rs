@@ -1,0 +1,236 @@
+//! `gateway.auth.allowTailscale` over real sockets (SPEC §9.4): an operator behind a trusted
+//! proxy (Tailscale Serve) is authenticated by `tailscale-user-login` only once
+//! `tailscale whois` of the forwarded client address names the same login.
+//!
+//! The real `tailscale` cannot run here: a stub script stands in for it, linked into each
+//! test's temp dir; it answers `whois --json 100.64.0.7` with alice's profile, fails for any
+//! other address, and logs every run next to the link (to show that confirmed logins are
+//! cached and that whois is not asked when it must not matter).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use clawlet_gateway::server::ServerOptions;
+use clawlet_gateway::server::options::ProxyOptions;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::common::*;
+
+/// The tailnet address the stub knows.
+const ALICE_IP: &str = "100.64.0.7";
+/// An address the stub's whois fails for.
+const UNKNOWN_IP: &str = "100.64.0.8";
+
+/// The stub, written once per test process: writing an executable while other threads fork
+/// and exec can fail those execs with `ETXTBSY`, so each test links to this one file instead.
+static STUB: LazyLock<tempfile::TempDir> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "#!/bin/sh\n\
+         echo \"$*\" >> \"$(dirname \"$0\")/whois.log\"\n\
+         if [ \"$1\" = whois ] && [ \"$2\" = --json ] && [ \"$3\" = {ALICE_IP} ]; then\n\
+         echo '{{\"Node\":{{\"Name\":\"laptop.tail.ts.net.\"}},\"UserProfile\":{{\"LoginName\":\"alice@example.com\",\"DisplayName\":\"Alice\"}}}}'\n\
+         exit 0\n\
+         fi\n\
+         echo 'no such peer' >&2\n\
+         exit 1\n"
+    );
+    let path = dir.path().join("tailscale");
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+});
+
+/// Links the stub `tailscale` into `dir` (its runs are logged in `dir/whois.log`, and its path
+/// is this test's own whois cache key); returns the link.
+fn write_stub(dir: &Path) -> PathBuf {
+    let path = dir.join("tailscale");
+    std::os::unix::fs::symlink(STUB.path().join("tailscale"), &path).unwrap();
+    path
+}
+
+/// How many times the stub ran.
+fn whois_runs(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("whois.log"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+/// Token auth, Tailscale identity allowed, `trusted` the trusted proxies, the stub as
+/// `tailscale`.
+fn tailscale_behind(trusted: &'static str, stub: PathBuf) -> impl FnOnce(&mut ServerOptions) {
+    move |o: &mut ServerOptions| {
+        o.proxy = ProxyOptions {
+            trusted_proxies: vec![trusted.parse().unwrap()],
+            allow_tailscale: true,
+            tailscale_command: Some(stub),
+            ..ProxyOptions::default()
+        };
+    }
+}
+
+/// Starts a gateway that trusts the proxy at `trusted`, with its own stub.
+async fn gateway(trusted: &'static str) -> TestGateway {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = write_stub(dir.path());
+    start_in(dir, tailscale_behind(trusted, stub)).await
+}
+
+/// Opens a socket whose upgrade carries `headers` (as Tailscale Serve would add them).
+async fn open_with(url: &str, headers: &[(&'static str, &str)]) -> Client {
+    let mut request = url.into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(*name, value.parse().unwrap());
+    }
+    let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(request))
+        .await
+        .unwrap()
+        .unwrap();
+    Client::with_ws(ws).await
+}
+
+/// Serve's headers for a client at `ip` claiming `login`.
+fn served(ip: &'static str, login: &'static str) -> [(&'static str, &'static str); 3] {
+    [
+        ("x-forwarded-for", ip),
+        ("x-forwarded-proto", "https"),
+        ("tailscale-user-login", login),
+    ]
+}
+
+fn refusal(res: &Value) -> (&Value, &Value) {
+    assert_eq!(res["ok"], false, "{res}");
+    let details = &res["error"]["details"];
+    (&details["code"], &details["authReason"])
+}
+
+#[tokio::test]
+async fn a_login_whois_confirms_authenticates_the_operator() {
+    let gw = gateway("127.0.0.1").await;
+    let admin = operator_params(None, &["operator.admin"]);
+    // The header's case does not matter; whois is asked once, then the answer is reused.
+    for login in ["Alice@Example.com", "alice@example.com"] {
+        let mut c = open_with(&gw.url, &served(ALICE_IP, login)).await;
+        let res = c.connect(admin.clone()).await;
+        assert_eq!(res["ok"], true, "{res}");
+        assert_eq!(res["payload"]["auth"]["method"], "tailscale", "{res}");
+        // Device-less and not local: no scopes, like any proxied device-less client.
+        assert_eq!(res["payload"]["auth"]["scopes"], json!([]));
+    }
+    assert_eq!(whois_runs(gw.dir.path()), 1, "a confirmed login is cached");
+    // A shared secret still works, and wins (the method is the mode's).
+    let mut c = open_with(&gw.url, &served(ALICE_IP, "alice@example.com")).await;
+    let res = c.connect(operator_params(Some(TOKEN), &[])).await;
+    assert_eq!(res["payload"]["auth"]["method"], "token", "{res}");
+}
+
+#[tokio::test]
+async fn a_device_authenticated_by_tailscale_pairs_like_any_other() {
+    let gw = gateway("127.0.0.1").await;
+    let id = identity(71);
+    let mut c = open_with(&gw.url, &served(ALICE_IP, "alice@example.com")).await;
+    let p = signed_params(&id, &c, json!({}), "operator", &["operator.read"], &[]);
+    let res = c.connect(p).await;
+    assert_eq!(res["ok"], false, "{res}");
+    assert_eq!(res["error"]["details"]["code"], "PAIRING_REQUIRED", "{res}");
+}
+
+#[tokio::test]
+async fn another_login_than_whois_names_is_refused() {
+    let gw = gateway("127.0.0.1").await;
+    let mut c = open_with(&gw.url, &served(ALICE_IP, "mallory@example.com")).await;
+    let res = c.connect(operator_params(None, &[])).await;
+    assert_eq!(
+        refusal(&res),
+        (
+            &json!("AUTH_TAILSCALE_IDENTITY_MISMATCH"),
+            &json!("tailscale_user_mismatch")
+        )
+    );
+    assert_eq!(c.closed().await.0, 1008);
+}
+
+#[tokio::test]
+async fn a_failing_whois_refuses() {
+    let gw = gateway("127.0.0.1").await;
+    let mut c = open_with(&gw.url, &served(UNKNOWN_IP, "alice@example.com")).await;
+    let res = c.connect(operator_params(None, &[])).await;
+    assert_eq!(
+        refusal(&res),
+        (
+            &json!("AUTH_TAILSCALE_WHOIS_FAILED"),
+            &json!("tailscale_whois_failed")
+        )
+    );
+    // No binary at all fails the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-tailscale");
+    let gw = start(tailscale_behind("127.0.0.1", missing)).await;
+    let mut c = open_with(&gw.url, &served(ALICE_IP, "alice@example.com")).await;
+    let res = c.connect(operator_params(None, &[])).await;
+    assert_eq!(refusal(&res).1, "tailscale_whois_failed");
+}
+
+#[tokio::test]
+async fn a_proxied_request_without_the_login_header_is_refused() {
+    let gw = gateway("127.0.0.1").await;
+    let mut c = open_with(&gw.url, &[("x-forwarded-for", ALICE_IP)]).await;
+    let res = c.connect(operator_params(None, &[])).await;
+    assert_eq!(
+        refusal(&res),
+        (
+            &json!("AUTH_TAILSCALE_IDENTITY_MISSING"),
+            &json!("tailscale_user_missing")
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_header_from_a_peer_that_is_not_a_trusted_proxy_is_ignored() {
+    let gw = gateway("10.9.9.9").await;
+    let mut c = open_with(&gw.url, &served(ALICE_IP, "alice@example.com")).await;
+    let res = c.connect(operator_params(None, &[])).await;
+    // Nothing was presented: device-less, that is a missing device identity, not Tailscale.
+    assert_eq!(res["ok"], false, "{res}");
+    assert_eq!(
+        res["error"]["details"]["code"], "DEVICE_IDENTITY_REQUIRED",
+        "{res}"
+    );
+    assert_eq!(whois_runs(gw.dir.path()), 0, "whois is never asked");
+}
+
+#[tokio::test]
+async fn a_node_is_never_admitted_by_its_tailscale_login() {
+    let gw = gateway("127.0.0.1").await;
+    let id = identity(72);
+    let mut c = open_with(&gw.url, &served(ALICE_IP, "alice@example.com")).await;
+    let p = node_params(&id, &c, Value::Null, &[]);
+    let res = c.connect(p).await;
+    assert_eq!(
+        refusal(&res),
+        (&json!("AUTH_TOKEN_MISSING"), &json!("token_missing"))
+    );
+    assert_eq!(
+        whois_runs(gw.dir.path()),
+        0,
+        "whois is never asked for a node"
+    );
+}
+
+#[tokio::test]
+async fn a_funnel_request_never_counts() {
+    let gw = gateway("127.0.0.1").await;
+    let mut headers = served(ALICE_IP, "alice@example.com").to_vec();
+    headers.push(("tailscale-funnel-request", "?1"));
+    let mut c = open_with(&gw.url, &headers).await;
+    let id = identity(73);
+    let p = signed_params(&id, &c, json!({}), "operator", &["operator.read"], &[]);
+    let res = c.connect(p).await;
+    assert_eq!(
+        refusal(&res),
+        (&json!("AUTH_TOKEN_MISSING"), &json!("token_missing"))
+    );
+    assert_eq!(whois_runs(gw.dir.path()), 0);
+}
