@@ -65,13 +65,24 @@ fn handshake_runs_fresh_then_known_devices() {
     }
     // Known devices come back with the device token the fresh pass was issued.
     let methods = r["results"]["known"]["auth_methods"].as_object().unwrap();
-    assert_eq!(methods.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), 6);
+    assert_eq!(
+        methods.values().map(|v| v.as_u64().unwrap()).sum::<u64>(),
+        6
+    );
 }
 
 #[test]
 fn invoke_measures_rtt_and_a_throughput_level() {
     let r = bench(&[
-        "invoke", "-k", "2", "--rtt-samples", "20", "--levels", "4", "--duration", "0.5",
+        "invoke",
+        "-k",
+        "2",
+        "--rtt-samples",
+        "20",
+        "--levels",
+        "4",
+        "--duration",
+        "0.5",
     ]);
     let res = &r["results"];
     assert_eq!(res["rtt_c1"]["latency"]["count"], 20, "{r:#}");
@@ -112,7 +123,14 @@ fn bad_input_is_a_usage_error_not_a_panic() {
         &["bench", "idle", "--url", "wss://x:1"][..],
         &["bench", "storm", "--url", "ws://127.0.0.1:1"],
         &["bench", "idle", "--cpu-tool", "x"],
-        &["bench", "handshake", "--per-source", "0", "--url", "ws://127.0.0.1:1"],
+        &[
+            "bench",
+            "handshake",
+            "--per-source",
+            "0",
+            "--url",
+            "ws://127.0.0.1:1",
+        ],
     ] {
         let out = Command::new(clawlet_bin()).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");

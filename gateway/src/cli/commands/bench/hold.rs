@@ -128,7 +128,7 @@ impl Held {
             return String::new();
         }
         let mut list: Vec<_> = reasons.into_iter().collect();
-        list.sort_by(|a, b| b.1.cmp(&a.1));
+        list.sort_by_key(|e| std::cmp::Reverse(e.1));
         let text: Vec<String> = list
             .into_iter()
             .take(3)

@@ -447,13 +447,11 @@ impl Driver {
                     },
                 );
             }
-            NodeEvent::Disconnected { .. } => {
-                if self.online {
-                    self.online = false;
-                    counters.online.fetch_sub(1, Ordering::Relaxed);
-                    counters.disconnects.fetch_add(1, Ordering::Relaxed);
-                    self.fleet.report(self.index, ReportKind::Disconnected);
-                }
+            NodeEvent::Disconnected { .. } if self.online => {
+                self.online = false;
+                counters.online.fetch_sub(1, Ordering::Relaxed);
+                counters.disconnects.fetch_add(1, Ordering::Relaxed);
+                self.fleet.report(self.index, ReportKind::Disconnected);
             }
             NodeEvent::PairingRequired(p) => {
                 counters.pairing_required.fetch_add(1, Ordering::Relaxed);
