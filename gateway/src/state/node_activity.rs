@@ -28,6 +28,18 @@ pub struct NodeActivity {
     pub host_stats_at_ms: Option<u64>,
 }
 
+impl NodeActivity {
+    /// The latest host stats as listings show them (`hostStats` of `node.list`,
+    /// `lastHostStats` of the pairing lists): the node's document with `updatedAtMs` added.
+    pub fn host_stats_document(&self) -> Option<Value> {
+        let mut stats = self.host_stats.clone()?;
+        if let (Some(obj), Some(at)) = (stats.as_object_mut(), self.host_stats_at_ms) {
+            obj.insert("updatedAtMs".into(), Value::from(at));
+        }
+        Some(stats)
+    }
+}
+
 impl StateStore {
     /// Records a node socket coming up or going down, so listings survive restarts.
     pub fn record_node_connection(

@@ -176,6 +176,25 @@ async fn node_events() {
     assert_eq!(ev["payload"]["nodeId"], id.device_id());
     assert_eq!(ev["payload"]["hostStats"]["cpuCount"], 2);
     assert!(ev["payload"]["hostStats"]["updatedAtMs"].as_u64().is_some());
+    // The pairing lists carry the latest stats as `lastHostStats`, as OpenClaw's do.
+    let mut pairing = operator(&gw.url, &["operator.pairing"]).await;
+    let nodes = pairing.request("node.pair.list", json!({})).await;
+    let entry = &nodes["payload"]["paired"][0];
+    assert_eq!(entry["nodeId"], id.device_id());
+    assert_eq!(entry["lastHostStats"]["cpuCount"], 2);
+    assert_eq!(
+        entry["lastHostStats"]["updatedAtMs"],
+        ev["payload"]["hostStats"]["updatedAtMs"]
+    );
+    let devices = pairing.request("device.pair.list", json!({})).await;
+    let surface = devices["payload"]["paired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["deviceId"] == id.device_id())
+        .map(|d| d["nodeSurface"].clone())
+        .unwrap();
+    assert_eq!(surface["lastHostStats"]["diskAvailableBytes"], 5);
     let res = node
         .request(
             "node.event",

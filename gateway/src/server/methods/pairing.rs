@@ -1,6 +1,7 @@
 //! Operator pairing methods: `device.pair.*`, `device.token.*`, `node.pair.*`, `node.rename`
 //! (SPEC §4.3, §5.3), with their events and the disconnects they cause.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use clawlet_node_core::wire::codes::close_code;
@@ -31,8 +32,12 @@ fn pairing_event<T: serde::Serialize>(hub: &Hub, event: &str, payload: &T) {
 /// the approved command surface as `nodeSurface` (OpenClaw shows it there too).
 pub(super) async fn device_list(state: &StateService<'_>, hub: &Hub) -> Result<Value, ErrorShape> {
     let now = now_ms();
-    let (mut list, nodes) = state
-        .run(move |s| Ok((s.list_devices(now)?, s.list_nodes()?)))
+    let (mut list, nodes, stats) = state
+        .run(move |s| {
+            let nodes = s.list_nodes()?;
+            let stats = host_stats_of(s, &nodes.paired)?;
+            Ok((s.list_devices(now)?, nodes, stats))
+        })
         .await?;
     for device in &mut list.paired {
         device.connected = Some(!hub.device_sessions(&device.device_id).is_empty());
@@ -48,7 +53,11 @@ pub(super) async fn device_list(state: &StateService<'_>, hub: &Hub) -> Result<V
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             if let Some(node) = nodes.paired.iter().find(|n| n.node_id == id) {
-                obj.insert("nodeSurface".into(), node_surface(node));
+                let mut surface = node_surface(node);
+                if let (Some(surface), Some(doc)) = (surface.as_object_mut(), stats.get(id)) {
+                    surface.insert("lastHostStats".into(), doc.clone());
+                }
+                obj.insert("nodeSurface".into(), surface);
             }
         }
     }
@@ -249,10 +258,50 @@ pub(super) async fn token_revoke(
     }))
 }
 
-/// `node.pair.list`.
+/// The latest host stats of each paired node that reported any, by node id: OpenClaw's
+/// pairing lists carry them as `lastHostStats`.
+fn host_stats_of(
+    store: &crate::state::StateStore,
+    paired: &[PairedNode],
+) -> Result<BTreeMap<String, Value>, crate::state::StateError> {
+    let mut stats = BTreeMap::new();
+    for node in paired {
+        if let Some(doc) = store
+            .node_activity(&node.node_id)?
+            .and_then(|a| a.host_stats_document())
+        {
+            stats.insert(node.node_id.clone(), doc);
+        }
+    }
+    Ok(stats)
+}
+
+/// `node.pair.list`, each paired node with its `lastHostStats` when it reported any.
 pub(super) async fn node_list(state: &StateService<'_>) -> Result<Value, ErrorShape> {
-    let list = state.run(|s| s.list_nodes()).await?;
-    serde_json::to_value(list).map_err(|e| invalid(e.to_string()))
+    let (list, stats) = state
+        .run(|s| {
+            let list = s.list_nodes()?;
+            let stats = host_stats_of(s, &list.paired)?;
+            Ok((list, stats))
+        })
+        .await?;
+    let mut value = serde_json::to_value(list).map_err(|e| invalid(e.to_string()))?;
+    if let Some(paired) = value.get_mut("paired").and_then(Value::as_array_mut) {
+        for node in paired {
+            let Some(obj) = node.as_object_mut() else {
+                continue;
+            };
+            let doc = obj
+                .get("nodeId")
+                .and_then(Value::as_str)
+                .and_then(|id| stats.get(id))
+                .cloned();
+            if let Some(doc) = doc {
+                obj.insert("lastHostStats".into(), doc);
+            }
+        }
+    }
+    Ok(value)
 }
 
 /// `node.pair.approve`: needs the request's `requiredApproveScopes`; the live node gets the

@@ -191,14 +191,7 @@ fn node_row(
         insert_opt(&mut o, "pathEnv", n.path_env.clone());
         insert_opt(&mut o, "permissions", n.permissions.clone());
     }
-    if let Some(stats) = activity.and_then(|a| a.host_stats.clone()) {
-        let mut stats = stats;
-        if let (Some(obj), Some(at)) = (
-            stats.as_object_mut(),
-            activity.and_then(|a| a.host_stats_at_ms),
-        ) {
-            obj.insert("updatedAtMs".into(), json!(at));
-        }
+    if let Some(stats) = activity.and_then(|a| a.host_stats_document()) {
         o.insert("hostStats".into(), stats);
     }
     let approval_state = match (approved, pending) {
