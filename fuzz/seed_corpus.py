@@ -81,6 +81,8 @@ SIGN, REMOTE, ORIGIN_ALLOWED, ORIGIN_FOREIGN = 0x01, 0x02, 0x04, 0x08
 AUTH_TOKEN, AUTH_PASSWORD, AUTH_PROXY, AUTO_APPROVE = 0x10, 0x20, 0x30, 0x40
 PROXY_NO_IDENTITY, PROXY_USER, PROXY_REFUSED, PROXY_SCOPES = 0x04, 0x08, 0x0C, 0x10
 PAIRED_OTHER_KEY, PAIRED_SAME = 0x20, 0x40
+# The Tailscale identity of a proxied scenario: facts bits 0-1 and 7.
+TAILSCALE_CLAIMED, TAILSCALE_VERIFIED, TAILSCALE_MISMATCH = 0x01, 0x02, 0x82
 TOKEN_RECORD, TOKEN_REVOKED, BOOTSTRAP = 0x08, 0x10, 0x20
 
 
@@ -140,6 +142,15 @@ def admission_seeds(t):
         "cli-around-the-proxy": bytes([AUTH_PROXY, 0, 0]) + with_credentials(cli, token=None),
         # A re-keyed device (same id, other key) and every bucket locked out.
         "cli-other-key-locked": bytes([SIGN | AUTH_TOKEN, PAIRED_OTHER_KEY, 0x07, 5]) + with_credentials(cli),
+        # Device-less behind Tailscale Serve without the token: a login whois confirmed, ...
+        "cli-tailscale-verified": bytes([REMOTE | AUTH_TOKEN, PROXY_NO_IDENTITY | TAILSCALE_VERIFIED, 0])
+        + with_credentials(cli, token=None),
+        # ... another login than whois names (a wrong shared secret), ...
+        "cli-tailscale-mismatch": bytes([REMOTE | AUTH_TOKEN, PROXY_NO_IDENTITY | TAILSCALE_MISMATCH, 0])
+        + with_credentials(cli, token=None),
+        # ... and a claim while the shared-secret bucket is locked out (whois not run).
+        "cli-tailscale-locked": bytes([REMOTE | AUTH_TOKEN, PROXY_NO_IDENTITY | TAILSCALE_CLAIMED, 0x01])
+        + with_credentials(cli, token=None),
     }
 
 

@@ -146,8 +146,11 @@ pub(crate) enum TailscaleIdentity {
 /// Why a Tailscale identity does not hold (SPEC §1.3 `tailscale_*` reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TailscaleRefusal {
-    /// No (usable) `tailscale-user-login` header.
+    /// No `tailscale-user-login` header.
     UserMissing,
+    /// A `tailscale-user-login` header that is not one usable login (repeated with different
+    /// values, or too long): a claim that cannot hold, so it counts as a wrong credential.
+    UserUnusable,
     /// The proxy named no client address to ask `tailscale whois` about.
     ProxyMissing,
     /// `tailscale whois` failed, timed out, is not installed, or named no login.
@@ -160,7 +163,7 @@ impl TailscaleRefusal {
     /// The `authReason` (SPEC §1.3; mapped to `AUTH_TAILSCALE_*`).
     pub(crate) fn auth_reason(self) -> &'static str {
         match self {
-            Self::UserMissing => "tailscale_user_missing",
+            Self::UserMissing | Self::UserUnusable => "tailscale_user_missing",
             Self::ProxyMissing => "tailscale_proxy_missing",
             Self::WhoisFailed => "tailscale_whois_failed",
             Self::UserMismatch => "tailscale_user_mismatch",

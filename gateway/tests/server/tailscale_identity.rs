@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use clawlet_gateway::server::ServerOptions;
-use clawlet_gateway::server::options::ProxyOptions;
+use clawlet_gateway::server::options::{ProxyOptions, RateLimitOptions};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -233,4 +233,77 @@ async fn a_funnel_request_never_counts() {
         (&json!("AUTH_TOKEN_MISSING"), &json!("token_missing"))
     );
     assert_eq!(whois_runs(gw.dir.path()), 0);
+}
+
+/// A refused login is a wrong shared credential (SPEC §4.5, `shared-secret` scope): after
+/// `maxAttempts` of them the client is locked out, and a locked-out client's claims are refused
+/// without running whois.
+#[tokio::test]
+async fn refused_logins_lock_the_client_out_before_whois_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = write_stub(dir.path());
+    let gw = start_in(dir, move |o| {
+        tailscale_behind("127.0.0.1", stub)(o);
+        o.failed_auth_delay = std::time::Duration::ZERO;
+        o.rate_limit = RateLimitOptions {
+            max_attempts: 2,
+            ..RateLimitOptions::default()
+        };
+    })
+    .await;
+    let rate_limited = (&json!("AUTH_RATE_LIMITED"), &json!("rate_limited"));
+    // A failing whois, twice: each runs whois, the second locks the address out.
+    for _ in 0..2 {
+        let mut c = open_with(&gw.url, &served(UNKNOWN_IP, "alice@example.com")).await;
+        let res = c.connect(operator_params(None, &[])).await;
+        assert_eq!(refusal(&res).1, "tailscale_whois_failed");
+    }
+    assert_eq!(whois_runs(gw.dir.path()), 2);
+    for _ in 0..3 {
+        let mut c = open_with(&gw.url, &served(UNKNOWN_IP, "alice@example.com")).await;
+        let res = c.connect(operator_params(None, &[])).await;
+        assert_eq!(refusal(&res), rate_limited, "{res}");
+        assert_eq!(c.closed().await.0, 1008);
+    }
+    assert_eq!(whois_runs(gw.dir.path()), 2, "no whois once locked out");
+    // Mismatches count the same, per client address: then even the right login is refused.
+    for _ in 0..2 {
+        let mut c = open_with(&gw.url, &served(ALICE_IP, "mallory@example.com")).await;
+        let res = c.connect(operator_params(None, &[])).await;
+        assert_eq!(refusal(&res).1, "tailscale_user_mismatch");
+    }
+    let runs = whois_runs(gw.dir.path());
+    let mut c = open_with(&gw.url, &served(ALICE_IP, "alice@example.com")).await;
+    let res = c.connect(operator_params(None, &[])).await;
+    assert_eq!(refusal(&res), rate_limited, "{res}");
+    assert_eq!(whois_runs(gw.dir.path()), runs);
+}
+
+/// A confirmed login clears earlier failures, like a right secret.
+#[tokio::test]
+async fn a_confirmed_login_resets_the_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = write_stub(dir.path());
+    let gw = start_in(dir, move |o| {
+        tailscale_behind("127.0.0.1", stub)(o);
+        o.failed_auth_delay = std::time::Duration::ZERO;
+        o.rate_limit = RateLimitOptions {
+            max_attempts: 2,
+            ..RateLimitOptions::default()
+        };
+    })
+    .await;
+    let connect = |login: &'static str| {
+        let url = gw.url.clone();
+        async move {
+            let mut c = open_with(&url, &served(ALICE_IP, login)).await;
+            c.connect(operator_params(None, &[])).await
+        }
+    };
+    for _ in 0..3 {
+        let res = connect("mallory@example.com").await;
+        assert_eq!(refusal(&res).1, "tailscale_user_mismatch");
+        let res = connect("alice@example.com").await;
+        assert_eq!(res["ok"], true, "{res}");
+    }
 }

@@ -6,10 +6,11 @@ use serde_json::{Value, json};
 use crate::server::admission::decision::{Decision, Expected, Verdict};
 use crate::server::admission::effects::LimiterEffect;
 use crate::server::admission::fuzzing::{
-    AuthMode, NOW_MS, Origin, Paired, Proxy, SECRET, Scenario, TokenRecord, run,
+    AuthMode, NOW_MS, Origin, Paired, Proxy, SECRET, Scenario, Tailscale, TokenRecord, run,
 };
 use crate::server::admission::rate_limit::SCOPE_SHARED_SECRET;
 use crate::server::admission::snapshot::Lockouts;
+use crate::server::context::TailscaleRefusal;
 use crate::state::PairingReason;
 
 fn connect(params: Value) -> String {
@@ -40,6 +41,7 @@ fn scenario(frame: String) -> Scenario {
         remote: false,
         origin: Origin::None,
         proxy: Proxy::None,
+        tailscale: Tailscale::None,
         auth: AuthMode::None,
         auto_approve_local: true,
         lockouts: Lockouts::default(),
@@ -138,6 +140,58 @@ fn wrong_passwords_from_a_foreign_page_are_counted() {
     })
     .local;
     assert!(!peer_local);
+}
+
+#[test]
+fn a_tailscale_login_that_does_not_hold_is_a_wrong_shared_secret() {
+    let mut s = scenario(cli(&[], json!({})));
+    s.auth = AuthMode::Token;
+    s.proxy = Proxy::NoIdentity;
+    let counted = [LimiterEffect::RecordFailure(SCOPE_SHARED_SECRET)];
+    for (refusal, reason) in [
+        (TailscaleRefusal::UserMismatch, "tailscale_user_mismatch"),
+        (TailscaleRefusal::WhoisFailed, "tailscale_whois_failed"),
+        (TailscaleRefusal::UserUnusable, "tailscale_user_missing"),
+    ] {
+        s.tailscale = Tailscale::Refused(refusal);
+        let d = decide(&s);
+        assert_eq!(d.limiter, counted, "{reason}");
+        assert_eq!(rejection_details(&d)["authReason"], reason);
+        // With a device, refused before the snapshot: counted all the same.
+        let mut signed = s.clone();
+        signed.sign = Some(1);
+        assert_eq!(decide(&signed).limiter, counted, "{reason} with a device");
+    }
+    // No login at all is not an attempt.
+    s.tailscale = Tailscale::Refused(TailscaleRefusal::UserMissing);
+    let d = decide(&s);
+    assert!(d.limiter.is_empty());
+    assert_eq!(
+        rejection_details(&d)["authReason"],
+        "tailscale_user_missing"
+    );
+    // Locked out: any claim is refused `rate_limited` and not counted again.
+    s.lockouts.shared_secret = Some(60_000);
+    for tailscale in [
+        Tailscale::Claimed,
+        Tailscale::Verified,
+        Tailscale::Refused(TailscaleRefusal::UserMismatch),
+    ] {
+        s.tailscale = tailscale;
+        let d = decide(&s);
+        assert!(d.limiter.is_empty(), "{tailscale:?}");
+        let details = rejection_details(&d);
+        assert_eq!(details["authReason"], "rate_limited", "{tailscale:?}");
+    }
+    // A confirmed login resets the bucket like a right secret.
+    s.lockouts.shared_secret = None;
+    s.tailscale = Tailscale::Verified;
+    let d = decide(&s);
+    assert_eq!(d.limiter, [LimiterEffect::Reset(SCOPE_SHARED_SECRET)]);
+    let Verdict::Accept(a) = d.verdict else {
+        panic!("accepted")
+    };
+    assert_eq!(a.method, "tailscale");
 }
 
 #[test]

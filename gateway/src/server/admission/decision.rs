@@ -4,7 +4,8 @@
 //! out what it says.
 //!
 //! The order is OpenClaw's (SPEC §4.2): shared credential (or the trusted proxy's identity, or
-//! a Tailscale login `tailscale whois` confirmed when no secret was presented);
+//! a Tailscale login `tailscale whois` confirmed when no secret was presented; a claimed login
+//! that did not hold counts as a wrong shared secret, `count_wrong_tailscale`);
 //! a connect without `device` is decided there; otherwise the device proof, then a bootstrap
 //! token (a valid one wins over every other credential), then a device token when the shared
 //! credential did not hold, then pairing, the node surface and the device token to hand out.
@@ -23,7 +24,9 @@ use crate::server::admission::rate_limit::{
     SCOPE_BOOTSTRAP_TOKEN, SCOPE_DEVICE_TOKEN, SCOPE_SHARED_SECRET,
 };
 use crate::server::admission::request::ConnectRequest;
-use crate::server::admission::shared_auth::{SharedAuth, SharedCheck, check_shared, non_empty};
+use crate::server::admission::shared_auth::{
+    SharedAuth, SharedCheck, TAILSCALE_METHOD, check_shared, non_empty,
+};
 use crate::server::admission::snapshot::{AdmissionSnapshot, Lockouts};
 use crate::server::context::Peer;
 use crate::server::live::session::Role;
@@ -184,24 +187,33 @@ impl<'a> Core<'a> {
     }
 
     fn decide(&self) -> Decision {
-        let settings = self.input.settings;
         let shared = check_shared(
-            settings.auth,
+            self.input.settings.auth,
             &self.auth,
             self.request.role,
             self.input.peer,
             self.input.lockouts.shared_secret,
         );
+        let mut decision = self.decide_with(&shared);
+        count_wrong_tailscale(&shared, &mut decision);
+        decision
+    }
+
+    fn decide_with(&self, shared: &SharedCheck) -> Decision {
+        let settings = self.input.settings;
         let reason = match &shared.outcome {
             SharedAuth::Refused(reason) => reason.clone(),
+            SharedAuth::WrongTailscale(reason) => (*reason).to_owned(),
             _ => shared_reason(settings.auth, shared.provided).to_owned(),
         };
         let mut limiter = Vec::new();
-        if shared.outcome == SharedAuth::Ok && shared.provided {
+        // A confirmed Tailscale login is the shared credential that worked, like a right secret.
+        let tailscale = shared.method == Some(TAILSCALE_METHOD);
+        if shared.outcome == SharedAuth::Ok && (shared.provided || tailscale) {
             limiter.push(LimiterEffect::Reset(SCOPE_SHARED_SECRET));
         }
         let Some(device) = &self.request.params.device else {
-            return self.deviceless(limiter, &shared, &reason);
+            return self.deviceless(limiter, shared, &reason);
         };
         let params = &self.request.params;
         if let Err(rejection) = verify_proof(
@@ -236,7 +248,7 @@ impl<'a> Core<'a> {
         let explicit = non_empty(self.auth.device_token.as_ref());
         let presented = explicit.or(non_empty(self.auth.token.as_ref()));
         let creds = Credentials {
-            shared: &shared,
+            shared,
             reason: &reason,
             scopes: &scopes,
             explicit,
@@ -255,8 +267,9 @@ impl<'a> Core<'a> {
                         .as_ref()
                         .is_some_and(|b| b.admits(role, &scopes, self.input.now_ms));
                     if valid {
-                        let fallback =
+                        let mut fallback =
                             self.authenticated(device, snapshot, &creds, BootstrapCheck::Failed);
+                        count_wrong_tailscale(shared, &mut fallback);
                         let plan = self.redeem(device, token, &scopes, fallback);
                         return Decision {
                             limiter,
@@ -297,6 +310,11 @@ impl<'a> Core<'a> {
                 return reject(limiter, self.failure("rate_limited", false, Some(*ms)));
             }
             SharedAuth::Refused(_) => return reject(limiter, self.failure(reason, false, None)),
+            // Counted by `count_wrong_tailscale`.
+            SharedAuth::WrongTailscale(_) => {
+                let r = self.failure(reason, false, None).delayed(true);
+                return reject(limiter, r);
+            }
             SharedAuth::Missing => {
                 let r = Rejection::policy(&self.request.id, device_identity_required());
                 return reject(limiter, r);
@@ -398,6 +416,10 @@ impl<'a> Core<'a> {
                     }
                     (BootstrapCheck::RateLimited(ms), _) | (_, SharedAuth::RateLimited(ms)) => {
                         self.failure("rate_limited", false, Some(ms))
+                    }
+                    // Counted by `count_wrong_tailscale`.
+                    (_, SharedAuth::WrongTailscale(_)) => {
+                        self.failure(creds.reason, false, None).delayed(true)
                     }
                     _ => self.failure(creds.reason, false, None),
                 };
@@ -559,5 +581,21 @@ impl<'a> Core<'a> {
             silent: self.input.settings.auto_approve_local && self.class.local,
         };
         Some((caps, commands, surface))
+    }
+}
+
+/// A claimed Tailscale login that did not hold is a wrong `shared-secret` credential (SPEC
+/// §4.5), whatever else refused the connect: counted once per refused connect, so a client
+/// cannot keep having the gateway run `tailscale whois` for it. The scope is `shared-secret`
+/// because the login stands in for the shared secret (OpenClaw's Tailscale path admits
+/// instead of the token/password), so guessing either draws on the same attempts.
+fn count_wrong_tailscale(shared: &SharedCheck, decision: &mut Decision) {
+    let wrong = matches!(shared.outcome, SharedAuth::WrongTailscale(_));
+    if !wrong || !matches!(decision.verdict, Verdict::Reject(_)) {
+        return;
+    }
+    let failure = LimiterEffect::RecordFailure(SCOPE_SHARED_SECRET);
+    if !decision.limiter.contains(&failure) {
+        decision.limiter.push(failure);
     }
 }

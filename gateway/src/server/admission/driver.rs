@@ -1,7 +1,8 @@
-//! The async driver of admission: parse the first frame, have `tailscale whois` confirm a
-//! Tailscale login when the decision reads one, read the limiter, load the state
-//! snapshot in one state call, ask the core (`decision.rs`), apply its write in one more state
-//! call, conclude (`conclude.rs`), then update the limiter and broadcast. It decides nothing.
+//! The async driver of admission: parse the first frame, read the limiter, have
+//! `tailscale whois` confirm a Tailscale login when the decision reads one (not while the
+//! `shared-secret` bucket is locked out), load the state snapshot in one state call, ask the
+//! core (`decision.rs`), apply its write in one more state call, conclude (`conclude.rs`), then
+//! update the limiter and broadcast. It decides nothing.
 
 use std::sync::Arc;
 
@@ -34,15 +35,19 @@ pub(crate) async fn admit(
     peer: Peer,
 ) -> Result<Accepted, Rejection> {
     let request = parse_connect(text)?;
-    // The one I/O step before the core: a claimed Tailscale login is confirmed (or refused) by
-    // `tailscale whois`, only when the decision would read it.
-    let mut peer = peer;
-    let auth = request.params.auth.clone().unwrap_or_default();
-    if reads_tailscale(&shared.settings.auth, &auth, request.role) {
-        confirm_tailscale(&shared.settings.proxy, &mut peer).await;
-    }
     let class = PeerClass::of(&peer);
     let lockouts = lockouts(&shared.limiter, &class);
+    // The one I/O step before the core: a claimed Tailscale login is confirmed (or refused) by
+    // `tailscale whois`, only when the decision would read it, and never while this client's
+    // `shared-secret` bucket is locked out (the core then refuses the claim `rate_limited`
+    // unread), so a locked-out client cannot make the gateway spawn processes.
+    let mut peer = peer;
+    let auth = request.params.auth.clone().unwrap_or_default();
+    if lockouts.shared_secret.is_none()
+        && reads_tailscale(&shared.settings.auth, &auth, request.role)
+    {
+        confirm_tailscale(&shared.settings.proxy, &mut peer).await;
+    }
     let now = now_ms();
     let settings = AdmissionSettings {
         auth: &shared.settings.auth,

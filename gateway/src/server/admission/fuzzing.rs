@@ -5,7 +5,8 @@
 //! A scenario is the connect text plus the facts around it (peer, auth mode, lockouts, the
 //! state snapshot). With `sign` set, the harness replaces the connect's `device` by a valid
 //! proof of a fixed test identity, so inputs get past the signature and reach pairing and
-//! token decisions.
+//! token decisions. A proxied scenario may carry a Tailscale identity (claimed, confirmed by
+//! whois, or refused), as `gateway.auth.allowTailscale` has transport and the driver set it.
 
 #![allow(clippy::panic)] // A broken invariant must crash the fuzzer.
 
@@ -18,12 +19,17 @@ use clawlet_node_core::wire::pairing::PairedDevice;
 use crate::server::admission::decision::{
     AdmissionInput, AdmissionSettings, Decision, Expected, Verdict, decide,
 };
+use crate::server::admission::effects::LimiterEffect;
 use crate::server::admission::peer_class::PeerClass;
 use crate::server::admission::policy::CommandPolicy;
+use crate::server::admission::rate_limit::SCOPE_SHARED_SECRET;
 use crate::server::admission::request::{ConnectRequest, parse_connect};
 use crate::server::admission::shared_auth::non_empty;
+use crate::server::admission::shared_auth::{TAILSCALE_METHOD, claims_login};
 use crate::server::admission::snapshot::{AdmissionSnapshot, Lockouts};
-use crate::server::context::{BrowserOrigin, Peer, ProxyFacts, ProxyRefusal, ProxyUser};
+use crate::server::context::{
+    BrowserOrigin, Peer, ProxyFacts, ProxyRefusal, ProxyUser, TailscaleIdentity, TailscaleRefusal,
+};
 use crate::server::live::session::Role;
 use crate::server::options::AuthConfig;
 use crate::state::admission::{AdmissionWrite, BootstrapRecord, StoredTokenRecord};
@@ -64,6 +70,20 @@ pub(crate) enum Proxy {
     Refused,
 }
 
+/// The login of every Tailscale identity.
+pub(crate) const TAILSCALE_LOGIN: &str = "alice@example.com";
+
+/// The Tailscale identity of a proxied scenario (ignored without a proxy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tailscale {
+    None,
+    /// Claimed, not confirmed (the driver did not run whois).
+    Claimed,
+    /// Confirmed by whois.
+    Verified,
+    Refused(TailscaleRefusal),
+}
+
 /// Which shared credential is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AuthMode {
@@ -100,6 +120,7 @@ pub(crate) struct Scenario {
     pub(crate) remote: bool,
     pub(crate) origin: Origin,
     pub(crate) proxy: Proxy,
+    pub(crate) tailscale: Tailscale,
     pub(crate) auth: AuthMode,
     pub(crate) auto_approve_local: bool,
     pub(crate) lockouts: Lockouts,
@@ -184,6 +205,16 @@ impl Scenario {
                 _ => Origin::Foreign,
             },
             proxy,
+            tailscale: match (facts & 3) | ((facts >> 5) & 4) {
+                0 => Tailscale::None,
+                1 => Tailscale::Claimed,
+                2 => Tailscale::Verified,
+                3 => Tailscale::Refused(TailscaleRefusal::UserMissing),
+                4 => Tailscale::Refused(TailscaleRefusal::ProxyMissing),
+                5 => Tailscale::Refused(TailscaleRefusal::WhoisFailed),
+                6 => Tailscale::Refused(TailscaleRefusal::UserMismatch),
+                _ => Tailscale::Refused(TailscaleRefusal::UserUnusable),
+            },
             auth: match (flags >> 4) & 3 {
                 0 => AuthMode::None,
                 1 => AuthMode::Token,
@@ -235,9 +266,18 @@ impl Scenario {
         peer.proxy = Some(ProxyFacts {
             proxy_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             identity,
-            tailscale: None,
+            tailscale: self.tailscale_identity(),
         });
         peer
+    }
+
+    fn tailscale_identity(&self) -> Option<TailscaleIdentity> {
+        match self.tailscale {
+            Tailscale::None => None,
+            Tailscale::Claimed => Some(TailscaleIdentity::Claimed(TAILSCALE_LOGIN.into())),
+            Tailscale::Verified => Some(TailscaleIdentity::Verified(TAILSCALE_LOGIN.into())),
+            Tailscale::Refused(r) => Some(TailscaleIdentity::Refused(r)),
+        }
     }
 
     fn auth_config(&self) -> AuthConfig {
@@ -371,6 +411,36 @@ pub(crate) fn check_invariants(
     }
     let requested = request.params.scopes();
     let auth = request.params.auth.clone().unwrap_or_default();
+    let tailscale = peer.proxy.as_ref().and_then(|p| p.tailscale.as_ref());
+    let verified = matches!(tailscale, Some(TailscaleIdentity::Verified(_)));
+    // A Tailscale login that did not hold is counted as a wrong shared secret when the connect
+    // is refused (the only path where the core reads it: an operator presenting no secret in
+    // token/password mode).
+    let no_secret = non_empty(auth.token.as_ref())
+        .or(non_empty(auth.password.as_ref()))
+        .is_none();
+    let reads_tailscale = request.role == Role::Operator
+        && matches!(scenario.auth, AuthMode::Token | AuthMode::Password)
+        && no_secret;
+    let claim = tailscale.filter(|t| reads_tailscale && claims_login(t));
+    if let (Some(t), Verdict::Reject(_)) = (claim, &decision.verdict) {
+        let counted = decision
+            .limiter
+            .contains(&LimiterEffect::RecordFailure(SCOPE_SHARED_SECRET));
+        let wrong = !matches!(t, TailscaleIdentity::Verified(_));
+        if wrong && scenario.lockouts.shared_secret.is_none() {
+            assert!(counted, "a refused Tailscale login was not counted");
+        }
+    }
+    if claim.is_some() && scenario.lockouts.shared_secret.is_some() {
+        assert!(
+            decision
+                .limiter
+                .iter()
+                .all(|e| *e != LimiterEffect::Reset(SCOPE_SHARED_SECRET)),
+            "a locked-out Tailscale claim reset its bucket"
+        );
+    }
     let proxy_scopes = match &scenario.proxy {
         Proxy::User(Some(s)) if scenario.auth == AuthMode::TrustedProxy => Some(s.clone()),
         _ => None,
@@ -393,6 +463,12 @@ pub(crate) fn check_invariants(
                 assert!(
                     accepted.scopes.is_empty(),
                     "a non-local device-less client kept scopes"
+                );
+            }
+            if accepted.method == TAILSCALE_METHOD {
+                assert!(
+                    verified && reads_tailscale && scenario.lockouts.shared_secret.is_none(),
+                    "admitted by a Tailscale login that did not hold"
                 );
             }
             if scenario.auth == AuthMode::TrustedProxy {
@@ -450,9 +526,10 @@ pub(crate) fn check_invariants(
                         let shared_ok = match scenario.auth {
                             AuthMode::None => true,
                             AuthMode::Token | AuthMode::Password => {
-                                [auth.token.as_deref(), auth.password.as_deref()]
-                                    .contains(&Some(SECRET))
-                                    && scenario.lockouts.shared_secret.is_none()
+                                let secret = [auth.token.as_deref(), auth.password.as_deref()]
+                                    .contains(&Some(SECRET));
+                                let login = verified && reads_tailscale;
+                                (secret || login) && scenario.lockouts.shared_secret.is_none()
                             }
                             AuthMode::TrustedProxy => {
                                 request.role == Role::Operator

@@ -8,11 +8,14 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use crate::server::admission::decision::{Expected, Verdict};
+use crate::server::admission::effects::LimiterEffect;
 use crate::server::admission::fuzzing::{
-    AuthMode, DEVICE_TOKEN, NOW_MS, Origin, Paired, Proxy, SCOPES, SECRET, Scenario, TokenRecord,
-    run,
+    AuthMode, DEVICE_TOKEN, NOW_MS, Origin, Paired, Proxy, SCOPES, SECRET, Scenario, Tailscale,
+    TokenRecord, run,
 };
+use crate::server::admission::rate_limit::SCOPE_SHARED_SECRET;
 use crate::server::admission::snapshot::Lockouts;
+use crate::server::context::TailscaleRefusal;
 use crate::state::BootstrapProfile;
 
 fn scopes() -> impl Strategy<Value = Vec<String>> {
@@ -98,6 +101,19 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             prop::option::of(scopes()).prop_map(Proxy::User),
             Just(Proxy::Refused),
         ],
+        prop_oneof![
+            Just(Tailscale::None),
+            Just(Tailscale::Claimed),
+            Just(Tailscale::Verified),
+            proptest::sample::select(vec![
+                TailscaleRefusal::UserMissing,
+                TailscaleRefusal::ProxyMissing,
+                TailscaleRefusal::WhoisFailed,
+                TailscaleRefusal::UserMismatch,
+                TailscaleRefusal::UserUnusable,
+            ])
+            .prop_map(Tailscale::Refused),
+        ],
     );
     let settings = (
         prop_oneof![
@@ -135,7 +151,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         |(
             (frame, signed),
             seed,
-            (remote, origin, proxy),
+            (remote, origin, proxy, tailscale),
             (auth, auto, locks),
             (paired, token, bootstrap),
         )| {
@@ -146,6 +162,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 remote,
                 origin,
                 proxy,
+                tailscale,
                 auth,
                 auto_approve_local: auto,
                 lockouts: Lockouts {
@@ -228,7 +245,18 @@ fn the_fuzz_seeds_reach_their_decisions() {
     assert_eq!(expected("node-device-token"), Expected::Accept);
     assert_eq!(expected("node-setup-code"), Expected::Redeem);
     assert_eq!(expected("cli-trusted-proxy"), Expected::Accept);
+    let verified = decide("cli-tailscale-verified");
+    assert!(matches!(&verified.verdict, Verdict::Accept(a) if a.method == "tailscale"));
+    assert_eq!(
+        verified.limiter,
+        [LimiterEffect::Reset(SCOPE_SHARED_SECRET)]
+    );
+    let counted = decide("cli-tailscale-mismatch").limiter;
+    assert_eq!(counted, [LimiterEffect::RecordFailure(SCOPE_SHARED_SECRET)]);
+    assert!(decide("cli-tailscale-locked").limiter.is_empty());
     for rejected in [
+        "cli-tailscale-mismatch",
+        "cli-tailscale-locked",
         "node-revoked-token",
         "cli-foreign-origin",
         "cli-around-the-proxy",

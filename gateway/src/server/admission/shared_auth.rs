@@ -2,6 +2,11 @@
 //! trusted proxy vouches for (SPEC §4.2, §9.3), or a Tailscale Serve login confirmed by
 //! `tailscale whois` (SPEC §9.4). Pure; the limiter's lockout and the whois verdict are inputs.
 //!
+//! A claimed Tailscale login stands in for the shared secret (as in OpenClaw, where it
+//! substitutes for the token/password), so it is limited in the `shared-secret` scope: a login
+//! that does not hold is a wrong credential, and while that bucket is locked out a claim is
+//! refused `rate_limited` without asking `tailscale whois` (SPEC §4.5).
+//!
 //! Precedence (SPEC does not order them): in `token`/`password` mode a presented secret is
 //! checked and its outcome stands, right or wrong; the Tailscale identity counts only when no
 //! secret was presented. `trusted-proxy` mode reads only the proxy's identity headers. Nodes
@@ -28,6 +33,9 @@ pub(crate) enum SharedAuth {
     RateLimited(u64),
     /// Trusted-proxy auth refused the socket, with this `authReason`.
     Refused(String),
+    /// A claimed Tailscale login did not hold (whois failed or named another login, or the
+    /// header was unusable), with this `authReason`: a wrong shared credential.
+    WrongTailscale(&'static str),
 }
 
 /// The auth method of a connect admitted on a confirmed Tailscale login (SPEC §2.3).
@@ -83,7 +91,7 @@ pub(crate) fn check_shared(
         ),
     };
     let Some(presented) = first.or(second) else {
-        return check_tailscale(role, peer);
+        return check_tailscale(role, peer, shared_lockout_ms);
     };
     if let Some(ms) = shared_lockout_ms {
         return done(SharedAuth::RateLimited(ms), true);
@@ -127,8 +135,9 @@ fn check_proxy(role: Role, peer: &Peer) -> SharedCheck {
 
 /// No secret presented in `token`/`password` mode: the Tailscale identity of a proxied
 /// operator, when `gateway.auth.allowTailscale` made transport read one. A login whois has
-/// not confirmed never counts.
-fn check_tailscale(role: Role, peer: &Peer) -> SharedCheck {
+/// not confirmed never counts; a claimed one that did not hold is a wrong shared credential,
+/// and a claim while the `shared-secret` bucket is locked out is not looked at.
+fn check_tailscale(role: Role, peer: &Peer, shared_lockout_ms: Option<u64>) -> SharedCheck {
     let check = |outcome, method| SharedCheck {
         outcome,
         provided: false,
@@ -136,13 +145,36 @@ fn check_tailscale(role: Role, peer: &Peer) -> SharedCheck {
         method,
     };
     let identity = peer.proxy.as_ref().and_then(|p| p.tailscale.as_ref());
-    let refused = |r: TailscaleRefusal| check(SharedAuth::Refused(r.auth_reason().into()), None);
+    let identity = match identity {
+        _ if role == Role::Node => return check(SharedAuth::Missing, None),
+        None => return check(SharedAuth::Missing, None),
+        Some(identity) => identity,
+    };
+    if let Some(ms) = shared_lockout_ms.filter(|_| claims_login(identity)) {
+        return check(SharedAuth::RateLimited(ms), None);
+    }
+    let wrong = |r: TailscaleRefusal| check(SharedAuth::WrongTailscale(r.auth_reason()), None);
     match identity {
-        _ if role == Role::Node => check(SharedAuth::Missing, None),
-        None => check(SharedAuth::Missing, None),
-        Some(TailscaleIdentity::Verified(_)) => check(SharedAuth::Ok, Some(TAILSCALE_METHOD)),
-        Some(TailscaleIdentity::Claimed(_)) => refused(TailscaleRefusal::WhoisFailed),
-        Some(TailscaleIdentity::Refused(r)) => refused(*r),
+        TailscaleIdentity::Verified(_) => check(SharedAuth::Ok, Some(TAILSCALE_METHOD)),
+        TailscaleIdentity::Claimed(_) => wrong(TailscaleRefusal::WhoisFailed),
+        TailscaleIdentity::Refused(r) if claims_login(identity) => wrong(*r),
+        TailscaleIdentity::Refused(r) => check(SharedAuth::Refused(r.auth_reason().into()), None),
+    }
+}
+
+/// Whether the identity is a login the client claimed (confirmed, to confirm, or refused as
+/// wrong), as opposed to no login at all or a proxy that named no client address: only a
+/// claim is a credential attempt the limiter counts (a failed whois counts too, since the
+/// client can trigger one at will).
+pub(crate) fn claims_login(identity: &TailscaleIdentity) -> bool {
+    match identity {
+        TailscaleIdentity::Claimed(_) | TailscaleIdentity::Verified(_) => true,
+        TailscaleIdentity::Refused(r) => matches!(
+            r,
+            TailscaleRefusal::WhoisFailed
+                | TailscaleRefusal::UserMismatch
+                | TailscaleRefusal::UserUnusable
+        ),
     }
 }
 
@@ -198,13 +230,25 @@ mod tests {
         let c = check_shared(&token, &none, Role::Operator, &claimed, None);
         assert_eq!(
             c.outcome,
-            SharedAuth::Refused("tailscale_whois_failed".into())
+            SharedAuth::WrongTailscale("tailscale_whois_failed")
         );
         let mismatch = tailscale_peer(TailscaleIdentity::Refused(TailscaleRefusal::UserMismatch));
         let c = check_shared(&token, &none, Role::Operator, &mismatch, None);
         assert_eq!(
             c.outcome,
-            SharedAuth::Refused("tailscale_user_mismatch".into())
+            SharedAuth::WrongTailscale("tailscale_user_mismatch")
+        );
+        // A locked-out `shared-secret` bucket refuses any claim, confirmed or not.
+        for peer in [&verified, &claimed, &mismatch] {
+            let c = check_shared(&token, &none, Role::Operator, peer, Some(5));
+            assert_eq!(c.outcome, SharedAuth::RateLimited(5));
+        }
+        // No login at all is not an attempt: refused, not counted, not limited.
+        let missing = tailscale_peer(TailscaleIdentity::Refused(TailscaleRefusal::UserMissing));
+        let c = check_shared(&token, &none, Role::Operator, &missing, Some(5));
+        assert_eq!(
+            c.outcome,
+            SharedAuth::Refused("tailscale_user_missing".into())
         );
         // Trusted-proxy mode reads only the proxy's identity headers.
         let c = check_shared(

@@ -277,7 +277,12 @@ fn tailscale_claim(headers: &Headers, client: Option<IpAddr>) -> Option<Tailscal
     }
     let refused = |r| Some(TailscaleIdentity::Refused(r));
     let Some(login) = single(headers, TAILSCALE_LOGIN_HEADER) else {
-        return refused(TailscaleRefusal::UserMissing);
+        let claimed = header(headers, TAILSCALE_LOGIN_HEADER).any(|v| !v.trim().is_empty());
+        return refused(if claimed {
+            TailscaleRefusal::UserUnusable
+        } else {
+            TailscaleRefusal::UserMissing
+        });
     };
     if client.is_none() {
         return refused(TailscaleRefusal::ProxyMissing);
@@ -450,6 +455,16 @@ mod tests {
             claim(&[("tailscale-user-login", "alice@github")]).tailscale,
             refused(TailscaleRefusal::ProxyMissing),
             "no client address to ask whois about"
+        );
+        // Two different logins: a claim that cannot hold (counted as a wrong credential).
+        assert_eq!(
+            claim(&[
+                ("x-forwarded-for", "100.64.0.7"),
+                ("tailscale-user-login", "alice@github"),
+                ("tailscale-user-login", "bob@github"),
+            ])
+            .tailscale,
+            refused(TailscaleRefusal::UserUnusable)
         );
         // A Funnel request is from the public internet: its headers claim nothing.
         let funnel = claim(&[

@@ -10,7 +10,9 @@
 //! on `PATH`. Each run is bounded (3 s, 64 KiB of output, 4 at a time) and a confirmed login is
 //! remembered for 60 s (at most 256 addresses), so a reconnect storm does not spawn a process
 //! per socket. Failures are not remembered: a client that just joined the tailnet is not
-//! refused for a minute.
+//! refused for a minute. They count instead as wrong shared secrets of the client's address
+//! (`admission::decision`), and the driver asks nothing while that address is locked out, so a
+//! client cannot keep a whois running per connect.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
