@@ -5,6 +5,30 @@ use tracing_subscriber::EnvFilter;
 
 use clawlet_gateway::cli::{Cli, run};
 
+/// jemalloc, not glibc malloc, on Linux. With thousands of sockets opening and closing, glibc
+/// kept the freed memory: its arenas are trimmed only at their top, and the one call that
+/// returns the rest (`malloc_trim`) needs `unsafe`. Measured (10,000 idle sockets, then all
+/// closed): glibc still held 129.6 MB after close (11.9 MB before); jemalloc with one
+/// background thread was back at 19–23 MB 15 s later (13.5 MB before).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// The gateway gives freed memory back from jemalloc's background thread (purging after its
+/// decay time) rather than on the next allocation, which an idle gateway may not make. Other
+/// commands (a node on a phone or a Pi, one-shot CLI calls) keep jemalloc's default: no thread.
+#[cfg(target_os = "linux")]
+fn return_freed_memory_in_background() {
+    // One purging thread is plenty for a gateway (jemalloc would start one per CPU).
+    let _ = tikv_jemalloc_ctl::max_background_threads::write(1);
+    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!(%error, "jemalloc background thread unavailable: freed memory is returned on later allocations");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn return_freed_memory_in_background() {}
+
 /// Exit status of a program killed by SIGPIPE (128 + 13), what `clawlet … | head` should see.
 const EXIT_BROKEN_PIPE: i32 = 141;
 
@@ -46,6 +70,12 @@ fn main() {
         )
         .with_target(false)
         .init();
+    if matches!(
+        cli.command,
+        clawlet_gateway::cli::Command::Gateway(clawlet_gateway::cli::GatewayCommand::Run(_))
+    ) {
+        return_freed_memory_in_background();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
