@@ -18,6 +18,7 @@ use super::operator::Operator;
 #[derive(Debug)]
 pub struct Approver {
     approved: Arc<AtomicU64>,
+    pending: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     task: JoinHandle<Option<String>>,
 }
@@ -26,8 +27,9 @@ impl Approver {
     /// Starts approving pending surfaces of `nodes` (device ids) with `op`.
     pub fn start(mut op: Operator, nodes: HashSet<String>) -> Approver {
         let approved = Arc::new(AtomicU64::new(0));
+        let pending_ours = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (count, halt) = (approved.clone(), stop.clone());
+        let (count, halt, waiting) = (approved.clone(), stop.clone(), pending_ours.clone());
         let task = tokio::spawn(async move {
             let mut last_error = None;
             while !halt.load(Ordering::Relaxed) {
@@ -43,27 +45,40 @@ impl Approver {
                     }
                 };
                 let mut any = false;
-                for p in pending {
+                let ours_waiting = pending
+                    .iter()
+                    .filter(|p| {
+                        p.get("nodeId")
+                            .and_then(Value::as_str)
+                            .is_some_and(|id| nodes.contains(id))
+                    })
+                    .count();
+                waiting.store(ours_waiting as u64, Ordering::Relaxed);
+                // Up to 64 approvals in flight (a gateway handles 64 requests per socket).
+                let ours: Vec<Value> = pending
+                    .iter()
+                    .filter(|p| {
+                        p.get("nodeId")
+                            .and_then(Value::as_str)
+                            .is_some_and(|id| nodes.contains(id))
+                    })
+                    .filter_map(|p| p.get("requestId").and_then(Value::as_str))
+                    .map(|rid| json!({"requestId": rid}))
+                    .collect();
+                for chunk in ours.chunks(64) {
                     if halt.load(Ordering::Relaxed) {
                         break;
                     }
-                    let ours = p
-                        .get("nodeId")
-                        .and_then(Value::as_str)
-                        .is_some_and(|id| nodes.contains(id));
-                    let Some(rid) = p.get("requestId").and_then(Value::as_str).filter(|_| ours)
-                    else {
-                        continue;
-                    };
-                    match op
-                        .request("node.pair.approve", json!({"requestId": rid}))
-                        .await
-                    {
-                        Ok(_) => {
-                            any = true;
-                            count.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => last_error = Some(e),
+                    let (ok, err) = op.request_batch("node.pair.approve", chunk.to_vec()).await;
+                    if ok > 0 {
+                        any = true;
+                        count.fetch_add(ok, Ordering::Relaxed);
+                        let _ = waiting.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
+                            Some(w.saturating_sub(ok))
+                        });
+                    }
+                    if err.is_some() {
+                        last_error = err;
                     }
                 }
                 if !any {
@@ -75,6 +90,7 @@ impl Approver {
         });
         Approver {
             approved,
+            pending: pending_ours,
             stop,
             task,
         }
@@ -83,6 +99,11 @@ impl Approver {
     /// Surfaces approved so far.
     pub fn approved(&self) -> u64 {
         self.approved.load(Ordering::Relaxed)
+    }
+
+    /// This run's surface requests waiting (as last listed, less approvals since).
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// Stops; returns how many it approved and its last error, if any.

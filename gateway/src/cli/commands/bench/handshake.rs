@@ -86,11 +86,19 @@ async fn pass(
     let n = plans.len();
     let started = Instant::now();
     let mut result = Pass::default();
-    let mut held = Held::start(bench, plans, c);
-    // New nodes' surfaces wait for an operator, and only 256 may wait at once.
-    if let Err(e) = held.approve_surfaces(bench).await {
-        result.stopped.push(e.to_string());
-    }
+    // New nodes' surfaces wait for an operator and only 256 may wait at once: the fresh pass
+    // is let in a window at a time while an operator approves (see `Held::enrol`).
+    let mut held = if what == "fresh" {
+        match Held::enrol(bench, plans, c).await {
+            Ok(h) => h,
+            Err(e) => {
+                result.stopped.push(e.to_string());
+                return (Vec::new(), result);
+            }
+        }
+    } else {
+        Held::start(bench, plans, c)
+    };
     let limit = Duration::from_secs(bench.common.timeout / 2);
     // Each node ends on its own after hello-ok; wait for all (bounded), with progress.
     while !held

@@ -14,6 +14,9 @@ use super::node_driver::{
 use super::setup::{Bench, failed};
 use crate::cli::context::CliError;
 
+/// New nodes connecting or waiting for surface approval at once while enrolling.
+pub const ENROL_WINDOW: u64 = 200;
+
 /// A running fleet.
 #[derive(Debug)]
 pub struct Held {
@@ -23,8 +26,10 @@ pub struct Held {
     pub stop: FleetStop,
     /// What the nodes reported.
     pub reports: mpsc::UnboundedReceiver<Report>,
-    /// One task per node.
+    /// One task per node (started so far).
     pub handles: Vec<JoinHandle<NodeOutcome>>,
+    /// Nodes not started yet (enrolment: see [`Held::enrol`]).
+    queued: std::collections::VecDeque<NodePlan>,
     /// The operator approving the nodes' command surfaces, once started.
     approver: Option<Approver>,
     device_ids: HashSet<String>,
@@ -45,9 +50,44 @@ impl Held {
             stop,
             reports,
             handles,
+            queued: std::collections::VecDeque::new(),
             approver: None,
             device_ids,
             approved_before: 0,
+        }
+    }
+
+    /// Like [`Held::start`], but new nodes are let in a window at a time, as an owner enrols a
+    /// fleet: a node starts only while fewer than [`ENROL_WINDOW`] of this fleet's nodes are
+    /// connecting for the first time or waiting for their surface approval (a gateway keeps at
+    /// most 256 surface requests waiting and refuses further new nodes meanwhile; their retries
+    /// would only load it). Starts the approver too. [`Held::wait_online`] drives the window.
+    pub async fn enrol(
+        bench: &mut Bench,
+        plans: Vec<NodePlan>,
+        in_flight: usize,
+    ) -> Result<Held, CliError> {
+        let mut held = Held::start(bench, Vec::new(), in_flight);
+        held.device_ids = plans.iter().map(NodePlan::device_id).collect();
+        held.queued = plans.into();
+        held.approve_surfaces(bench).await?;
+        held.launch();
+        Ok(held)
+    }
+
+    /// Starts queued nodes while the enrolment window has room.
+    pub fn launch(&mut self) {
+        let started = self.handles.len() as u64;
+        let connected = Counters::get(&self.fleet.counters.hello_ok);
+        let waiting = self.approver.as_ref().map_or(0, Approver::pending);
+        let mut busy = started.saturating_sub(connected) + waiting;
+        while busy < ENROL_WINDOW {
+            let Some(plan) = self.queued.pop_front() else {
+                break;
+            };
+            self.handles
+                .push(node_driver::spawn(self.fleet.clone(), plan));
+            busy += 1;
         }
     }
 
@@ -91,8 +131,10 @@ impl Held {
             if online >= want {
                 return Ok(start.elapsed());
             }
+            self.launch();
             let stopped = Counters::get(&c.auth_failures) + Counters::get(&c.rejected);
-            let all_ended = self.handles.iter().all(JoinHandle::is_finished);
+            let all_ended =
+                self.queued.is_empty() && self.handles.iter().all(JoinHandle::is_finished);
             if start.elapsed() > limit || all_ended {
                 let why = self.failure_sample();
                 return Err(failed(format!(
@@ -135,6 +177,11 @@ impl Held {
             .map(|(why, n)| format!("{n}× {why}"))
             .collect();
         format!("; failed attempts: {}", text.join("; "))
+    }
+
+    /// Whether every node was started and every task has ended.
+    pub fn all_ended(&self) -> bool {
+        self.queued.is_empty() && self.handles.iter().all(JoinHandle::is_finished)
     }
 
     /// Every report received so far.

@@ -46,8 +46,7 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
         .map(|i| NodePlan::new(bench.run_id, i, bench.token.clone()))
         .collect();
     bench.progress.say(format!("connecting {n} nodes"));
-    let mut held = Held::start(bench, plans, c);
-    held.approve_surfaces(bench).await?;
+    let mut held = Held::enrol(bench, plans, c).await?;
     let limit = Duration::from_secs(bench.common.timeout / 2);
     let connect_time = match held.wait_online(bench, n as u64, limit, "idle").await {
         Ok(t) => t,

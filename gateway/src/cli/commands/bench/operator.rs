@@ -168,6 +168,50 @@ impl Operator {
             .map_err(|_| format!("{method}: no answer within {timeout:?}"))?
     }
 
+    /// Sends one request per params, all at once (pipelined), and returns how many were
+    /// answered `ok:true` and the last error.
+    pub async fn request_batch(
+        &mut self,
+        method: &str,
+        batch: Vec<Value>,
+    ) -> (u64, Option<String>) {
+        let mut waiting: HashMap<String, ()> = HashMap::with_capacity(batch.len());
+        for params in batch {
+            self.next_id += 1;
+            let id = format!("b{}", self.next_id);
+            let Ok(text) = request_text(&id, method, Some(&params)) else {
+                continue;
+            };
+            if self.ws.feed(Message::text(text)).await.is_err() {
+                return (0, Some("send failed".into()));
+            }
+            waiting.insert(id, ());
+        }
+        if self.ws.flush().await.is_err() {
+            return (0, Some("send failed".into()));
+        }
+        let (mut ok_count, mut last) = (0u64, None);
+        let deadline = Instant::now() + self.timeout;
+        while !waiting.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let text = match tokio::time::timeout(left, self.next_text()).await {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => return (ok_count, Some(e)),
+                Err(_) => return (ok_count, Some(format!("{method}: answers timed out"))),
+            };
+            if let Ok(Frame::Response { id, ok, error, .. }) = parse_frame(&text, MAX_FRAME)
+                && waiting.remove(id.as_ref()).is_some()
+            {
+                if ok {
+                    ok_count += 1;
+                } else if let Some(e) = error {
+                    last = Some(format!("{method} failed: {}: {}", e.code, e.message));
+                }
+            }
+        }
+        (ok_count, last)
+    }
+
     /// Sends `node.invoke` to `nodes` round robin, keeping `window` in flight, until `until`
     /// or `count` answers; then waits (bounded) for the ones still in flight.
     pub async fn invoke_pipeline(

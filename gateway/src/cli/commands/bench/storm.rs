@@ -41,8 +41,7 @@ pub async fn run(bench: &mut Bench, args: &StormArgs) -> Result<Report, CliError
         .map(|i| NodePlan::new(bench.run_id, i, bench.token.clone()))
         .collect();
     bench.progress.say(format!("connecting {n} nodes"));
-    let mut held = Held::start(bench, plans, c);
-    held.approve_surfaces(bench).await?;
+    let mut held = Held::enrol(bench, plans, c).await?;
     let limit = Duration::from_secs(bench.common.timeout / 3);
     if let Err(e) = held
         .wait_online(bench, n as u64, limit, "storm (before)")
