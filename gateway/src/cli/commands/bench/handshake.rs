@@ -101,11 +101,8 @@ async fn pass(
     };
     let limit = Duration::from_secs(bench.common.timeout / 2);
     // Each node ends on its own after hello-ok; wait for all (bounded), with progress.
-    while !held
-        .handles
-        .iter()
-        .all(tokio::task::JoinHandle::is_finished)
-    {
+    while !held.all_ended() {
+        held.launch();
         if started.elapsed() > limit {
             break;
         }
