@@ -241,16 +241,29 @@ impl StateStore {
     /// constant time against every row, as a redemption does).
     pub fn load_admission_snapshot(&self, key: &AdmissionKey) -> StateResult<AdmissionSnapshot> {
         let paired = load_paired(&self.conn, &key.device_id)?;
-        let token = self
-            .conn
+        let token = self.stored_token(&key.device_id, &key.role)?;
+        let bootstrap = match &key.bootstrap_token {
+            Some(token) => self.find_bootstrap(token)?,
+            None => None,
+        };
+        Ok(AdmissionSnapshot {
+            paired,
+            token,
+            bootstrap,
+        })
+    }
+
+    /// The stored token of (device, role), as a digest.
+    fn stored_token(&self, device_id: &str, role: &str) -> StateResult<Option<StoredTokenRecord>> {
+        self.conn
             .query_row(
                 "SELECT token_sha256, scopes_json, created_at_ms, rotated_at_ms, revoked_at_ms,
                         last_used_at_ms
                  FROM device_tokens WHERE device_id = ?1 AND role = ?2",
-                params![key.device_id, key.role],
+                params![device_id, role],
                 |row| {
                     let info = DeviceTokenInfo {
-                        role: key.role.clone(),
+                        role: role.to_owned(),
                         scopes: Vec::new(),
                         created_at_ms: row.get(2)?,
                         rotated_at_ms: row.get(3)?,
@@ -268,16 +281,7 @@ impl StateStore {
                     info,
                 })
             })
-            .transpose()?;
-        let bootstrap = match &key.bootstrap_token {
-            Some(token) => self.find_bootstrap(token)?,
-            None => None,
-        };
-        Ok(AdmissionSnapshot {
-            paired,
-            token,
-            bootstrap,
-        })
+            .transpose()
     }
 
     fn find_bootstrap(&self, token: &str) -> StateResult<Option<BootstrapRecord>> {
@@ -339,6 +343,23 @@ impl StateStore {
         }
     }
 
+    /// Whether `presented` is the current, unrevoked token of (device, role).
+    fn echoes_current_token(
+        &self,
+        device_id: &str,
+        role: &str,
+        presented: Option<&str>,
+    ) -> StateResult<bool> {
+        let Some(presented) = presented else {
+            return Ok(false);
+        };
+        Ok(matches!(
+            self.stored_token(device_id, role)?
+                .map(|stored| stored.check(presented)),
+            Some(TokenCheck::Valid { .. })
+        ))
+    }
+
     fn apply_connect(&mut self, w: &ConnectWrite, now_ms: u64) -> StateResult<AppliedConnect> {
         let pairing = match self.request_device_pairing(&w.pairing, now_ms)? {
             PairingOutcome::AlreadyPaired(_) => PairingApplied::AlreadyPaired,
@@ -362,13 +383,26 @@ impl StateStore {
             Some(surface) => Some(self.reconcile_node_surface(device_id, surface, now_ms)?),
             None => None,
         };
-        let token = self.ensure_device_token(
-            device_id,
-            &w.pairing.role,
-            &w.token.scopes,
-            w.token.presented.as_deref(),
-            now_ms,
-        )?;
+        let presented = w.token.presented.as_deref();
+        let issue = |store: &mut Self| {
+            store.ensure_device_token(
+                device_id,
+                &w.pairing.role,
+                &w.token.scopes,
+                presented,
+                now_ms,
+            )
+        };
+        // A known device echoing its current token only moves the token's last-used time: that
+        // commit need not wait for the disk (every reconnect did, capping handshakes at a few
+        // hundred per second). A token issued or rotated here is committed with `FULL`. This
+        // runs on the one state thread, so the token cannot change between the check and the
+        // write.
+        let token = if self.echoes_current_token(device_id, &w.pairing.role, presented)? {
+            self.unsynced(issue)?
+        } else {
+            issue(self)?
+        };
         Ok(AppliedConnect {
             pairing,
             surface,

@@ -67,6 +67,47 @@ impl StateStore {
         Ok(())
     }
 
+    /// Records a node socket coming up (`connected`) or going down, and the device's last-seen
+    /// (`connect`/`disconnect`), in one commit that does not wait for the disk
+    /// ([`StateStore::write_unsynced`]): it runs on every node connect and disconnect, and two
+    /// fsync'd commits each capped handshakes at a few hundred per second. After a power loss
+    /// these timestamps may be older than the last connects; a `kill -9` loses none of them.
+    pub fn record_node_socket(
+        &mut self,
+        node_id: &str,
+        connected: bool,
+        now_ms: u64,
+    ) -> StateResult<()> {
+        let (sql, reason) = if connected {
+            (
+                "INSERT INTO node_activity (node_id, last_connected_at_ms, last_seen_at_ms, last_seen_reason)
+                 VALUES (?1, ?2, ?2, 'connect')
+                 ON CONFLICT (node_id) DO UPDATE SET last_connected_at_ms = excluded.last_connected_at_ms,
+                     last_seen_at_ms = excluded.last_seen_at_ms, last_seen_reason = excluded.last_seen_reason",
+                "connect",
+            )
+        } else {
+            (
+                "INSERT INTO node_activity (node_id, last_disconnected_at_ms, last_seen_at_ms, last_seen_reason)
+                 VALUES (?1, ?2, ?2, 'disconnect')
+                 ON CONFLICT (node_id) DO UPDATE SET
+                     last_disconnected_at_ms = excluded.last_disconnected_at_ms,
+                     last_seen_at_ms = excluded.last_seen_at_ms, last_seen_reason = excluded.last_seen_reason",
+                "disconnect",
+            )
+        };
+        self.write_unsynced(|tx| {
+            require_node(tx, node_id)?;
+            tx.prepare_cached(sql)?.execute(params![node_id, now_ms])?;
+            tx.prepare_cached(
+                "UPDATE device_pairing_paired SET last_seen_at_ms = ?1, last_seen_reason = ?2
+                 WHERE device_id = ?3",
+            )?
+            .execute(params![now_ms, reason, node_id])?;
+            Ok(())
+        })
+    }
+
     /// Keeps the node's latest host stats (`lastHostStats`), replacing the previous document.
     pub fn record_host_stats(
         &mut self,
@@ -137,4 +178,66 @@ pub(crate) fn load_activity(conn: &Connection, node_id: &str) -> StateResult<Opt
         Ok(activity)
     })
     .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::state::devices::{NewDeviceRequest, PairingOutcome};
+
+    const T0: u64 = 1_795_318_678_000;
+
+    fn paired_node(st: &mut StateStore) -> String {
+        let id = clawlet_node_core::identity::DeviceIdentity::from_seed(&[7; 32]);
+        let req = NewDeviceRequest {
+            device_id: id.device_id().to_owned(),
+            public_key: id.public_key_b64url().to_owned(),
+            role: "node".into(),
+            ..NewDeviceRequest::default()
+        };
+        let PairingOutcome::Pending(p) = st.request_device_pairing(&req, T0).unwrap() else {
+            panic!("pending");
+        };
+        st.approve_device(&p.request.request_id, T0, "owner")
+            .unwrap();
+        req.device_id
+    }
+
+    fn synchronous(st: &StateStore) -> i64 {
+        st.conn
+            .pragma_query_value(None, "synchronous", |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_node_socket_records_activity_and_last_seen_in_one_write() {
+        let mut st = StateStore::open_in_memory().unwrap();
+        let id = paired_node(&mut st);
+        st.record_node_socket(&id, true, T0 + 1).unwrap();
+        st.record_node_socket(&id, false, T0 + 2).unwrap();
+        let activity = st.node_activity(&id).unwrap().unwrap();
+        assert_eq!(activity.last_connected_at_ms, Some(T0 + 1));
+        assert_eq!(activity.last_disconnected_at_ms, Some(T0 + 2));
+        assert_eq!(activity.last_seen_reason, "disconnect");
+        let device = load_paired(&st.conn, &id).unwrap().unwrap();
+        assert_eq!(device.last_seen_at_ms, Some(T0 + 2));
+        assert_eq!(device.last_seen_reason.as_deref(), Some("disconnect"));
+    }
+
+    #[test]
+    fn an_unsynced_write_leaves_full_sync_for_the_next_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = StateStore::open(dir.path().join("state.db")).unwrap();
+        let id = paired_node(&mut st);
+        // 2 = FULL: pairings and tokens fsync on commit.
+        assert_eq!(synchronous(&st), 2);
+        st.record_node_socket(&id, true, T0).unwrap();
+        assert_eq!(synchronous(&st), 2);
+        assert!(matches!(
+            st.record_node_socket("unknown", true, T0),
+            Err(StateError::UnknownNodeId(_))
+        ));
+        assert_eq!(synchronous(&st), 2);
+    }
 }

@@ -110,6 +110,38 @@ impl StateStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
+
+    /// Runs `write` in one write transaction whose commit does not wait for the disk
+    /// ([`StateStore::unsynced`]).
+    pub(crate) fn write_unsynced<T>(
+        &mut self,
+        write: impl FnOnce(&Transaction<'_>) -> StateResult<T>,
+    ) -> StateResult<T> {
+        self.unsynced(|store| {
+            let tx = store.write_tx()?;
+            let value = write(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Runs `run` with commits that do not wait for the disk (`synchronous=NORMAL`), for
+    /// bookkeeping that may be coarser after a power loss: last-seen and last-used timestamps.
+    /// A process crash (`kill -9`) still loses nothing (the WAL frames are in the OS page
+    /// cache), and the next `FULL` commit (a pairing, a token) fsyncs the WAL with these frames
+    /// before it, so pairings and tokens keep their durability. `synchronous` is back to `FULL`
+    /// afterwards, whatever `run` returned.
+    pub(crate) fn unsynced<T>(
+        &mut self,
+        run: impl FnOnce(&mut Self) -> StateResult<T>,
+    ) -> StateResult<T> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = run(self);
+        let restored = self.conn.pragma_update(None, "synchronous", "FULL");
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
 }
 
 #[cfg(unix)]

@@ -487,10 +487,7 @@ async fn on_node_connected(shared: &Arc<Shared>, session: &Arc<Session>) {
         let now = now_ms();
         let result = shared
             .state
-            .call(move |store| {
-                store.record_node_connection(&id, true, now)?;
-                store.touch_device(&id, now, "connect")
-            })
+            .call(move |store| store.record_node_socket(&id, true, now))
             .await;
         if !matches!(result, Ok(Ok(()))) {
             tracing::warn!("could not record node connect");
@@ -510,10 +507,7 @@ async fn on_disconnect(shared: &Arc<Shared>, session: &Arc<Session>) {
         let now = now_ms();
         let _ = shared
             .state
-            .call(move |store| {
-                store.record_node_connection(&id, false, now)?;
-                store.touch_device(&id, now, "disconnect")
-            })
+            .call(move |store| store.record_node_socket(&id, false, now))
             .await;
     }
     broadcast_presence(shared);
