@@ -1,7 +1,7 @@
 //! The live sessions, and broadcasting to them with per-socket `seq` and scope guards.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use clawlet_node_core::wire::frame::{EventFrame, StateVersion};
@@ -26,6 +26,10 @@ pub(crate) enum Audience {
 #[derive(Debug, Default)]
 pub(crate) struct Hub {
     sessions: RwLock<HashMap<String, Arc<Session>>>,
+    /// Sessions holding `operator.read`, kept with `sessions` (under its write lock), so a
+    /// presence broadcast nobody reads costs nothing: with no operator connected, building the
+    /// list of all N nodes on every node connect made connecting a fleet O(N²).
+    readers: AtomicUsize,
     presence_version: AtomicU64,
     health_version: AtomicU64,
 }
@@ -34,13 +38,35 @@ impl Hub {
     /// Adds a session after its `hello-ok` was queued.
     pub(crate) fn insert(&self, session: Arc<Session>) {
         if let Ok(mut map) = self.sessions.write() {
-            map.insert(session.conn_id.clone(), session);
+            if session.has_scope(READ) {
+                self.readers.fetch_add(1, Ordering::AcqRel);
+            }
+            if let Some(old) = map.insert(session.conn_id.clone(), session) {
+                self.forget_reader(&old);
+            }
         }
     }
 
     /// Removes a session; returns it if it was registered.
     pub(crate) fn remove(&self, conn_id: &str) -> Option<Arc<Session>> {
-        self.sessions.write().ok()?.remove(conn_id)
+        let removed = self.sessions.write().ok()?.remove(conn_id)?;
+        self.forget_reader(&removed);
+        Some(removed)
+    }
+
+    fn forget_reader(&self, session: &Session) {
+        if session.has_scope(READ) {
+            self.readers.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Whether any session would receive a broadcast to `audience`: lets a caller skip
+    /// building a payload nobody gets.
+    pub(crate) fn has_audience(&self, audience: Audience) -> bool {
+        match audience {
+            Audience::Read => self.readers.load(Ordering::Acquire) > 0,
+            Audience::All | Audience::Pairing => true,
+        }
     }
 
     /// Snapshot of every session.
@@ -173,5 +199,44 @@ mod tests {
             json!({"presence": 1, "health": 2})
         );
         assert_eq!(frame.to_text().unwrap(), former);
+    }
+
+    fn session(conn_id: &str, role: Role, scopes: &[&str]) -> Arc<Session> {
+        use crate::server::live::outbound::Outbound;
+        use crate::server::live::session::Credential;
+        Arc::new(Session {
+            conn_id: conn_id.into(),
+            role,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            device_id: None,
+            client: Default::default(),
+            credential: Credential::Other,
+            remote_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            local: true,
+            connected_at_ms: 0,
+            out: Outbound::new(1024).0,
+            node: None,
+            unauthorized_streak: Default::default(),
+            limits: Default::default(),
+        })
+    }
+
+    /// Presence is built only when an `operator.read` session would receive it.
+    #[test]
+    fn the_read_audience_follows_the_sessions_that_hold_operator_read() {
+        let hub = Hub::default();
+        assert!(!hub.has_audience(Audience::Read));
+        hub.insert(session("node", Role::Node, &[]));
+        hub.insert(session("pairer", Role::Operator, &["operator.pairing"]));
+        assert!(!hub.has_audience(Audience::Read));
+        hub.insert(session("reader", Role::Operator, &["operator.read"]));
+        hub.insert(session("admin", Role::Operator, &["operator.admin"]));
+        assert!(hub.has_audience(Audience::Read));
+        hub.remove("reader");
+        assert!(hub.has_audience(Audience::Read));
+        hub.remove("admin");
+        assert!(hub.remove("admin").is_none());
+        assert!(!hub.has_audience(Audience::Read));
+        assert!(hub.has_audience(Audience::All));
     }
 }

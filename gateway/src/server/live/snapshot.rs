@@ -141,7 +141,12 @@ pub(crate) fn broadcast_presence(shared: &Shared) {
 /// [`broadcast_presence`] from just the live sessions and the gateway's own facts (for
 /// handlers that take narrow services).
 pub(crate) fn broadcast_presence_of(hub: &Hub, info: &GatewayInfo<'_>) {
+    // The counter moves even when nobody hears it: a later `hello-ok` snapshot and the next
+    // presence event carry the version of the list they hold.
     hub.bump_presence();
+    if !hub.has_audience(Audience::Read) {
+        return;
+    }
     let presence = presence_of(hub, info);
     hub.broadcast(
         "presence",
