@@ -260,6 +260,22 @@ impl StateStore {
         Ok(device)
     }
 
+    /// One live pending request by its id (expired ones are purged first, as a listing
+    /// would): `device.pair.approve` checks the requested roles and scopes with this
+    /// primary-key lookup instead of listing every paired device and its tokens, so an
+    /// approval does not slow down as the fleet grows.
+    pub fn pending_device_request(
+        &mut self,
+        request_id: &str,
+        now_ms: u64,
+    ) -> StateResult<Option<DevicePairRequest>> {
+        let tx = self.write_tx()?;
+        purge_expired_pending(&tx, now_ms)?;
+        let pending = load_pending_by_id(&tx, request_id)?.map(|p| p.request);
+        tx.commit()?;
+        Ok(pending)
+    }
+
     /// `device.pair.list`: live pending requests (expired ones are purged) and paired devices
     /// with token metadata only; `connected` is left for the server to fill in.
     pub fn list_devices(&mut self, now_ms: u64) -> StateResult<DevicePairList> {

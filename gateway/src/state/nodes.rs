@@ -270,6 +270,16 @@ impl StateStore {
         load_approved(&self.conn, node_id)
     }
 
+    /// One pending surface request by its id: `node.pair.approve` checks the request's
+    /// `requiredApproveScopes` with this primary-key lookup, not a listing of every node
+    /// (approvals stayed flat instead of slowing as the paired fleet grew).
+    pub fn pending_node_request_by_id(
+        &self,
+        request_id: &str,
+    ) -> StateResult<Option<NodePairRequest>> {
+        load_pending(&self.conn, PendingKey::Request(request_id))
+    }
+
     /// The node's pending surface request, for `node.list`'s `pendingRequestId`.
     pub fn pending_node_request(&self, node_id: &str) -> StateResult<Option<NodePairRequest>> {
         load_pending(&self.conn, PendingKey::Node(node_id))

@@ -382,3 +382,21 @@ fn silent_flag_and_remote_ip_are_kept_on_the_request() {
         Some("https://ui.example")
     );
 }
+
+#[test]
+fn one_pending_request_is_found_by_id_and_expires_like_in_the_list() {
+    let mut st = store();
+    let p = expect_pending(st.request_device_pairing(&node_req("dev-a"), T0).unwrap());
+    let id = &p.request.request_id;
+    assert_eq!(
+        st.pending_device_request(id, T0 + 1).unwrap(),
+        Some(p.request.clone())
+    );
+    assert_eq!(st.pending_device_request("nope", T0 + 1).unwrap(), None);
+    assert_eq!(
+        st.pending_device_request(id, T0 + DEVICE_PAIRING_PENDING_TTL_MS)
+            .unwrap(),
+        None
+    );
+    assert!(st.list_devices(T0 + 1).unwrap().pending.is_empty());
+}

@@ -285,3 +285,20 @@ fn activity_and_host_stats_are_recorded() {
         Err(StateError::TooLarge { .. })
     ));
 }
+
+#[test]
+fn one_pending_surface_is_found_by_request_id() {
+    let mut st = paired_node();
+    let p = expect_surface_pending(
+        st.reconcile_node_surface("dev-a", &surface(&["system"], &["system.notify"]), T0)
+            .unwrap(),
+    );
+    let id = p.request.request_id.clone();
+    assert_eq!(
+        st.pending_node_request_by_id(&id).unwrap(),
+        Some(p.request.clone())
+    );
+    assert_eq!(st.pending_node_request_by_id("nope").unwrap(), None);
+    st.approve_node(&id, T0 + 1).unwrap();
+    assert_eq!(st.pending_node_request_by_id(&id).unwrap(), None);
+}

@@ -95,11 +95,8 @@ pub(super) async fn device_approve(
     let now = now_ms();
     let id = p.request_id.clone();
     let pending = state
-        .run(move |s| s.list_devices(now))
+        .run(move |s| s.pending_device_request(&id, now))
         .await?
-        .pending
-        .into_iter()
-        .find(|r| r.request_id == id)
         .ok_or_else(|| invalid("unknown requestId"))?;
     let needs_admin = pending.roles.iter().any(|r| r != "operator")
         || !pending.scopes.iter().all(|s| has_scope(&session.scopes, s));
@@ -313,11 +310,10 @@ pub(super) async fn node_approve(
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: RequestIdParams = decode("node.pair.approve", params)?;
-    let list = state.run(|s| s.list_nodes()).await?;
-    let pending = list
-        .pending
-        .into_iter()
-        .find(|r| r.request_id == p.request_id)
+    let lookup_id = p.request_id.clone();
+    let pending = state
+        .run(move |s| s.pending_node_request_by_id(&lookup_id))
+        .await?
         .ok_or_else(|| invalid("unknown requestId"))?;
     let required: Vec<&str> = pending
         .required_approve_scopes
