@@ -138,3 +138,110 @@ fn bad_input_is_a_usage_error_not_a_panic() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// The pids whose parent is `parent` and whose command line mentions `gateway`.
+fn gateway_children(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The fields after the command name: state, ppid, ...
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == Some(parent) && String::from_utf8_lossy(&cmdline).contains("gateway") {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Whether `pid` is gone (or only a zombie waiting for whoever adopted it).
+fn dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with('Z')),
+    }
+}
+
+/// Starts a long `bench idle --spawn` and returns it with its gateway's pid once spawned.
+#[allow(
+    clippy::zombie_processes,
+    reason = "the caller signals and waits for it"
+)]
+fn long_bench(tmp: &std::path::Path) -> (std::process::Child, u32) {
+    let mut child = Command::new(clawlet_bin())
+        .args(["bench", "idle", "-n", "2", "--duration", "300", "--spawn"])
+        .args(["--timeout", "300"])
+        .env("TMPDIR", tmp)
+        .env_remove("OPENCLAW_GATEWAY_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(&pid) = gateway_children(child.id()).first() {
+            return (child, pid);
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("bench spawned no gateway in 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_dead(pid: u32, secs: u64) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(secs) {
+        if dead(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    dead(pid)
+}
+
+#[test]
+fn a_sigkilled_bench_takes_its_spawned_gateway_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, gateway) = long_bench(tmp.path());
+    child.kill().unwrap(); // SIGKILL: no handler runs
+    child.wait().unwrap();
+    let gone = wait_dead(gateway, 5);
+    if !gone {
+        let _ = Command::new("kill")
+            .args(["-9", &gateway.to_string()])
+            .status();
+    }
+    assert!(gone, "gateway {gateway} outlived the SIGKILLed bench");
+}
+
+#[test]
+fn a_sigterm_stops_the_gateway_and_removes_the_temp_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, gateway) = long_bench(tmp.path());
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("bench did not stop in 20 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(wait_dead(gateway, 5), "gateway {gateway} outlived SIGTERM");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}

@@ -142,16 +142,29 @@ impl SpawnSpec {
         })
     }
 
-    /// `taskset -c <cpus> <program>` when pinned (taskset execs: the PID is the program's).
+    /// `taskset -c <cpus> <program>` when pinned (taskset execs: the PID is the program's),
+    /// under `setpriv --pdeathsig KILL --` when setpriv exists (it execs too), so the kernel
+    /// kills the gateway if this tool dies without cleaning up (a SIGKILL; kill-on-drop only
+    /// covers orderly exits). The death signal follows the spawning thread: a tokio worker
+    /// thread, which lives as long as the runtime.
     fn pinned(&self, program: &std::ffi::OsStr) -> Command {
-        match &self.cpus {
-            Some(cpus) => {
-                let mut cmd = Command::new("taskset");
-                cmd.arg("-c").arg(cpus).arg(program);
-                cmd
-            }
-            None => Command::new(program),
+        let mut argv: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(setpriv) = death_signal_wrapper() {
+            argv.extend([
+                setpriv.into_os_string(),
+                "--pdeathsig".into(),
+                "KILL".into(),
+            ]);
+            argv.push("--".into());
         }
+        if let Some(cpus) = &self.cpus {
+            argv.extend(["taskset".into(), "-c".into(), cpus.into()]);
+        }
+        argv.push(program.to_owned());
+        let mut argv = argv.into_iter();
+        let mut cmd = Command::new(argv.next().unwrap_or_else(|| program.to_owned()));
+        cmd.args(argv);
+        cmd
     }
 
     fn write_clawlet_config(&self) -> std::io::Result<()> {
@@ -196,4 +209,19 @@ pub fn free_port() -> std::io::Result<u16> {
 /// Removes the private dir (best effort).
 pub fn remove_dir(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `setpriv` (util-linux) on `PATH`, on Linux; `None` elsewhere or when it is missing (then
+/// only an orderly exit or a caught SIGINT/SIGTERM stops the gateway).
+pub fn death_signal_wrapper() -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("setpriv"))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }

@@ -37,13 +37,22 @@ use crate::cli::context::CliError;
 pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     let common = args.common().clone();
     let mut bench = setup::Bench::prepare(&common).await?;
-    let outcome = match &args.command {
-        BenchCommand::Handshake(a) => handshake::run(&mut bench, a).await,
-        BenchCommand::Idle(a) => idle::run(&mut bench, a).await,
-        BenchCommand::Invoke(a) => invoke::run(&mut bench, a).await,
-        BenchCommand::Storm(a) => storm::run(&mut bench, a).await,
-        BenchCommand::Pairing(a) => pairing::run(&mut bench, a).await,
-        BenchCommand::Coldstart(a) => coldstart::run(&mut bench, a).await,
+    let scenario = async {
+        match &args.command {
+            BenchCommand::Handshake(a) => handshake::run(&mut bench, a).await,
+            BenchCommand::Idle(a) => idle::run(&mut bench, a).await,
+            BenchCommand::Invoke(a) => invoke::run(&mut bench, a).await,
+            BenchCommand::Storm(a) => storm::run(&mut bench, a).await,
+            BenchCommand::Pairing(a) => pairing::run(&mut bench, a).await,
+            BenchCommand::Coldstart(a) => coldstart::run(&mut bench, a).await,
+        }
+    };
+    // Ctrl-C or a SIGTERM ends the scenario (its sockets drop with it), then the spawned
+    // gateway is stopped and its temp dir removed as after a normal run. A SIGKILL cannot be
+    // caught: the gateway's parent-death signal covers that (see `gateway_process`).
+    let outcome = tokio::select! {
+        outcome = scenario => outcome,
+        signal = interrupted() => Err(setup::failed(format!("interrupted by {signal}"))),
     };
     bench.shutdown().await;
     let mut report = outcome?;
@@ -55,4 +64,28 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM and names it. If a handler cannot be installed, that signal
+/// keeps its default action (the process dies; the gateway's parent-death signal still holds).
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let term_recv = async {
+        match term.as_mut() {
+            Some(s) => s.recv().await,
+            None => std::future::pending().await,
+        }
+    };
+    let int_recv = async {
+        match int.as_mut() {
+            Some(s) => s.recv().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = term_recv => "SIGTERM",
+        _ = int_recv => "SIGINT",
+    }
 }
