@@ -281,110 +281,135 @@ impl CommandPolicy {
 mod tests {
     use super::*;
 
+    /// `(command, platform, allowed)` for one policy.
+    type AllowCase = (&'static str, PlatformId, bool);
+
+    fn assert_allows(policy: &CommandPolicy, cases: &[AllowCase]) {
+        for &(command, platform, allowed) in cases {
+            assert_eq!(
+                policy.allows(command, platform),
+                allowed,
+                "{command} on {platform:?}"
+            );
+        }
+    }
+
     #[test]
     fn deny_wins_and_dangerous_needs_allow() {
         let p = CommandPolicy::new(CommandPolicyOptions {
             allow: vec!["camera.snap".into(), "system.notify".into()],
             deny: vec!["system.notify".into()],
         });
-        assert!(!p.allows("system.notify", PlatformId::Linux));
-        assert!(p.allows("camera.snap", PlatformId::Linux));
+        assert_allows(
+            &p,
+            &[
+                ("system.notify", PlatformId::Linux, false),
+                ("camera.snap", PlatformId::Linux, true),
+            ],
+        );
         let d = CommandPolicy::default();
-        assert!(!d.allows("camera.snap", PlatformId::Linux));
-        assert!(d.allows("system.run", PlatformId::Linux));
-        assert!(d.allows("computer.act", PlatformId::Linux));
-        assert!(!d.allows("dir.list", PlatformId::Linux));
+        assert_allows(
+            &d,
+            &[
+                ("camera.snap", PlatformId::Linux, false),
+                ("system.run", PlatformId::Linux, true),
+                ("computer.act", PlatformId::Linux, true),
+                ("dir.list", PlatformId::Linux, false),
+            ],
+        );
         assert_eq!(
             d.check_invoke("system.run", PlatformId::Linux, &[]),
             Err(Refusal::NoCommandsDeclared)
         );
     }
 
-    /// What OpenClaw 2026.9.6's headless node host declares, and the 13 commands OpenClaw's own
-    /// gateway admits of it (interop scenario 7; transcripts README, the paired-node example).
+    /// What OpenClaw 2026.9.6's headless node host declares, each with whether OpenClaw's own
+    /// gateway admits it (13 of them; interop scenario 7; transcripts README, the paired-node
+    /// example).
+    const OPENCLAW_NODE_HOST: &[(&str, bool)] = &[
+        ("browser.proxy", true),
+        ("browser.proxy.upload.v1", true),
+        ("desktop.stream", true),
+        ("dir.fetch", false),
+        ("dir.list", false),
+        ("file.create", false),
+        ("file.fetch", false),
+        ("file.stat", false),
+        ("file.write", false),
+        ("fs.listDir", true),
+        ("mcp.tools.call.v1", true),
+        ("ollama.chat", true),
+        ("ollama.models", true),
+        ("system.execApprovals.get", true),
+        ("system.execApprovals.set", true),
+        ("system.run", true),
+        ("system.run.prepare", true),
+        ("system.which", true),
+        ("terminal.upload", true),
+        ("workspace.memory", false),
+        ("workspace.skills", false),
+    ];
+
     #[test]
     fn openclaw_node_host_keeps_the_surface_openclaw_gives_it() {
-        let declared: Vec<String> = [
-            "browser.proxy",
-            "browser.proxy.upload.v1",
-            "desktop.stream",
-            "dir.fetch",
-            "dir.list",
-            "file.create",
-            "file.fetch",
-            "file.stat",
-            "file.write",
-            "fs.listDir",
-            "mcp.tools.call.v1",
-            "ollama.chat",
-            "ollama.models",
-            "system.execApprovals.get",
-            "system.execApprovals.set",
-            "system.run",
-            "system.run.prepare",
-            "system.which",
-            "terminal.upload",
-            "workspace.memory",
-            "workspace.skills",
-        ]
-        .map(String::from)
-        .to_vec();
+        let declared: Vec<String> = OPENCLAW_NODE_HOST
+            .iter()
+            .map(|&(command, _)| command.to_owned())
+            .collect();
+        let expected: Vec<&str> = OPENCLAW_NODE_HOST
+            .iter()
+            .filter(|&&(_, admitted)| admitted)
+            .map(|&(command, _)| command)
+            .collect();
+        assert_eq!(expected.len(), 13);
         let admitted = CommandPolicy::default().filter(&declared, PlatformId::Linux);
-        assert_eq!(
-            admitted,
-            [
-                "browser.proxy",
-                "browser.proxy.upload.v1",
-                "desktop.stream",
-                "fs.listDir",
-                "mcp.tools.call.v1",
-                "ollama.chat",
-                "ollama.models",
-                "system.execApprovals.get",
-                "system.execApprovals.set",
-                "system.run",
-                "system.run.prepare",
-                "system.which",
-                "terminal.upload",
-            ]
-        );
+        assert_eq!(admitted, expected);
     }
 
     #[test]
     fn platforms_are_classified_like_openclaw() {
         use PlatformId::*;
-        assert_eq!(PlatformId::classify("ios", Some("iPhone")), Ios);
-        assert_eq!(PlatformId::classify("ios", None), Ios);
-        assert_eq!(PlatformId::classify("ios", Some("Mac")), Unknown);
-        assert_eq!(PlatformId::classify("iOS 18.1", Some("iPad")), Ios);
-        assert_eq!(PlatformId::classify("android", Some("Android")), Android);
-        assert_eq!(
-            PlatformId::classify("Android 15 (SDK 35)", Some("Android")),
-            Android
-        );
-        assert_eq!(
-            PlatformId::classify("android 15 (sdk x)", Some("Android")),
-            Unknown
-        );
-        assert_eq!(PlatformId::classify("macos", Some("Mac")), MacOs);
-        assert_eq!(PlatformId::classify("macos", None), Unknown);
-        assert_eq!(PlatformId::classify("linux", Some("Linux")), Linux);
-        assert_eq!(PlatformId::classify("", Some("Apple Watch Ultra")), WatchOs);
-        assert_eq!(PlatformId::classify("", None), Unknown);
-        assert_eq!(PlatformId::classify("plan9", Some("Linux")), Unknown);
+        let cases: &[(&str, Option<&str>, PlatformId)] = &[
+            ("ios", Some("iPhone"), Ios),
+            ("ios", None, Ios),
+            ("ios", Some("Mac"), Unknown),
+            ("iOS 18.1", Some("iPad"), Ios),
+            ("android", Some("Android"), Android),
+            ("Android 15 (SDK 35)", Some("Android"), Android),
+            ("android 15 (sdk x)", Some("Android"), Unknown),
+            ("macos", Some("Mac"), MacOs),
+            ("macos", None, Unknown),
+            ("linux", Some("Linux"), Linux),
+            ("", Some("Apple Watch Ultra"), WatchOs),
+            ("", None, Unknown),
+            ("plan9", Some("Linux"), Unknown),
+        ];
+        for &(platform, family, expected) in cases {
+            assert_eq!(
+                PlatformId::classify(platform, family),
+                expected,
+                "{platform:?} / {family:?}"
+            );
+        }
     }
 
     #[test]
     fn mobile_rows_admit_device_and_location_but_not_dangerous_commands() {
-        let p = CommandPolicy::default();
-        for platform in [PlatformId::Ios, PlatformId::Android] {
-            assert!(p.allows("device.info", platform));
-            assert!(p.allows("location.get", platform));
-            assert!(!p.allows("camera.snap", platform));
-        }
-        assert!(p.allows("mobile.ui.act", PlatformId::Android));
-        assert!(!p.allows("mobile.ui.act", PlatformId::Ios));
-        assert!(!p.allows("device.info", PlatformId::Linux));
-        assert!(p.allows("location.get", PlatformId::Unknown));
+        use PlatformId::*;
+        assert_allows(
+            &CommandPolicy::default(),
+            &[
+                ("device.info", Ios, true),
+                ("location.get", Ios, true),
+                ("camera.snap", Ios, false),
+                ("device.info", Android, true),
+                ("location.get", Android, true),
+                ("camera.snap", Android, false),
+                ("mobile.ui.act", Android, true),
+                ("mobile.ui.act", Ios, false),
+                ("device.info", Linux, false),
+                ("location.get", Unknown, true),
+            ],
+        );
     }
 }
