@@ -4,62 +4,63 @@
 //! Layout of the image (512-byte sectors):
 //! - sector 0: the provisioning block, `key=value` lines written by whoever flashes the device
 //!   (here `scripts/run-embedded-net.sh`): addresses, gateway, shared token. Read-only here.
-//! - from `STORE_OFFSET`, `STORE_BYTES`: the node's own store (identity seed, device tokens),
-//!   owned by `node-embedded`'s storage.
+//! - from `STORE_OFFSET`, `STORE_BYTES`: the node's own store (identity seed, device token),
+//!   `node-embedded`'s two-slot `FlashStore`.
 //!
-//! Reads and writes take any byte offset and length; partial sectors are read-modify-written.
+//! The disk is an `embedded_storage::Storage` (what `FlashStore` takes): any byte offset and
+//! length; partial sectors are read-modify-written. A real part would give `FlashStore` its NOR
+//! flash driver wrapped in `embedded_storage`'s `RmwNorFlashStorage` instead.
 
+use embedded_storage::{ReadStorage, Storage};
 use virtio_drivers::device::blk::{SECTOR_SIZE, VirtIOBlk};
 
 use crate::virtio::{HeapHal, Mmio};
 
-/// Where the node's store starts in the image, and its size.
+/// Where the node's store starts in the image, and its size (two slots of
+/// `node-embedded`'s `FlashStore`).
 pub const STORE_OFFSET: u32 = 4096;
 pub const STORE_BYTES: u32 = 4096;
+/// The provisioning block: sector 0.
+pub const PROVISIONING_BYTES: usize = SECTOR_SIZE;
 
 /// A failed flash access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlashError {
-    /// The access runs past the end of the region.
+    /// The access runs past the end of the disk.
     OutOfBounds,
     /// The virtio-blk request failed.
     Device,
 }
 
-/// A byte-addressed window `[base, base + len)` of the disk.
+/// The whole disk as a byte-addressed `embedded_storage` region.
 pub struct BlkFlash {
     blk: VirtIOBlk<HeapHal, Mmio>,
-    base: u32,
     len: u32,
 }
 
 impl BlkFlash {
-    /// The window `[base, base + len)` of the disk behind `transport`.
-    pub fn new(transport: Mmio, base: u32, len: u32) -> Result<Self, FlashError> {
+    /// The disk behind `transport` (at most 4 GiB of it is addressable).
+    pub fn new(transport: Mmio) -> Result<Self, FlashError> {
         let blk = VirtIOBlk::new(transport).map_err(|_| FlashError::Device)?;
-        let end = u64::from(base) + u64::from(len);
-        if end > blk.capacity().saturating_mul(SECTOR_SIZE as u64) {
-            return Err(FlashError::OutOfBounds);
-        }
-        Ok(Self { blk, base, len })
+        let bytes = blk.capacity().saturating_mul(SECTOR_SIZE as u64);
+        let len = u32::try_from(bytes).unwrap_or(u32::MAX);
+        Ok(Self { blk, len })
     }
 
-    /// Region size in bytes.
-    pub fn capacity(&self) -> u32 {
-        self.len
-    }
-
-    fn check(&self, offset: u32, len: usize) -> Result<u32, FlashError> {
+    fn check(&self, offset: u32, len: usize) -> Result<usize, FlashError> {
         let len = u32::try_from(len).map_err(|_| FlashError::OutOfBounds)?;
         match offset.checked_add(len) {
-            Some(end) if end <= self.len => Ok(self.base + offset),
+            Some(end) if end <= self.len => Ok(offset as usize),
             _ => Err(FlashError::OutOfBounds),
         }
     }
+}
 
-    /// Reads `buf.len()` bytes at `offset` (relative to the region).
-    pub fn read(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), FlashError> {
-        let mut pos = self.check(offset, buf.len())? as usize;
+impl ReadStorage for BlkFlash {
+    type Error = FlashError;
+
+    fn read(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), FlashError> {
+        let mut pos = self.check(offset, buf.len())?;
         let mut done = 0;
         let mut sector = [0u8; SECTOR_SIZE];
         while done < buf.len() {
@@ -79,9 +80,16 @@ impl BlkFlash {
         Ok(())
     }
 
-    /// Writes `data` at `offset` (relative to the region) and flushes the disk.
-    pub fn write(&mut self, offset: u32, data: &[u8]) -> Result<(), FlashError> {
-        let mut pos = self.check(offset, data.len())? as usize;
+    fn capacity(&self) -> usize {
+        self.len as usize
+    }
+}
+
+impl Storage for BlkFlash {
+    /// Writes `data` at `offset` (partial sectors read-modify-written), then flushes the disk
+    /// so the bytes are in the image file before the call returns.
+    fn write(&mut self, offset: u32, data: &[u8]) -> Result<(), FlashError> {
+        let mut pos = self.check(offset, data.len())?;
         let mut done = 0;
         let mut sector = [0u8; SECTOR_SIZE];
         while done < data.len() {
@@ -105,14 +113,4 @@ impl BlkFlash {
         }
         self.blk.flush().map_err(|_| FlashError::Device)
     }
-}
-
-/// Reads the provisioning sector (sector 0) of the disk.
-pub fn read_provisioning(flash: &mut BlkFlash) -> Result<[u8; SECTOR_SIZE], FlashError> {
-    let mut sector = [0u8; SECTOR_SIZE];
-    flash
-        .blk
-        .read_blocks(0, &mut sector)
-        .map_err(|_| FlashError::Device)?;
-    Ok(sector)
 }

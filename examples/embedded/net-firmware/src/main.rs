@@ -1,13 +1,17 @@
 //! A clawlet node on a microcontroller-class RISC-V target (riscv32imac, ESP32-C3/C6 class),
 //! run on QEMU's `virt` machine with a real network: virtio-net + smoltcp (static IPv4 on a
 //! tap device), flash on virtio-blk, entropy from virtio-rng, time from the CLINT, logs on the
-//! NS16550 UART. See examples/embedded/README.md, "Networked node".
+//! NS16550 UART. The protocol is `node-embedded`'s `NodeDriver` (WebSocket client +
+//! `NodeSession`) with its two-slot `FlashStore` for the identity seed and device token.
+//! See examples/embedded/README.md, "Networked node".
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
+mod app;
 mod clock;
+mod connector;
 mod flash;
 mod heap;
 mod nic;
@@ -18,11 +22,28 @@ mod tcp;
 mod uart;
 mod virtio;
 
-use embedded_io::{Read, Write};
-use rand_core::RngCore;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use core::cell::RefCell;
+
+use clawlet_node_core::identity::DeviceIdentity;
+use clawlet_node_core::wire::connect::ClientInfo;
+use clawlet_node_core::{Credentials, NodeConfig};
+use clawlet_node_embedded::driver::{Endpoint, NodeDriver};
+use clawlet_node_embedded::storage::FlashStore;
+use embedded_storage::ReadStorage;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 
 use crate::flash::BlkFlash;
 use crate::provision::Provisioning;
+
+/// How often the memory figures are logged while running (the script reads the last line).
+const REPORT_EVERY_MS: u64 = 1_000;
+/// Longest sleep between driver steps: the NIC is polled at least this often.
+const STEP_MS: u64 = 2;
+const DISPLAY_NAME: &str = "riscv-virt-node";
 
 /// Stops the firmware after logging why: QEMU keeps running (the script reads the log and
 /// decides), the hart sleeps.
@@ -59,27 +80,61 @@ fn main() -> ! {
     let Some(mut rng) = rng::seeded(rng) else {
         halt("virtio-rng gave no seed");
     };
-    let mut flash = match BlkFlash::new(blk, flash::STORE_OFFSET, flash::STORE_BYTES) {
+    let mut flash = match BlkFlash::new(blk) {
         Ok(f) => f,
-        Err(_) => halt("flash: virtio-blk disk missing or too small"),
+        Err(_) => halt("flash: no usable virtio-blk disk"),
     };
-    let prov = match flash::read_provisioning(&mut flash)
-        .map_err(|_| provision::ProvisionError::Missing("sector 0"))
-        .and_then(|s| Provisioning::parse(&s))
-    {
+    let mut sector = [0u8; flash::PROVISIONING_BYTES];
+    if flash.read(0, &mut sector).is_err() {
+        halt("flash: cannot read the provisioning block");
+    }
+    let prov = match Provisioning::parse(&sector) {
         Ok(p) => p,
         Err(e) => {
             log!("provisioning: {:?}", e);
             halt("no usable provisioning block");
         }
     };
+    let mut store = match FlashStore::new(flash, flash::STORE_OFFSET, flash::STORE_BYTES) {
+        Ok(s) => s,
+        Err(e) => {
+            log!("store: {:?}", e);
+            halt("flash store region unusable");
+        }
+    };
+    let had_record = matches!(store.load(), Ok(Some(_)));
+    let record = match store.load_or_create(&mut rng) {
+        Ok(r) => r,
+        Err(e) => {
+            log!("store: {:?}", e);
+            halt("cannot load or create the node record");
+        }
+    };
+    let device_id = DeviceIdentity::from_seed(&record.identity_seed)
+        .device_id()
+        .to_string();
+    log!(
+        "identity: device {} ({}; device token {})",
+        device_id,
+        if had_record {
+            "from flash"
+        } else {
+            "new, saved to flash"
+        },
+        if record.device_token.is_some() {
+            "stored"
+        } else {
+            "none"
+        }
+    );
+
     let nic = match nic::Nic::new(net) {
         Ok(n) => n,
         Err(_) => halt("virtio-net init failed"),
     };
     let mac = nic.mac();
     log!(
-        "net: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} addr {}/{} gateway {}:{}",
+        "net: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} addr {}/{}",
         mac[0],
         mac[1],
         mac[2],
@@ -87,41 +142,68 @@ fn main() -> ! {
         mac[4],
         mac[5],
         prov.addr,
-        prov.prefix,
-        prov.gateway,
-        prov.port
+        prov.prefix
     );
-    let mut stack = tcp::NetStack::new(nic, prov.addr, prov.prefix);
+    let stack = Rc::new(RefCell::new(tcp::NetStack::new(
+        nic,
+        prov.addr,
+        prov.prefix,
+    )));
+
+    let url = format!("ws://{}:{}", prov.gateway, prov.port);
+    let endpoint = match Endpoint::parse(&url) {
+        Ok(e) => e,
+        Err(_) => halt("bad gateway address"),
+    };
+    log!("gateway: {}", url);
+    let mut client = ClientInfo::node_host(env!("CARGO_PKG_VERSION"), "riscv32");
+    client.display_name = Some(DISPLAY_NAME.into());
+    client.device_family = Some("MCU".into());
+    client.model_identifier = Some("qemu-virt-riscv32".into());
+    let mut config = NodeConfig::new(client);
+    config.commands = app::COMMANDS.iter().map(|c| String::from(*c)).collect();
+    config.caps = alloc::vec!["device".into()];
+    config.credentials = Credentials {
+        token: Some(prov.token.as_str().into()),
+        ..Credentials::default()
+    };
+    config.transport = endpoint.transport_security(false);
+
+    let ports = ChaCha20Rng::from_rng(&mut rng).unwrap_or_else(|_| ChaCha20Rng::seed_from_u64(0));
+    let connector = connector::TcpConnector::new(Rc::clone(&stack), ports);
+    let mut driver = NodeDriver::new(
+        config,
+        &record,
+        endpoint,
+        connector,
+        rng,
+        store,
+        clock::now_ms(),
+    );
+    drop(record);
+    let mut app = app::App {
+        device_id,
+        display_name: DISPLAY_NAME,
+    };
     report();
 
-    // Network proof: TCP connect and a WebSocket upgrade by hand.
-    let local_port = 49152 + (rng.next_u32() % 16384) as u16;
-    match stack.connect(prov.gateway, prov.port, local_port) {
-        Ok(mut s) => {
-            log!("tcp: connected from port {}", local_port);
-            let req = "GET / HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-            if s.write_all(req.as_bytes())
-                .and_then(|()| s.flush())
-                .is_err()
-            {
-                halt("tcp: write failed");
-            }
-            let mut buf = [0u8; 256];
-            match s.read(&mut buf) {
-                Ok(n) => {
-                    let head = buf.get(..n).unwrap_or_default();
-                    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
-                    log!("http: {}", core::str::from_utf8(line).unwrap_or("?"));
-                }
-                Err(e) => log!("tcp: read {:?}", e),
-            }
-            s.close();
+    let mut next_report = clock::now_ms() + REPORT_EVERY_MS;
+    loop {
+        let now = clock::now_ms();
+        let next = driver.step(now, &mut app);
+        if now >= next_report {
+            report();
+            next_report = now + REPORT_EVERY_MS;
         }
-        Err(e) => log!("tcp: connect {:?}", e),
+        let wait = match next.wake_at_ms {
+            Some(t) if t <= now => 0,
+            Some(t) => (t - now).min(STEP_MS),
+            None => STEP_MS,
+        };
+        if wait > 0 {
+            stack.borrow_mut().poll_and_wait(wait);
+        }
     }
-    let _ = flash.capacity();
-    report();
-    halt("done");
 }
 
 #[panic_handler]

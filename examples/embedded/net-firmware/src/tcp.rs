@@ -6,7 +6,9 @@
 //! machine timer in short steps (`clock::sleep_until`), because the NIC's interrupt is not
 //! routed (no PLIC set-up; one connection does not need it).
 
+use alloc::rc::Rc;
 use alloc::vec;
+use core::cell::RefCell;
 
 use embedded_io::{ErrorKind, ErrorType, Read, ReadReady, Write};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
@@ -104,15 +106,17 @@ impl NetStack {
     /// Opens a TCP connection to `remote:port` from `local_port` and waits until it is
     /// established. Any previous connection on the socket is aborted first.
     pub fn connect(
-        &mut self,
+        this: &Rc<RefCell<Self>>,
         remote: Ipv4Address,
         port: u16,
         local_port: u16,
-    ) -> Result<TcpStream<'_>, TcpError> {
-        self.socket().abort();
-        self.poll();
-        let cx = self.iface.context();
-        let socket = self.sockets.get_mut::<tcp::Socket<'static>>(self.handle);
+    ) -> Result<TcpStream, TcpError> {
+        let mut me = this.borrow_mut();
+        me.socket().abort();
+        me.poll();
+        let me = &mut *me;
+        let cx = me.iface.context();
+        let socket = me.sockets.get_mut::<tcp::Socket<'static>>(me.handle);
         socket
             .connect(cx, (IpAddress::Ipv4(remote), port), local_port)
             .map_err(|_| TcpError::Stack)?;
@@ -122,39 +126,58 @@ impl NetStack {
         socket.set_nagle_enabled(false);
         let deadline = clock::now_ms().saturating_add(CONNECT_TIMEOUT_MS);
         loop {
-            self.poll();
-            match self.socket().state() {
-                tcp::State::Established => return Ok(TcpStream { stack: self }),
+            me.poll();
+            match me.socket().state() {
+                tcp::State::Established => {
+                    return Ok(TcpStream {
+                        stack: Rc::clone(this),
+                    });
+                }
                 tcp::State::Closed => return Err(TcpError::Reset),
                 _ => {}
             }
             if clock::now_ms() >= deadline {
-                self.socket().abort();
-                self.poll();
+                me.socket().abort();
+                me.poll();
                 return Err(TcpError::TimedOut);
             }
-            self.idle();
+            me.idle();
         }
+    }
+
+    /// Runs the stack once and sleeps until it has a timer due, at most `max_ms`: the main
+    /// loop's wait between driver steps.
+    pub fn poll_and_wait(&mut self, max_ms: u64) {
+        self.poll();
+        let t = now();
+        let delay = self
+            .iface
+            .poll_delay(t, &self.sockets)
+            .map_or(max_ms, |d| d.total_millis());
+        clock::sleep_until(clock::now_ms().saturating_add(delay), max_ms);
     }
 }
 
 /// An established TCP connection. Dropping it aborts the connection (RST), which is what a
 /// node wants when it gives up on a gateway; a graceful close goes through [`TcpStream::close`].
-pub struct TcpStream<'s> {
-    stack: &'s mut NetStack,
+pub struct TcpStream {
+    stack: Rc<RefCell<NetStack>>,
 }
 
-impl TcpStream<'_> {
+impl TcpStream {
     /// Sends FIN and gives the stack a moment to put it on the wire.
     pub fn close(self) {
-        self.stack.socket().close();
-        self.stack.poll();
+        let mut stack = self.stack.borrow_mut();
+        stack.socket().close();
+        stack.poll();
     }
+}
 
+impl NetStack {
     /// The state is "peer has finished sending" (EOF) rather than a reset.
     fn peer_closed(&mut self) -> bool {
         matches!(
-            self.stack.socket().state(),
+            self.socket().state(),
             tcp::State::CloseWait
                 | tcp::State::LastAck
                 | tcp::State::Closing
@@ -163,68 +186,76 @@ impl TcpStream<'_> {
     }
 }
 
-impl Drop for TcpStream<'_> {
+impl Drop for TcpStream {
     fn drop(&mut self) {
-        self.stack.socket().abort();
-        self.stack.poll();
+        if let Ok(mut stack) = self.stack.try_borrow_mut() {
+            // After `close` the socket is closing gracefully: leave it to finish.
+            if stack.socket().may_recv() || stack.socket().may_send() {
+                stack.socket().abort();
+            }
+            stack.poll();
+        }
     }
 }
 
-impl ErrorType for TcpStream<'_> {
+impl ErrorType for TcpStream {
     type Error = TcpError;
 }
 
-impl Read for TcpStream<'_> {
+impl Read for TcpStream {
     /// Blocks until at least one byte is there; `Ok(0)` at the peer's FIN.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, TcpError> {
         if buf.is_empty() {
             return Ok(0);
         }
+        let mut stack = self.stack.borrow_mut();
         loop {
-            self.stack.poll();
-            let socket = self.stack.socket();
+            stack.poll();
+            let socket = stack.socket();
             if socket.can_recv() {
                 return socket.recv_slice(buf).map_err(|_| TcpError::Stack);
             }
             if !socket.may_recv() {
-                return if self.peer_closed() {
+                return if stack.peer_closed() {
                     Ok(0)
                 } else {
                     Err(TcpError::Reset)
                 };
             }
-            self.stack.idle();
+            stack.idle();
         }
     }
 }
 
-impl ReadReady for TcpStream<'_> {
+impl ReadReady for TcpStream {
     /// True when a `read` would not block: data is buffered, or the connection has ended.
     fn read_ready(&mut self) -> Result<bool, TcpError> {
-        self.stack.poll();
-        let socket = self.stack.socket();
+        let mut stack = self.stack.borrow_mut();
+        stack.poll();
+        let socket = stack.socket();
         Ok(socket.can_recv() || !socket.may_recv())
     }
 }
 
-impl Write for TcpStream<'_> {
+impl Write for TcpStream {
     /// Blocks until at least one byte fits in the send buffer.
     fn write(&mut self, buf: &[u8]) -> Result<usize, TcpError> {
         if buf.is_empty() {
             return Ok(0);
         }
+        let mut stack = self.stack.borrow_mut();
         loop {
-            self.stack.poll();
-            let socket = self.stack.socket();
+            stack.poll();
+            let socket = stack.socket();
             if !socket.may_send() {
                 return Err(TcpError::Reset);
             }
             if socket.can_send() {
                 let n = socket.send_slice(buf).map_err(|_| TcpError::Stack)?;
-                self.stack.poll();
+                stack.poll();
                 return Ok(n);
             }
-            self.stack.idle();
+            stack.idle();
         }
     }
 
@@ -232,9 +263,10 @@ impl Write for TcpStream<'_> {
     /// bytes in the send queue), bounded by `FLUSH_TIMEOUT_MS`.
     fn flush(&mut self) -> Result<(), TcpError> {
         let deadline = clock::now_ms().saturating_add(FLUSH_TIMEOUT_MS);
+        let mut stack = self.stack.borrow_mut();
         loop {
-            self.stack.poll();
-            let socket = self.stack.socket();
+            stack.poll();
+            let socket = stack.socket();
             if socket.send_queue() == 0 {
                 return Ok(());
             }
@@ -244,7 +276,7 @@ impl Write for TcpStream<'_> {
             if clock::now_ms() >= deadline {
                 return Err(TcpError::TimedOut);
             }
-            self.stack.idle();
+            stack.idle();
         }
     }
 }
