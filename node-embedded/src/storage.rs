@@ -13,6 +13,8 @@
 
 pub mod record;
 pub mod slot;
+#[cfg(test)]
+mod tests;
 
 use clawlet_node_core::StoredCredentials;
 use embedded_storage::Storage;
@@ -180,7 +182,8 @@ where
 {
     type Error = StoreError<F::Error>;
 
-    /// Updates the token in the current record (loading it first if needed) and saves.
+    /// Updates the token in the current record (loading it first if needed) and saves it if it
+    /// changed.
     fn store_credentials(&mut self, credentials: &StoredCredentials) -> Result<(), Self::Error> {
         if self.record.is_none() {
             self.load()?;
@@ -189,6 +192,10 @@ where
         let Some(mut record) = self.record.clone() else {
             return Ok(());
         };
+        if record.device_token == credentials.device_token && record.scopes == credentials.scopes {
+            // A gateway may re-issue the same token on every connect: skip the flash write.
+            return Ok(());
+        }
         record.device_token = credentials.device_token.clone();
         record.scopes = credentials.scopes.clone();
         self.save(&record)

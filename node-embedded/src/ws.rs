@@ -24,6 +24,8 @@ pub mod decoder;
 pub mod error;
 pub mod frame;
 pub mod handshake;
+#[cfg(test)]
+mod tests;
 
 pub use client::{READ_CHUNK, WsClient, WsEvent, WsState};
 pub use decoder::{DEFAULT_MAX_MESSAGE, Decoder, Received, WsLimits};
