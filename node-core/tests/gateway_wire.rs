@@ -83,7 +83,11 @@ fn every_auth_failure_reaches_the_node_as_the_same_reason_and_next_step() {
             continue;
         }
         let a = stopped.unwrap_or_else(|| panic!("{failure:?}: {events:?}"));
-        assert_eq!(a.kind, AuthFailureKind::from(&failure), "{failure:?}");
+        assert_eq!(
+            a.kind,
+            AuthFailureKind::Credential(failure.clone()),
+            "{failure:?}"
+        );
         assert_eq!(a.detail_code.as_deref(), Some(failure.detail_code()));
         assert_eq!(a.recommended_next_step, Some(failure.next_step(false)));
         assert_eq!(a.message, "unauthorized");

@@ -12,6 +12,7 @@ mod support;
 
 use clawlet_node_core::identity::{DeviceAuthPayload, PayloadVersion, verify_device_signature};
 use clawlet_node_core::session::{AuthFailureKind, CancelReason, InvokeDelivery};
+use clawlet_node_core::wire::AuthFailure;
 use clawlet_node_core::wire::pairing::PairDecision;
 use clawlet_node_core::{
     Input, InvokeOutcome, NodeEvent, Output, SessionError, SessionStatus, StoredCredentials,
@@ -624,7 +625,10 @@ fn f_missing_token_stops_with_a_typed_error() {
         Harness::new(config, StoredCredentials::default()),
     );
     let a = auth_failure(&out);
-    assert_eq!(a.kind, AuthFailureKind::TokenMissing);
+    assert_eq!(
+        a.kind,
+        AuthFailureKind::Credential(AuthFailure::TokenMissing)
+    );
     assert_eq!(a.detail_code.as_deref(), Some("AUTH_TOKEN_MISSING"));
     assert_eq!(
         a.recommended_next_step,
@@ -642,7 +646,10 @@ fn f_wrong_token_without_device_token_stops() {
         "c044",
         Harness::new(node_config(&["system.which"]), StoredCredentials::default()),
     );
-    assert_eq!(auth_failure(&out).kind, AuthFailureKind::TokenMismatch);
+    assert_eq!(
+        auth_failure(&out).kind,
+        AuthFailureKind::Credential(AuthFailure::TokenMismatch)
+    );
     assert_eq!(h.session.status(), SessionStatus::Stopped);
 }
 
@@ -673,7 +680,10 @@ fn f_wrong_token_retries_once_with_the_device_token() {
         sent[0]["params"]["auth"],
         serde_json::json!({"token":"example-shared-token","deviceToken":"device-token-1"})
     );
-    assert_eq!(auth_failure(&out).kind, AuthFailureKind::TokenMismatch);
+    assert_eq!(
+        auth_failure(&out).kind,
+        AuthFailureKind::Credential(AuthFailure::TokenMismatch)
+    );
     assert_eq!(h.session.status(), SessionStatus::Stopped);
     // resume() starts over.
     h.session.resume(h.now);
@@ -694,7 +704,10 @@ fn f_no_device_token_retry_on_untrusted_transport() {
         "c044",
         Harness::new(config, stored),
     );
-    assert_eq!(auth_failure(&out).kind, AuthFailureKind::TokenMismatch);
+    assert_eq!(
+        auth_failure(&out).kind,
+        AuthFailureKind::Credential(AuthFailure::TokenMismatch)
+    );
 }
 
 /// f-raw-protocol-mismatch: a typed stop, not a reconnect loop.
@@ -740,7 +753,11 @@ fn f_raw_wrong_token_is_classified() {
             Harness::new(node_config(&[]), StoredCredentials::default()),
         );
         let a = auth_failure(&out);
-        assert_eq!(a.kind, AuthFailureKind::TokenMismatch, "{file}");
+        assert_eq!(
+            a.kind,
+            AuthFailureKind::Credential(AuthFailure::TokenMismatch),
+            "{file}"
+        );
         assert_eq!(
             a.recommended_next_step,
             Some(clawlet_node_core::wire::RecommendedNextStep::UpdateAuthCredentials)

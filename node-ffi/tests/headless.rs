@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clawlet_node::{HeadlessError, HeadlessExit, HeadlessOptions, run_headless};
 use clawlet_node_core::session::AuthFailureKind;
+use clawlet_node_core::wire::AuthFailure;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
@@ -163,7 +164,7 @@ async fn wrong_token_ends_the_run_with_an_actionable_error() {
     match result {
         Err(
             e @ HeadlessError::AuthFailed {
-                kind: AuthFailureKind::TokenMismatch,
+                kind: AuthFailureKind::Credential(AuthFailure::TokenMismatch),
                 ..
             },
         ) => {

@@ -180,36 +180,23 @@ pub struct PairingRequired {
     pub recheck_in_ms: u64,
 }
 
-/// Which credential problem stopped the session (from `details.code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which credential problem stopped the session.
+///
+/// The refusals of the auth-failure table (SPEC §1.3) are that table's own
+/// [`wire::AuthFailure`](crate::wire::AuthFailure) rows, as decoded from `details.code` and
+/// `authReason`; the other variants are the codes outside it that also need the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthFailureKind {
-    /// No token sent but the gateway needs one.
-    TokenMissing,
-    /// Wrong shared token.
-    TokenMismatch,
-    /// The gateway has no token configured.
-    TokenNotConfigured,
-    /// No password sent.
-    PasswordMissing,
-    /// Wrong password.
-    PasswordMismatch,
-    /// The gateway has no password configured.
-    PasswordNotConfigured,
-    /// Setup-code token expired, used or unknown.
-    BootstrapTokenInvalid,
-    /// Stored device token rejected and nothing else to try.
-    DeviceTokenMismatch,
-    /// Scopes do not match the token.
-    ScopeMismatch,
-    /// Too many failures; the gateway locked us out for a while.
-    RateLimited,
+    /// The gateway refused the credential, for this reason of the auth-failure table.
+    Credential(WireAuthFailure),
     /// The device proof was rejected (signature, key, nonce, id).
     DeviceProofRejected,
     /// The gateway requires a device identity.
     DeviceIdentityRequired,
     /// Client version refused.
     ClientVersionMismatch,
-    /// Any other auth failure.
+    /// A code neither the auth-failure table nor the device codes know (the raw code is in
+    /// [`AuthFailure::detail_code`]).
     Other,
 }
 
@@ -220,7 +207,7 @@ impl AuthFailureKind {
     pub fn from_detail_code(code: Option<&str>) -> Self {
         let code = code.unwrap_or("");
         if let Some(failure) = WireAuthFailure::from_detail_code(code) {
-            return Self::from(&failure);
+            return Self::Credential(failure);
         }
         if DeviceAuthFailure::from_detail_code(code).is_some()
             || code == detail_code::DEVICE_AUTH_INVALID
@@ -232,33 +219,6 @@ impl AuthFailureKind {
             detail_code::CLIENT_VERSION_MISMATCH => Self::ClientVersionMismatch,
             c if c.starts_with("DEVICE_AUTH_") => Self::DeviceProofRejected,
             _ => Self::Other,
-        }
-    }
-}
-
-impl From<&WireAuthFailure> for AuthFailureKind {
-    /// What an app is told for each `authReason`; the reasons it cannot act on apart (proxy and
-    /// Tailscale identity, unknown reasons) are [`Self::Other`].
-    fn from(failure: &WireAuthFailure) -> Self {
-        match failure {
-            WireAuthFailure::TokenMissing => Self::TokenMissing,
-            WireAuthFailure::TokenMismatch => Self::TokenMismatch,
-            WireAuthFailure::TokenNotConfigured => Self::TokenNotConfigured,
-            WireAuthFailure::PasswordMissing => Self::PasswordMissing,
-            WireAuthFailure::PasswordMismatch => Self::PasswordMismatch,
-            WireAuthFailure::PasswordNotConfigured => Self::PasswordNotConfigured,
-            WireAuthFailure::BootstrapTokenInvalid => Self::BootstrapTokenInvalid,
-            WireAuthFailure::DeviceTokenMismatch => Self::DeviceTokenMismatch,
-            WireAuthFailure::ScopeMismatch => Self::ScopeMismatch,
-            WireAuthFailure::RateLimited => Self::RateLimited,
-            WireAuthFailure::Required
-            | WireAuthFailure::TrustedProxyMissingHeader(_)
-            | WireAuthFailure::ProxyAttributionRequired
-            | WireAuthFailure::TailscaleIdentityMissing
-            | WireAuthFailure::TailscaleProxyMissing
-            | WireAuthFailure::TailscaleWhoisFailed
-            | WireAuthFailure::TailscaleIdentityMismatch
-            | WireAuthFailure::Other(_) => Self::Other,
         }
     }
 }

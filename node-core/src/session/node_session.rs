@@ -628,7 +628,7 @@ impl NodeSession {
                     || c.starts_with("DEVICE_")
                     || c == detail_code::CLIENT_VERSION_MISMATCH =>
             {
-                self.stop_auth(&error);
+                self.stop_auth(AuthFailureKind::from_detail_code(Some(c)), &error);
             }
             _ if error.code == error_code::UNAVAILABLE => {
                 let wait = error
@@ -664,7 +664,7 @@ impl NodeSession {
                     self.auth_mode = AuthMode::Normal;
                     self.retry_after(self.config.backoff.device_token_retry_ms, now);
                 } else {
-                    self.stop_auth(error);
+                    self.stop_auth(AuthFailureKind::Credential(auth.failure.clone()), error);
                 }
             }
             WireAuthFailure::RateLimited => {
@@ -677,7 +677,7 @@ impl NodeSession {
                     .next_delay(&self.config.backoff, now, &mut self.rng);
                 self.retry_after_counted(wait.max(delay), now);
             }
-            _ => self.stop_auth(error),
+            _ => self.stop_auth(AuthFailureKind::Credential(auth.failure.clone()), error),
         }
     }
 
@@ -713,9 +713,9 @@ impl NodeSession {
         };
     }
 
-    fn stop_auth(&mut self, error: &ErrorShape) {
+    fn stop_auth(&mut self, kind: AuthFailureKind, error: &ErrorShape) {
         self.stop(NodeEvent::AuthFailed(AuthFailure {
-            kind: AuthFailureKind::from_detail_code(error.detail_code()),
+            kind,
             detail_code: error.detail_code().map(String::from),
             recommended_next_step: error.recommended_next_step(),
             message: error.message.clone(),

@@ -4,6 +4,7 @@
 use clawlet_node_core::SessionError;
 use clawlet_node_core::remote::{PinError, SetupCodeError, UrlError};
 use clawlet_node_core::session::AuthFailureKind;
+use clawlet_node_core::wire::AuthFailure;
 
 use crate::credential_store::CredentialStoreError;
 use crate::runtime::RuntimeError;
@@ -43,23 +44,41 @@ pub enum AuthProblemKind {
     Other,
 }
 
-impl From<AuthFailureKind> for AuthProblemKind {
-    fn from(kind: AuthFailureKind) -> Self {
+impl From<&AuthFailureKind> for AuthProblemKind {
+    fn from(kind: &AuthFailureKind) -> Self {
         match kind {
-            AuthFailureKind::TokenMissing => Self::TokenMissing,
-            AuthFailureKind::TokenMismatch => Self::TokenMismatch,
-            AuthFailureKind::TokenNotConfigured => Self::TokenNotConfigured,
-            AuthFailureKind::PasswordMissing => Self::PasswordMissing,
-            AuthFailureKind::PasswordMismatch => Self::PasswordMismatch,
-            AuthFailureKind::PasswordNotConfigured => Self::PasswordNotConfigured,
-            AuthFailureKind::BootstrapTokenInvalid => Self::BootstrapTokenInvalid,
-            AuthFailureKind::DeviceTokenMismatch => Self::DeviceTokenMismatch,
-            AuthFailureKind::ScopeMismatch => Self::ScopeMismatch,
-            AuthFailureKind::RateLimited => Self::RateLimited,
+            AuthFailureKind::Credential(failure) => failure.into(),
             AuthFailureKind::DeviceProofRejected => Self::DeviceProofRejected,
             AuthFailureKind::DeviceIdentityRequired => Self::DeviceIdentityRequired,
             AuthFailureKind::ClientVersionMismatch => Self::ClientVersionMismatch,
             AuthFailureKind::Other => Self::Other,
+        }
+    }
+}
+
+impl From<&AuthFailure> for AuthProblemKind {
+    /// What an app is told for each `authReason`; the reasons it cannot act on apart (proxy and
+    /// Tailscale identity, unknown reasons) are [`Self::Other`].
+    fn from(failure: &AuthFailure) -> Self {
+        match failure {
+            AuthFailure::TokenMissing => Self::TokenMissing,
+            AuthFailure::TokenMismatch => Self::TokenMismatch,
+            AuthFailure::TokenNotConfigured => Self::TokenNotConfigured,
+            AuthFailure::PasswordMissing => Self::PasswordMissing,
+            AuthFailure::PasswordMismatch => Self::PasswordMismatch,
+            AuthFailure::PasswordNotConfigured => Self::PasswordNotConfigured,
+            AuthFailure::BootstrapTokenInvalid => Self::BootstrapTokenInvalid,
+            AuthFailure::DeviceTokenMismatch => Self::DeviceTokenMismatch,
+            AuthFailure::ScopeMismatch => Self::ScopeMismatch,
+            AuthFailure::RateLimited => Self::RateLimited,
+            AuthFailure::Required
+            | AuthFailure::TrustedProxyMissingHeader(_)
+            | AuthFailure::ProxyAttributionRequired
+            | AuthFailure::TailscaleIdentityMissing
+            | AuthFailure::TailscaleProxyMissing
+            | AuthFailure::TailscaleWhoisFailed
+            | AuthFailure::TailscaleIdentityMismatch
+            | AuthFailure::Other(_) => Self::Other,
         }
     }
 }
@@ -308,6 +327,85 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for StoreError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         Self::Failed {
             message: format!("credential store threw: {}", e.reason),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What apps are told for every reason of the auth-failure table and every other kind: the
+    /// same classification as before the session carried the wire reason itself.
+    #[test]
+    fn every_auth_failure_kind_keeps_its_app_facing_kind() {
+        let credential =
+            |reason: &str| AuthFailureKind::Credential(AuthFailure::from_auth_reason(reason));
+        let cases = [
+            (credential("token_missing"), AuthProblemKind::TokenMissing),
+            (credential("token_mismatch"), AuthProblemKind::TokenMismatch),
+            (
+                credential("token_missing_config"),
+                AuthProblemKind::TokenNotConfigured,
+            ),
+            (
+                credential("password_missing"),
+                AuthProblemKind::PasswordMissing,
+            ),
+            (
+                credential("password_mismatch"),
+                AuthProblemKind::PasswordMismatch,
+            ),
+            (
+                credential("password_missing_config"),
+                AuthProblemKind::PasswordNotConfigured,
+            ),
+            (
+                credential("bootstrap_token_invalid"),
+                AuthProblemKind::BootstrapTokenInvalid,
+            ),
+            (
+                credential("device_token_mismatch"),
+                AuthProblemKind::DeviceTokenMismatch,
+            ),
+            (credential("scope_mismatch"), AuthProblemKind::ScopeMismatch),
+            (credential("rate_limited"), AuthProblemKind::RateLimited),
+            (credential(""), AuthProblemKind::Other),
+            (
+                credential("proxy_attribution_required"),
+                AuthProblemKind::Other,
+            ),
+            (credential("tailscale_user_missing"), AuthProblemKind::Other),
+            (
+                credential("tailscale_proxy_missing"),
+                AuthProblemKind::Other,
+            ),
+            (credential("tailscale_whois_failed"), AuthProblemKind::Other),
+            (
+                credential("tailscale_user_mismatch"),
+                AuthProblemKind::Other,
+            ),
+            (
+                credential("trusted_proxy_missing_header_x-user"),
+                AuthProblemKind::Other,
+            ),
+            (credential("something_new"), AuthProblemKind::Other),
+            (
+                AuthFailureKind::DeviceProofRejected,
+                AuthProblemKind::DeviceProofRejected,
+            ),
+            (
+                AuthFailureKind::DeviceIdentityRequired,
+                AuthProblemKind::DeviceIdentityRequired,
+            ),
+            (
+                AuthFailureKind::ClientVersionMismatch,
+                AuthProblemKind::ClientVersionMismatch,
+            ),
+            (AuthFailureKind::Other, AuthProblemKind::Other),
+        ];
+        for (kind, expected) in cases {
+            assert_eq!(AuthProblemKind::from(&kind), expected, "{kind:?}");
         }
     }
 }

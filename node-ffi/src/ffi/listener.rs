@@ -55,7 +55,7 @@ impl runtime::NodeListener for ListenerBridge {
                 self.app.on_pairing_approved(request_id.clone())
             }
             NodeEvent::AuthFailed(failure) => self.app.on_error(NodeError::Auth {
-                kind: failure.kind.into(),
+                kind: (&failure.kind).into(),
                 detail_code: failure.detail_code.clone(),
                 message: failure.message.clone(),
                 // The wire spelling (`update_auth_credentials`, ...) of node-core's table.

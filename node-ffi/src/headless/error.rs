@@ -6,6 +6,7 @@ use clawlet_node_core::remote::{
 use clawlet_node_core::session::AuthFailureKind;
 
 use crate::credential_store::CredentialStoreError;
+use crate::ffi::AuthProblemKind;
 use crate::runtime::RuntimeError;
 
 /// A failure that automatic reconnects will not fix.
@@ -70,40 +71,40 @@ pub enum HeadlessError {
     },
 }
 
-/// What to tell the user for each auth failure.
-pub(crate) fn auth_hint(kind: AuthFailureKind) -> &'static str {
-    match kind {
-        AuthFailureKind::TokenMissing => {
+/// What to tell the user for each auth failure (classified as apps are told it).
+pub(crate) fn auth_hint(kind: &AuthFailureKind) -> &'static str {
+    match AuthProblemKind::from(kind) {
+        AuthProblemKind::TokenMissing => {
             "the gateway requires a token: pass --token or set OPENCLAW_GATEWAY_TOKEN"
         }
-        AuthFailureKind::TokenMismatch => {
+        AuthProblemKind::TokenMismatch => {
             "the token is wrong: compare --token / OPENCLAW_GATEWAY_TOKEN with the gateway's gateway.auth.token"
         }
-        AuthFailureKind::PasswordMissing => {
+        AuthProblemKind::PasswordMissing => {
             "the gateway requires a password: pass --password or set OPENCLAW_GATEWAY_PASSWORD"
         }
-        AuthFailureKind::PasswordMismatch => {
+        AuthProblemKind::PasswordMismatch => {
             "the password is wrong: compare --password / OPENCLAW_GATEWAY_PASSWORD with the gateway's gateway.auth.password"
         }
-        AuthFailureKind::TokenNotConfigured | AuthFailureKind::PasswordNotConfigured => {
+        AuthProblemKind::TokenNotConfigured | AuthProblemKind::PasswordNotConfigured => {
             "the gateway has no such secret configured: fix the gateway's gateway.auth settings"
         }
-        AuthFailureKind::BootstrapTokenInvalid => {
+        AuthProblemKind::BootstrapTokenInvalid => {
             "the setup code is expired or already used: ask the operator for a new one"
         }
-        AuthFailureKind::DeviceTokenMismatch => {
+        AuthProblemKind::DeviceTokenMismatch => {
             "the stored device token was rejected and deleted: run again with --token or OPENCLAW_GATEWAY_TOKEN"
         }
-        AuthFailureKind::RateLimited => "too many failed attempts: wait a few minutes, then retry",
-        AuthFailureKind::DeviceProofRejected => {
+        AuthProblemKind::RateLimited => "too many failed attempts: wait a few minutes, then retry",
+        AuthProblemKind::DeviceProofRejected => {
             "the gateway rejected this device's signature: check the system clock and the node directory's identity.json"
         }
-        AuthFailureKind::DeviceIdentityRequired => {
+        AuthProblemKind::DeviceIdentityRequired => {
             "the gateway requires a device identity: check the node directory"
         }
-        AuthFailureKind::ScopeMismatch
-        | AuthFailureKind::ClientVersionMismatch
-        | AuthFailureKind::Other => "ask the gateway's operator to check its auth configuration",
+        AuthProblemKind::ScopeMismatch
+        | AuthProblemKind::ClientVersionMismatch
+        | AuthProblemKind::Other => "ask the gateway's operator to check its auth configuration",
     }
 }
 

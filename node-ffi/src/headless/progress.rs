@@ -102,9 +102,9 @@ impl NodeListener for HeadlessListener {
                 PairDecision::Removed => tracing::warn!("node pairing removed by the operator"),
             },
             NodeEvent::AuthFailed(f) => self.stop(HeadlessError::AuthFailed {
-                kind: f.kind,
+                kind: f.kind.clone(),
                 message: f.message.clone(),
-                hint: auth_hint(f.kind),
+                hint: auth_hint(&f.kind),
             }),
             NodeEvent::ProtocolMismatch { expected, message } => {
                 self.stop(HeadlessError::ProtocolMismatch {

@@ -9,6 +9,7 @@ use clawlet_node_core::remote::parse_setup_code;
 use clawlet_node_core::session::{
     AuthFailureKind, BackoffPolicy, Credentials, NodeEvent, SessionStatus, StoredCredentials,
 };
+use clawlet_node_core::wire::AuthFailure;
 use clawlet_node_core::wire::pairing::PairDecision;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -139,7 +140,7 @@ async fn probe_device_token(
             return Ok(l.last_auth_method().unwrap_or_default().to_owned());
         }
         let failure = l.events.iter().rev().find_map(|(_, e)| match e {
-            NodeEvent::AuthFailed(f) => Some(f.kind),
+            NodeEvent::AuthFailed(f) => Some(f.kind.clone()),
             _ => None,
         });
         Err(failure.unwrap_or(AuthFailureKind::Other))
@@ -323,7 +324,9 @@ async fn node_with_the_gateway_token_ends_up_on_a_fresh_token_after_rotation() {
     );
     assert_eq!(
         probe_device_token(&net, epoch, 3, &before).await,
-        Err(AuthFailureKind::DeviceTokenMismatch)
+        Err(AuthFailureKind::Credential(
+            AuthFailure::DeviceTokenMismatch
+        ))
     );
 }
 
@@ -356,10 +359,15 @@ async fn node_on_a_rotated_device_token_stops_then_resumes_with_the_new_token() 
         );
         assert_eq!(l.stored.device_token, None, "the refused token is dropped");
         let stopped_by = l.events_since(cut_at).find_map(|e| match e {
-            NodeEvent::AuthFailed(f) => Some(f.kind),
+            NodeEvent::AuthFailed(f) => Some(f.kind.clone()),
             _ => None,
         });
-        assert_eq!(stopped_by, Some(AuthFailureKind::BootstrapTokenInvalid));
+        assert_eq!(
+            stopped_by,
+            Some(AuthFailureKind::Credential(
+                AuthFailure::BootstrapTokenInvalid
+            ))
+        );
     });
     drop(node);
 
