@@ -39,7 +39,7 @@ use rand_core::SeedableRng;
 use crate::flash::BlkFlash;
 use crate::provision::Provisioning;
 
-/// How often the memory figures are logged while running (the script reads the last line).
+/// How often the memory figures are checked while running; a line is logged when they grew.
 const REPORT_EVERY_MS: u64 = 1_000;
 /// Longest sleep between driver steps: the NIC is polled at least this often.
 const STEP_MS: u64 = 2;
@@ -188,11 +188,16 @@ fn main() -> ! {
     report();
 
     let mut next_report = clock::now_ms() + REPORT_EVERY_MS;
+    let mut reported = (heap::HEAP.peak(), stack::peak());
     loop {
         let now = clock::now_ms();
         let next = driver.step(now, &mut app);
         if now >= next_report {
-            report();
+            let figures = (heap::HEAP.peak(), stack::peak());
+            if figures != reported {
+                report();
+                reported = figures;
+            }
             next_report = now + REPORT_EVERY_MS;
         }
         let wait = match next.wake_at_ms {
