@@ -45,8 +45,10 @@
 //!   `examples/embedded/README.md`, "TLS with a pin", for the measured figures.
 //! - Flash: see the same section.
 
+mod connector;
 mod error;
 mod io;
+mod owned;
 mod spki;
 mod stream;
 mod verifier;
@@ -64,8 +66,10 @@ pub use embedded_tls::blocking::TlsVerifier;
 use embedded_tls::blocking::{CryptoProvider, TlsConfig, TlsConnection, TlsContext};
 use rand_core::{CryptoRng, RngCore};
 
+pub use connector::{MaybeTlsError, MaybeTlsStream, TlsConnector, TlsConnectorError};
 pub use error::{AuthFailure, TlsConnectError, TlsIoError};
 use io::SharedSocket;
+pub use owned::OwnedTlsStream;
 pub use stream::TlsStream;
 use verifier::HandshakeVerifier;
 pub use verifier::{NoCaVerifier, TlsSuite};
@@ -100,7 +104,7 @@ impl Default for TlsBuffers {
 }
 
 /// How the server must prove it is the gateway.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ServerAuth<V = NoCaVerifier> {
     /// The leaf certificate's SHA-256 is this pin and the server holds its key (SPEC §8.3).
     Pin(TlsPin),
@@ -125,7 +129,8 @@ impl ServerAuth {
 /// Runs the TLS handshake over `socket` (already TCP-connected to the gateway) and returns the
 /// stream once the server is authenticated; see the module doc for what is checked when.
 ///
-/// `server_name` goes into SNI; pass `None` for an IP address (SNI carries names only).
+/// `server_name` goes into SNI; pass `None` for an IP address (SNI carries names only). The
+/// stream borrows `buffers`; [`OwnedTlsStream`] (and [`TlsConnector`]) own theirs instead.
 pub fn connect<'b, S, R, V>(
     socket: S,
     buffers: &'b mut TlsBuffers,
@@ -138,16 +143,36 @@ where
     R: RngCore + CryptoRng,
     V: TlsVerifier<TlsSuite>,
 {
-    let mut verifier = match auth {
-        ServerAuth::Pin(pin) => HandshakeVerifier::pinned(pin),
-        ServerAuth::Ca(ca) => HandshakeVerifier::ca(ca),
-    };
     let socket = Rc::new(RefCell::new(socket));
     let mut tls = TlsConnection::new(
         SharedSocket(Rc::clone(&socket)),
         &mut buffers.read,
         &mut buffers.write,
     );
+    handshake(&mut tls, server_name, auth, rng)?;
+    Ok(TlsStream {
+        tls,
+        socket,
+        buffered: 0,
+    })
+}
+
+/// The handshake with the server checks of the module doc, on a fresh connection.
+fn handshake<S, R, V>(
+    tls: &mut Connection<'_, S>,
+    server_name: Option<&str>,
+    auth: ServerAuth<V>,
+    rng: &mut R,
+) -> Result<(), TlsConnectError>
+where
+    S: embedded_io::Read + embedded_io::Write,
+    R: RngCore + CryptoRng,
+    V: TlsVerifier<TlsSuite>,
+{
+    let mut verifier = match auth {
+        ServerAuth::Pin(pin) => HandshakeVerifier::pinned(pin),
+        ServerAuth::Ca(ca) => HandshakeVerifier::ca(ca),
+    };
     let mut config = TlsConfig::new();
     if let Some(name) = server_name {
         config = config.with_server_name(name);
@@ -165,12 +190,11 @@ where
         // Dropped without a word: nothing more is written to a server that did not prove itself.
         return Err(TlsConnectError::Auth(AuthFailure::NotAuthenticated));
     }
-    Ok(TlsStream {
-        tls,
-        socket,
-        buffered: 0,
-    })
+    Ok(())
 }
+
+/// embedded-tls's connection over the shared socket.
+type Connection<'b, S> = TlsConnection<'b, SharedSocket<S>, TlsSuite>;
 
 /// embedded-tls's view of the caller's RNG and this handshake's verifier.
 struct Provider<'p, R, V> {

@@ -136,6 +136,7 @@ fn echo_server(config: Arc<rustls::ServerConfig>) -> (SocketAddr, JoinHandle<Ser
 }
 
 /// A loopback TCP socket as an `embedded_io` stream that keeps a copy of every byte written.
+#[derive(Debug)]
 struct RecordingSocket {
     tcp: TcpStream,
     written: Arc<Mutex<Vec<u8>>>,
@@ -515,4 +516,136 @@ fn the_gateway_certificate_key_is_found() {
         spki::p256_public_key(&Identity::generate(&rcgen::PKCS_ED25519).cert),
         None
     );
+}
+
+/// `std::net` TCP behind E1's `Connector`, counting what the driver asks of it.
+#[derive(Debug, Default)]
+struct CountingTcp {
+    inner: crate::driver::std_tcp::StdTcpConnector,
+    connects: usize,
+    disconnects: usize,
+    /// The `tls` flag of the endpoints it was asked for.
+    saw_tls: Vec<bool>,
+}
+
+impl crate::driver::Connector for CountingTcp {
+    type Stream = crate::driver::std_tcp::StdTcpStream;
+    type Error = std::io::Error;
+
+    fn connect(&mut self, endpoint: &crate::driver::Endpoint) -> std::io::Result<Self::Stream> {
+        self.connects += 1;
+        self.saw_tls.push(endpoint.tls);
+        let stream = self.inner.connect(endpoint)?;
+        stream.0.set_read_timeout(Some(IO_TIMEOUT))?;
+        Ok(stream)
+    }
+
+    fn disconnect(&mut self, stream: Self::Stream) {
+        self.disconnects += 1;
+        self.inner.disconnect(stream);
+    }
+}
+
+fn endpoint(addr: SocketAddr, tls: bool) -> crate::driver::Endpoint {
+    crate::driver::Endpoint {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        path: "/".into(),
+        tls,
+    }
+}
+
+#[test]
+fn the_connector_opens_pinned_tls_for_wss_and_hands_the_socket_back() {
+    use crate::driver::Connector as _;
+    let identity = Identity::p256();
+    let (addr, server) = echo_server(identity.server_config());
+    let mut connector = TlsConnector::new(CountingTcp::default(), rng(8), Some(identity.pin()));
+    let mut stream = connector.connect(&endpoint(addr, true)).unwrap();
+    assert!(matches!(stream, MaybeTlsStream::Tls(_)));
+    // The TCP connector was asked for TCP only.
+    assert_eq!(connector.tcp_mut().saw_tls, [false]);
+    stream.write_all(b"ping").unwrap();
+    stream.flush().unwrap();
+    let mut buf = [0u8; 4];
+    stream.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ping");
+    connector.disconnect(stream);
+    assert_eq!(
+        connector.tcp_mut().disconnects,
+        1,
+        "the socket went back to be closed"
+    );
+    assert_eq!(server.join().unwrap().plaintext, b"ping");
+}
+
+#[test]
+fn the_connector_refuses_wss_without_a_pin_before_opening_a_socket() {
+    use crate::driver::Connector as _;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut connector = TlsConnector::new(CountingTcp::default(), rng(9), None);
+    let err = connector.connect(&endpoint(addr, true)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TlsConnectorError::Tls(TlsConnectError::NoServerAuthentication)
+        ),
+        "{err:?}"
+    );
+    assert_eq!(connector.tcp_mut().connects, 0);
+    assert!(listener.accept().is_err(), "a socket was opened");
+}
+
+#[test]
+fn the_connector_refuses_a_pin_with_plain_ws() {
+    use crate::driver::Connector as _;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let pin = Identity::p256().pin();
+    let mut connector = TlsConnector::new(CountingTcp::default(), rng(10), Some(pin));
+    let err = connector.connect(&endpoint(addr, false)).unwrap_err();
+    assert!(matches!(err, TlsConnectorError::PinWithoutTls), "{err:?}");
+    assert_eq!(connector.tcp_mut().connects, 0);
+}
+
+#[test]
+fn the_connector_closes_the_socket_of_a_refused_server() {
+    use crate::driver::Connector as _;
+    let identity = Identity::p256();
+    let (addr, server) = echo_server(identity.server_config());
+    let wrong = Identity::p256().pin();
+    let mut connector = TlsConnector::new(CountingTcp::default(), rng(11), Some(wrong));
+    let err = connector.connect(&endpoint(addr, true)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TlsConnectorError::Tls(TlsConnectError::Auth(AuthFailure::PinMismatch))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(connector.tcp_mut().disconnects, 1);
+    assert!(server.join().unwrap().plaintext.is_empty());
+}
+
+#[test]
+fn an_owned_stream_frees_and_reallocates_its_buffers_across_connections() {
+    // Reconnecting: each connection owns its buffers and gives its socket back.
+    let identity = Identity::p256();
+    for round in 0..3u8 {
+        let (addr, server) = echo_server(identity.server_config());
+        let (socket, _) = RecordingSocket::connect(addr);
+        let mut stream =
+            OwnedTlsStream::connect(socket, None, ServerAuth::pin(identity.pin()), &mut rng(20))
+                .unwrap();
+        stream.write_all(&[round]).unwrap();
+        stream.flush().unwrap();
+        let mut buf = [0u8; 1];
+        stream.read_exact(&mut buf).unwrap();
+        assert_eq!(buf, [round]);
+        let socket = stream.into_socket().unwrap();
+        drop(socket);
+        assert_eq!(server.join().unwrap().plaintext, [round]);
+    }
 }

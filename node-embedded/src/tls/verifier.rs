@@ -37,7 +37,7 @@ const SIGNED_LEN: usize = SIGNED_PREFIX_LEN + SERVER_CONTEXT.len() + TRANSCRIPT_
 
 /// A CA-based verifier that can never exist: the type parameter of a pin-only
 /// [`super::ServerAuth`], so callers that pin never name a verifier type.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum NoCaVerifier {}
 
 impl TlsVerifier<TlsSuite> for NoCaVerifier {
