@@ -274,7 +274,9 @@ openclaw_cli() { in_ns timeout 90 env -i "PATH=$OPENCLAW_DIR/node_modules/node-l
     "$@" --url "ws://127.0.0.1:$PORT" --token "$TOKEN"; }
 
 # --- the scenario ------------------------------------------------------------------------------
-# pending_request KIND devices|nodes DEVICE_ID: the pending request id for this device.
+# pending_request KIND devices|nodes DEVICE_ID: the pending request id for this device. The
+# listing is {"pending": [...], ...} (devices list, clawlet's nodes pending) or a bare array
+# (OpenClaw's nodes pending).
 pending_request() {
     local kind="$1" what="$2" id="$3" out field
     if [ "$what" = devices ]; then
@@ -285,7 +287,8 @@ pending_request() {
         field=nodeId
     fi
     jq -er --arg id "$id" --arg f "$field" \
-        '[.pending[] | select(.[$f] == $id) | .requestId] | if length == 1 then .[0] else error("\(length) pending") end' \
+        '[(if type == "object" then .pending else . end) // [] | .[] | select(.[$f] == $id) | .requestId]
+         | if length == 1 then .[0] else error("\(length) pending") end' \
         <<<"$out"
 }
 
@@ -346,7 +349,7 @@ run_gateway() {
     grep -qF "identity: device $device_id (from flash; device token stored)" "$SERIAL" ||
         fail "after the reboot the node did not load its identity and device token from flash"
     ! grep -qF "node: pairing required" "$SERIAL" || fail "the rebooted node was asked to pair again"
-    pending="$("${kind}_cli" devices list --json | jq '[.pending[]?] | length')"
+    pending="$("${kind}_cli" devices list --json | jq '(if type == "object" then .pending else . end) // [] | length')"
     [ "$pending" = 0 ] || fail "$pending pending pairing request(s) after the reboot"
     retry 30 invoke_info "$kind" "$device_id" >/dev/null
     say "$kind: rebooted on the same flash: reconnected on its stored device token, no pairing request; device.info answers"
