@@ -1,4 +1,8 @@
-//! Puts memory.x where riscv-rt's link.x can INCLUDE it, and relinks when it changes.
+//! Puts memory.x in OUT_DIR, on the linker's search path (.cargo/config.toml passes -Tmemory.x
+//! before riscv-rt's -Tlink.x), and relinks when it changes.
+// A build script that cannot copy memory.x must stop the build; a panic is how it says so.
+#![allow(clippy::expect_used)]
+
 use std::{env, fs, path::PathBuf};
 
 fn main() {
