@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod fs_safe;
+pub mod node_session_driver;
 pub mod server;
 pub mod state;
 

@@ -123,6 +123,9 @@ fn bad_input_is_a_usage_error_not_a_panic() {
         &["bench", "idle", "--url", "wss://x:1"][..],
         &["bench", "storm", "--url", "ws://127.0.0.1:1"],
         &["bench", "idle", "--cpu-tool", "x"],
+        &["bench", "pairing", "--fleet", "/nonexistent/fleet"],
+        &["bench", "idle", "--fleet", "/nonexistent/fleet"],
+        &["bench", "fleet", "create", "--dir", "/nonexistent/fleet"],
         &[
             "bench",
             "handshake",
@@ -253,4 +256,84 @@ fn node_idle_reports_a_node_process_rss_cpu_and_wakeups() {
     assert!(res["rss_kib_end"].as_u64().unwrap() > 0, "{r:#}");
     assert!(res["cpu_s"].is_number(), "{r:#}");
     assert!(res["wakeups_per_min"].is_number(), "{r:#}");
+}
+
+#[test]
+fn a_fleet_is_enrolled_once_resumed_and_reused_as_known_devices() {
+    let keep = tempfile::tempdir().unwrap();
+    let dir = keep.path().join("fleet");
+    let dir_s = dir.to_str().unwrap();
+
+    // Enrolled in two steps: the second run resumes and only enrols the two new nodes.
+    let r = bench(&["fleet", "create", "-n", "4", "--batch", "3", "--dir", dir_s]);
+    assert_eq!(r["results"]["enrolled"], 4, "{r:#}");
+    let r = bench(&["fleet", "create", "-n", "6", "--dir", dir_s]);
+    assert_eq!(r["results"]["already"], 4, "{r:#}");
+    assert_eq!(r["results"]["enrolled_now"], 2, "{r:#}");
+    let devices: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("devices.json")).unwrap()).unwrap();
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 6);
+    assert!(dir.join("gateway/state").is_dir());
+
+    // Known devices: one dial each, nothing left for an operator to approve.
+    let r = bench(&[
+        "idle",
+        "--fleet",
+        dir_s,
+        "-n",
+        "6",
+        "--duration",
+        "0.5",
+        "--settle",
+        "0",
+    ]);
+    let res = &r["results"];
+    assert_eq!(res["known_devices"], true, "{r:#}");
+    assert_eq!(res["online_at_end"], 6, "{r:#}");
+    assert_eq!(res["dials"], 6, "{r:#}");
+    assert_eq!(res["surfaces_approved"], 0, "{r:#}");
+    assert!(res["after_vs_before_pct"].is_number(), "{r:#}");
+
+    let r = bench(&["storm", "--fleet", dir_s, "-n", "6"]);
+    assert_eq!(r["results"]["back"], 6, "{r:#}");
+    assert_eq!(r["results"]["auth_failures"], 0, "{r:#}");
+    assert_eq!(r["results"]["pairing_required"], 0, "{r:#}");
+
+    let r = bench(&["handshake", "--fleet", dir_s, "-n", "6", "-c", "3"]);
+    assert!(r["results"]["fresh"].is_null(), "{r:#}");
+    assert_eq!(r["results"]["known"]["ok"], 6, "{r:#}");
+
+    // The fleet's surfaces (system.notify) were approved at enrolment: invokes work at once.
+    let r = bench(&[
+        "invoke",
+        "--fleet",
+        dir_s,
+        "-k",
+        "2",
+        "--rtt-samples",
+        "10",
+        "--levels",
+        "4",
+        "--duration",
+        "0.5",
+    ]);
+    assert_eq!(r["results"]["rtt_c1"]["latency"]["count"], 10, "{r:#}");
+
+    // More nodes than the fleet has is a usage error naming the fix.
+    let out = Command::new(clawlet_bin())
+        .args([
+            "bench",
+            "idle",
+            "--fleet",
+            dir_s,
+            "-n",
+            "7",
+            "--timeout",
+            "30",
+        ])
+        .env_remove("OPENCLAW_GATEWAY_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fleet create"));
 }

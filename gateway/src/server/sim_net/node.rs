@@ -1,5 +1,6 @@
-//! One simulated node: a `NodeSession` and the small driver that gives it a WebSocket over the
-//! simulated network and the paused clock, recording what it reports.
+//! One simulated node: a `NodeSession` run by the shared session loop
+//! ([`crate::node_session_driver`]) with a host that gives it WebSockets over the simulated
+//! network and the paused clock, and records what it reports.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -7,22 +8,18 @@ use std::time::Duration;
 
 use clawlet_node_core::identity::DeviceIdentity;
 use clawlet_node_core::session::{
-    Credentials, Input, NodeConfig, NodeEvent, NodeSession, Output, SessionStatus,
-    StoredCredentials, TransportSecurity,
+    Credentials, NodeConfig, NodeEvent, NodeSession, SessionStatus, StoredCredentials,
+    TransportSecurity,
 };
 use clawlet_node_core::time::Instant as NodeInstant;
 use clawlet_node_core::wire::connect::ClientInfo;
-use futures_util::{SinkExt, StreamExt};
 use tokio::io::DuplexStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::network::SimNet;
+use crate::node_session_driver::{Opened, SessionDriver, SessionHost};
 
 /// What a node is told to connect with.
 pub(super) struct NodeSetup {
@@ -99,19 +96,20 @@ impl SimNode {
         let session = NodeSession::new(config, identity, setup.stored, setup.jitter_seed, now);
         let log = Arc::new(Mutex::new(NodeLog::default()));
         let (notify, changed) = watch::channel(0);
-        let driver = Driver {
-            session,
+        let host = SimHost {
             net,
             epoch,
             remote: setup.remote,
-            ws: None,
             log: log.clone(),
             notify,
         };
+        let driver = SessionDriver::new(session, host);
         Self {
             log,
             changed,
-            task: tokio::spawn(driver.run()),
+            task: tokio::spawn(async move {
+                driver.run().await;
+            }),
             device_id,
             remote: setup.remote,
         }
@@ -166,23 +164,19 @@ fn node_now(epoch: Instant) -> NodeInstant {
     NodeInstant::from_millis(ms)
 }
 
-/// What an idle node waits for next.
-enum Wake {
-    Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
-    Timer,
-}
-
-struct Driver {
-    session: NodeSession,
+/// The simulated node's side of the shared session loop: links over the simulated network,
+/// the paused clock, and a log of what the session reported.
+struct SimHost {
     net: Arc<SimNet>,
     epoch: Instant,
     remote: SocketAddr,
-    ws: Option<WebSocketStream<DuplexStream>>,
     log: Arc<Mutex<NodeLog>>,
     notify: watch::Sender<u64>,
 }
 
-impl Driver {
+impl SessionHost for SimHost {
+    type Stream = DuplexStream;
+
     fn now(&self) -> NodeInstant {
         node_now(self.epoch)
     }
@@ -191,85 +185,8 @@ impl Driver {
         self.epoch + Duration::from_millis(at.as_millis())
     }
 
-    async fn run(mut self) {
-        loop {
-            self.drain().await;
-            self.publish();
-            let timer = self.session.poll_timeout().map(|t| self.deadline(t));
-            let wake = tokio::select! {
-                frame = next_frame(&mut self.ws) => Wake::Frame(frame),
-                () = sleep_until(timer) => Wake::Timer,
-            };
-            let now = self.now();
-            match wake {
-                Wake::Timer => self.session.handle_timeout(now),
-                Wake::Frame(Some(Ok(Message::Text(text)))) => {
-                    self.session.handle_input(Input::Text(text.as_str()), now);
-                }
-                Wake::Frame(Some(Ok(Message::Close(frame)))) => {
-                    self.ws = None;
-                    let (code, reason) = match &frame {
-                        Some(f) => (Some(u16::from(f.code)), f.reason.to_string()),
-                        None => (None, String::new()),
-                    };
-                    let input = Input::Closed {
-                        code,
-                        reason: &reason,
-                    };
-                    self.session.handle_input(input, now);
-                }
-                // Pings are answered by tungstenite itself; nothing else matters here.
-                Wake::Frame(Some(Ok(_))) => {}
-                Wake::Frame(Some(Err(_)) | None) => {
-                    self.ws = None;
-                    let input = Input::Closed {
-                        code: None,
-                        reason: "link lost",
-                    };
-                    self.session.handle_input(input, now);
-                }
-            }
-        }
-    }
-
-    /// Carries out every queued output.
-    async fn drain(&mut self) {
-        while let Some(output) = self.session.poll_output() {
-            match output {
-                Output::Connect { .. } => self.open().await,
-                Output::Transmit(text) => {
-                    let sent = match self.ws.as_mut() {
-                        Some(ws) => ws.send(Message::text(text)).await.is_ok(),
-                        None => false,
-                    };
-                    if !sent && self.ws.take().is_some() {
-                        let input = Input::Closed {
-                            code: None,
-                            reason: "send failed",
-                        };
-                        self.session.handle_input(input, self.now());
-                    }
-                }
-                Output::Close { code, reason } => {
-                    if let Some(mut ws) = self.ws.take() {
-                        let frame = CloseFrame {
-                            code: CloseCode::from(code),
-                            reason: reason.into(),
-                        };
-                        let _ = ws.send(Message::Close(Some(frame))).await;
-                    }
-                }
-                Output::Event(event) => {
-                    let at = self.now().as_millis();
-                    self.log.lock().expect("node log").events.push((at, event));
-                }
-            }
-        }
-    }
-
     /// Dials the gateway and upgrades, within the session's open deadline.
-    async fn open(&mut self) {
-        self.ws = None;
+    async fn open(&mut self, deadline: Option<Instant>) -> Opened<DuplexStream> {
         let now = self.now();
         self.log
             .lock()
@@ -277,58 +194,32 @@ impl Driver {
             .dials
             .push(now.as_millis());
         let Ok(stream) = self.net.dial(self.remote) else {
-            let input = Input::Closed {
-                code: None,
-                reason: "connection refused",
-            };
-            self.session.handle_input(input, now);
-            return;
+            return Opened::Failed("connection refused".into());
         };
-        let deadline = self.session.poll_timeout().map(|t| self.deadline(t));
         let upgrade = tokio_tungstenite::client_async("ws://sim-gateway/", stream);
         let upgraded = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, upgrade).await.ok(),
             None => Some(upgrade.await),
         };
-        let now = self.now();
         match upgraded {
-            Some(Ok((ws, _))) => {
-                self.ws = Some(ws);
-                self.session.handle_input(Input::Opened, now);
-            }
-            Some(Err(_)) => {
-                let input = Input::Closed {
-                    code: None,
-                    reason: "upgrade refused",
-                };
-                self.session.handle_input(input, now);
-            }
-            None => self.session.handle_timeout(now),
+            Some(Ok((ws, _))) => Opened::Link(ws),
+            Some(Err(_)) => Opened::Failed("upgrade refused".into()),
+            None => Opened::TimedOut,
         }
     }
 
-    fn publish(&self) {
+    fn on_event(&mut self, _session: &mut NodeSession, event: NodeEvent) {
+        let at = self.now().as_millis();
+        self.log.lock().expect("node log").events.push((at, event));
+    }
+
+    /// Publishes the session's status and credentials to the test.
+    fn settled(&mut self, session: &NodeSession) {
         {
             let mut log = self.log.lock().expect("node log");
-            log.status = Some(self.session.status());
-            log.stored = self.session.stored_credentials().clone();
+            log.status = Some(session.status());
+            log.stored = session.stored_credentials().clone();
         }
         self.notify.send_modify(|v| *v = v.wrapping_add(1));
-    }
-}
-
-async fn next_frame(
-    ws: &mut Option<WebSocketStream<DuplexStream>>,
-) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
-    match ws {
-        Some(ws) => ws.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

@@ -24,6 +24,9 @@ impl BenchArgs {
             BenchCommand::Pairing(a) => &a.common,
             BenchCommand::Coldstart(a) => &a.common,
             BenchCommand::NodeIdle(a) => &a.common,
+            BenchCommand::Fleet(FleetArgs {
+                command: FleetCommand::Create(a),
+            }) => &a.common,
         }
     }
 }
@@ -52,6 +55,9 @@ pub enum BenchCommand {
     /// One `clawlet node run` process paired to a spawned gateway, idle for --duration seconds
     /// (default 600): its RSS, CPU time and wakeups per minute (needs --spawn).
     NodeIdle(NodeIdleArgs),
+    /// Enrol a fleet once and keep it (`fleet create`), so later runs with `--fleet <dir>`
+    /// are known-device reconnects instead of first connects waiting for approval.
+    Fleet(FleetArgs),
 }
 
 /// Flags every scenario takes.
@@ -122,6 +128,11 @@ pub struct CommonArgs {
     /// The spawned gateway's log file is also copied here at the end.
     #[arg(long, value_name = "PATH")]
     pub gateway_log: Option<PathBuf>,
+    /// Use the nodes of a fleet made by `clawlet bench fleet create` (idle, storm, handshake,
+    /// invoke): they reconnect as known devices with their device tokens to a gateway started
+    /// on a copy of the state they were enrolled into. Implies --spawn unless --spawn-cmd.
+    #[arg(long, value_name = "DIR", conflicts_with = "gateway_pid")]
+    pub fleet: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for CommonArgs {
@@ -138,6 +149,7 @@ impl std::fmt::Debug for CommonArgs {
             .field("cpu_gateway", &self.cpu_gateway)
             .field("cpu_tool", &self.cpu_tool)
             .field("json", &self.json)
+            .field("fleet", &self.fleet)
             .finish_non_exhaustive()
     }
 }
@@ -224,4 +236,34 @@ impl NodeIdleArgs {
     pub fn duration(&self) -> f64 {
         self.common.duration.unwrap_or(600.0).max(0.0)
     }
+}
+
+/// `clawlet bench fleet`
+#[derive(Debug, clap::Args)]
+pub struct FleetArgs {
+    /// What to do with the fleet.
+    #[command(subcommand)]
+    pub command: FleetCommand,
+}
+
+/// `clawlet bench fleet <command>`
+#[derive(Debug, clap::Subcommand)]
+pub enum FleetCommand {
+    /// Enrol N nodes into a gateway this tool starts on `--dir`'s state (keys, device tokens
+    /// and the gateway's state dir are kept there). Resumable: nodes already enrolled are
+    /// skipped, so running it again finishes an interrupted fleet or grows it to a larger -n.
+    Create(FleetCreateArgs),
+}
+
+/// `clawlet bench fleet create`
+#[derive(Debug, clap::Args)]
+pub struct FleetCreateArgs {
+    /// Where the fleet is kept (created private, 0700; it holds bearer tokens).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Nodes enrolled per batch: each batch is saved before the next begins.
+    #[arg(long, value_name = "K", default_value_t = 1000)]
+    pub batch: usize,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }

@@ -1,7 +1,8 @@
 //! `clawlet bench handshake`: N fresh devices connect once each (first connect: the gateway
 //! stores the device, silently approved on loopback, and issues a device token), then the same
 //! N devices connect again as known devices with that token; C handshakes in flight. A
-//! handshake is timed from the TCP dial to `hello-ok`; the node closes right after.
+//! handshake is timed from the TCP dial to `hello-ok`; the node closes right after. With
+//! `--fleet`, only the known pass runs, with the enrolled fleet's devices.
 
 use std::time::{Duration, Instant};
 
@@ -31,33 +32,40 @@ pub async fn run(bench: &mut Bench, args: &HandshakeArgs) -> Result<Report, CliE
     report.set("concurrency", json!(c));
     report.row("devices / in flight", format!("{n} / {c}"));
 
-    let fresh: Vec<NodePlan> = (0..n)
-        .map(|i| {
-            let mut p = NodePlan::new(bench.run_id, i, bench.token.clone());
-            p.once = true;
-            p
-        })
-        .collect();
-    bench
-        .progress
-        .say(format!("{n} fresh devices, {c} in flight"));
-    let (outcomes, fresh_pass) = pass(bench, fresh.clone(), c, "fresh").await;
-    record(&mut report, "fresh", &fresh_pass, n);
-
-    let known: Vec<NodePlan> = fresh
-        .into_iter()
-        .zip(outcomes)
-        .map(|(mut p, o)| {
-            p.stored = o.stored;
-            p
-        })
-        .collect();
+    let mut plans = bench.node_plans(n, &[])?;
+    for p in &mut plans {
+        p.once = true;
+    }
+    // With an enrolled fleet every device is known already: only the known pass runs, against
+    // a gateway holding the whole fleet's state.
+    let mut fresh_failed = 0;
+    let known: Vec<NodePlan> = if bench.fleet.is_some() {
+        report.set("fresh", json!(null));
+        report.row("fresh", "not run (--fleet: every device is enrolled)");
+        plans
+    } else {
+        bench
+            .progress
+            .say(format!("{n} fresh devices, {c} in flight"));
+        let (outcomes, fresh_pass) = pass(bench, plans.clone(), c, "fresh").await;
+        record(&mut report, "fresh", &fresh_pass, n);
+        fresh_failed = n - fresh_pass.ok;
+        plans
+            .into_iter()
+            .zip(outcomes)
+            .map(|(mut p, o)| {
+                p.stored = o.stored;
+                p
+            })
+            .collect()
+    };
     bench
         .progress
         .say(format!("{n} known devices, {c} in flight"));
     let (_, known_pass) = pass(bench, known, c, "known").await;
     record(&mut report, "known", &known_pass, n);
-    report.failures = (n - fresh_pass.ok) as u64 + (n - known_pass.ok) as u64;
+    report.set("known_devices_from_fleet", json!(bench.fleet.is_some()));
+    report.failures = fresh_failed as u64 + (n - known_pass.ok) as u64;
     report.note(
         "a handshake is TCP dial → WebSocket upgrade → connect.challenge → signed connect → \
          hello-ok, timed from the dial; each node closes right after hello-ok",

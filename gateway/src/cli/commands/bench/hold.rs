@@ -39,7 +39,18 @@ pub struct Held {
 impl Held {
     /// Starts one task per plan.
     pub fn start(bench: &mut Bench, plans: Vec<NodePlan>, in_flight: usize) -> Held {
-        let (fleet, stop, reports) = bench.fleet(plans.len(), in_flight);
+        Held::start_sized(bench, plans.len(), plans, in_flight)
+    }
+
+    /// [`Held::start`] with sockets spread for `nodes` nodes (more than `plans` when the rest
+    /// are queued).
+    fn start_sized(
+        bench: &mut Bench,
+        nodes: usize,
+        plans: Vec<NodePlan>,
+        in_flight: usize,
+    ) -> Held {
+        let (fleet, stop, reports) = bench.fleet(nodes, in_flight);
         let device_ids = plans.iter().map(NodePlan::device_id).collect();
         let handles = plans
             .into_iter()
@@ -67,12 +78,26 @@ impl Held {
         plans: Vec<NodePlan>,
         in_flight: usize,
     ) -> Result<Held, CliError> {
-        let mut held = Held::start(bench, Vec::new(), in_flight);
+        let mut held = Held::start_sized(bench, plans.len(), Vec::new(), in_flight);
         held.device_ids = plans.iter().map(NodePlan::device_id).collect();
         held.queued = plans.into();
         held.approve_surfaces(bench).await?;
         held.launch();
         Ok(held)
+    }
+
+    /// Brings `plans` up the way their devices need: a fleet's known devices (`--fleet`) all
+    /// at once, new devices a window at a time with surface approval ([`Held::enrol`]).
+    pub async fn connect(
+        bench: &mut Bench,
+        plans: Vec<NodePlan>,
+        in_flight: usize,
+    ) -> Result<Held, CliError> {
+        if bench.fleet.is_some() {
+            Ok(Held::start(bench, plans, in_flight))
+        } else {
+            Held::enrol(bench, plans, in_flight).await
+        }
     }
 
     /// Starts queued nodes while the enrolment window has room.

@@ -1,6 +1,8 @@
 //! `clawlet bench idle`: N nodes connect and stay; the gateway's RSS and PSS are read before,
 //! with all N held (after a short settle), and after they all closed (after `--settle`).
 //! Per-connection memory is (with − before) / N. Any held node that drops is a failure.
+//! With `--fleet` the nodes are an enrolled fleet's known devices (all connect at once);
+//! otherwise they are new devices enrolled a window at a time.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +10,7 @@ use serde_json::json;
 
 use super::args::IdleArgs;
 use super::hold::Held;
-use super::node_driver::{Counters, NodePlan};
+use super::node_driver::Counters;
 use super::proc_mem::{MemSample, mib};
 use super::report::Report;
 use super::setup::{Bench, failed};
@@ -42,11 +44,13 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = bench.gateway_mem();
 
-    let plans: Vec<NodePlan> = (0..n)
-        .map(|i| NodePlan::new(bench.run_id, i, bench.token.clone()))
-        .collect();
-    bench.progress.say(format!("connecting {n} nodes"));
-    let mut held = Held::enrol(bench, plans, c).await?;
+    let plans = bench.node_plans(n, &[])?;
+    let known = bench.fleet.is_some();
+    bench.progress.say(format!(
+        "connecting {n} {} nodes",
+        if known { "known" } else { "new" }
+    ));
+    let mut held = Held::connect(bench, plans, c).await?;
     let limit = Duration::from_secs(bench.common.timeout / 2);
     let connect_time = match held.wait_online(bench, n as u64, limit, "idle").await {
         Ok(t) => t,
@@ -103,6 +107,15 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
         surfaces.to_string(),
     );
     report.set("surfaces_approved", json!(surfaces));
+    report.set("known_devices", json!(known));
+    report.row(
+        "devices",
+        if known {
+            "known (an enrolled fleet, --fleet): reconnects with device tokens"
+        } else {
+            "new (first connect, surfaces approved by an operator while connecting)"
+        },
+    );
     report.row(
         "dropped while held",
         format!("{drops} (online at end: {online_at_end})"),
@@ -157,6 +170,10 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
                 ),
             );
             report.set("after_minus_before_kib", json!(kept));
+            report.set(
+                "after_vs_before_pct",
+                json!(stats::round1(100.0 * kept / (b.rss_kib as f64).max(1.0))),
+            );
         }
     }
     if let Some(t) = tool_mem {

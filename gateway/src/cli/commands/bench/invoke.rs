@@ -35,16 +35,14 @@ pub async fn run(bench: &mut Bench, args: &InvokeArgs) -> Result<Report, CliErro
     bench.check_nofile(k + sockets)?;
     bench.ready().await?;
 
-    let plans: Vec<NodePlan> = (0..k)
-        .map(|i| {
-            let mut p = NodePlan::new(bench.run_id, i, bench.token.clone());
-            p.commands = vec!["system.notify".into()];
-            p
-        })
-        .collect();
+    let plans = bench.node_plans(k, &["system.notify"])?;
     let node_ids: Vec<String> = plans.iter().map(NodePlan::device_id).collect();
+    // A fleet's surfaces were approved when it was enrolled; new nodes need an approver.
+    let known = bench.fleet.is_some();
     let mut held = Held::start(bench, plans, 64);
-    held.approve_surfaces(bench).await?;
+    if !known {
+        held.approve_surfaces(bench).await?;
+    }
     let limit = Duration::from_secs(bench.common.timeout / 3);
     if let Err(e) = held
         .wait_online(bench, k as u64, limit, "invoke nodes")
@@ -55,7 +53,7 @@ pub async fn run(bench: &mut Bench, args: &InvokeArgs) -> Result<Report, CliErro
     }
     // Every surface approved before measuring (the approver's own requests would compete).
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while held.surfaces_approved() < k as u64 && std::time::Instant::now() < deadline {
+    while !known && held.surfaces_approved() < k as u64 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     held.stop_approving().await;

@@ -12,6 +12,8 @@
 pub mod approver;
 pub mod args;
 pub mod coldstart;
+pub mod fleet_create;
+pub mod fleet_dir;
 pub mod gateway_process;
 pub mod handshake;
 pub mod hold;
@@ -30,16 +32,52 @@ pub mod sources;
 pub mod stats;
 pub mod storm;
 
-pub use args::{BenchArgs, BenchCommand};
+pub use args::{BenchArgs, BenchCommand, FleetArgs, FleetCommand};
 
 use crate::cli::context::CliError;
 
 /// Runs one scenario and prints its report.
 pub async fn run(args: BenchArgs) -> Result<(), CliError> {
-    let common = args.common().clone();
-    let mut bench = setup::Bench::prepare(&common).await?;
+    let mut common = args.common().clone();
+    let fleet_create = match &args.command {
+        BenchCommand::Fleet(FleetArgs {
+            command: FleetCommand::Create(a),
+        }) => Some(a),
+        _ => None,
+    };
+    // A fleet lives in a gateway this tool starts: `--spawn` unless a command was given.
+    if (fleet_create.is_some() || common.fleet.is_some()) && common.spawn_cmd.is_none() {
+        common.spawn = true;
+    }
+    if common.fleet.is_some()
+        && !matches!(
+            args.command,
+            BenchCommand::Idle(_)
+                | BenchCommand::Storm(_)
+                | BenchCommand::Handshake(_)
+                | BenchCommand::Invoke(_)
+        )
+    {
+        return Err(CliError::usage(
+            "--fleet is for idle, storm, handshake and invoke",
+            None,
+        ));
+    }
+    let (mut bench, mut fleet) = match fleet_create {
+        Some(a) => {
+            let (bench, fleet) = fleet_create::prepare(&common, a).await?;
+            (bench, Some(fleet))
+        }
+        None => (setup::Bench::prepare(&common).await?, None),
+    };
     let scenario = async {
         match &args.command {
+            BenchCommand::Fleet(FleetArgs {
+                command: FleetCommand::Create(a),
+            }) => match fleet.as_mut() {
+                Some(f) => fleet_create::run(&mut bench, f, a).await,
+                None => Err(setup::failed("fleet create: no fleet opened")),
+            },
             BenchCommand::Handshake(a) => handshake::run(&mut bench, a).await,
             BenchCommand::Idle(a) => idle::run(&mut bench, a).await,
             BenchCommand::Invoke(a) => invoke::run(&mut bench, a).await,

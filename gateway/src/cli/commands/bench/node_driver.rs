@@ -1,9 +1,9 @@
 //! Bench nodes: the real node-core `NodeSession` (identity, signatures, backoff with jitter)
 //! driven over a real TCP socket from a chosen loopback source address, one small task per
-//! node. The driver is the same loop as the SDK's runtime and the simulated network's node,
-//! minus persistence and host commands: every `node.invoke.request` is answered at once with a
-//! tiny result, and what happens is counted ([`Counters`]) and reported with a timestamp
-//! ([`Report`]) for the scenario to analyse.
+//! node. The loop is the one the simulated network's nodes run too
+//! ([`crate::node_session_driver`]); this file is its bench host: no persistence and no host
+//! commands, every `node.invoke.request` answered at once with a tiny result, and what happens
+//! counted ([`Counters`]) and reported with a timestamp ([`Report`]) for the scenario.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,21 +12,19 @@ use std::time::{Duration, Instant};
 
 use clawlet_node_core::identity::DeviceIdentity;
 use clawlet_node_core::session::{
-    BackoffPolicy, Credentials, Input, InvokeOutcome, NodeConfig, NodeEvent, NodeSession, Output,
-    SessionStatus, StoredCredentials, TransportSecurity,
+    BackoffPolicy, Credentials, InvokeOutcome, NodeConfig, NodeEvent, NodeSession, SessionStatus,
+    StoredCredentials, TransportSecurity,
 };
 use clawlet_node_core::time::Instant as NodeInstant;
 use clawlet_node_core::wire::connect::ClientInfo;
-use futures_util::{SinkExt, StreamExt};
+use clawlet_node_core::wire::pairing::PairDecision;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::sources::{HandshakeSlot, Sources, connect_from};
+use crate::node_session_driver::{Opened, SessionDriver, SessionHost};
 
 /// The tiny result every bench node answers an invoke with.
 pub const INVOKE_RESULT: &str = "{\"ok\":true}";
@@ -50,6 +48,8 @@ pub struct Counters {
     pub rejected: AtomicU64,
     /// Invokes answered.
     pub invokes: AtomicU64,
+    /// `node.pair.resolved` approvals the nodes heard on their own sockets.
+    pub surfaces_approved: AtomicU64,
 }
 
 impl Counters {
@@ -266,35 +266,34 @@ pub fn spawn(fleet: Arc<Fleet>, plan: NodePlan) -> JoinHandle<NodeOutcome> {
         fleet.node_now(),
     );
     let stop = fleet.stop.clone();
-    let driver = Driver {
+    let host = BenchHost {
         index: plan.index,
         once: plan.once,
-        session,
         fleet,
-        ws: None,
         slot: None,
         dial_at: None,
         online: false,
         outcome: NodeOutcome::default(),
         stop,
     };
-    tokio::spawn(driver.run())
+    tokio::spawn(async move {
+        let (session, host) = SessionDriver::new(session, host).run().await;
+        let mut outcome = host.outcome;
+        outcome.stored = session.stored_credentials().clone();
+        if host.online {
+            host.fleet.counters.online.fetch_sub(1, Ordering::Relaxed);
+        }
+        outcome
+    })
 }
 
-type Ws = WebSocketStream<TcpStream>;
-
-enum Wake {
-    Stop,
-    Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
-    Timer,
-}
-
-struct Driver {
+/// A bench node's side of the shared session loop ([`crate::node_session_driver`]): TCP
+/// links from its source address within the handshake budget, invokes answered at once,
+/// everything counted and reported.
+struct BenchHost {
     index: usize,
     once: bool,
-    session: NodeSession,
     fleet: Arc<Fleet>,
-    ws: Option<Ws>,
     slot: Option<HandshakeSlot>,
     dial_at: Option<Instant>,
     online: bool,
@@ -302,127 +301,69 @@ struct Driver {
     stop: watch::Receiver<bool>,
 }
 
-impl Driver {
-    async fn run(mut self) -> NodeOutcome {
-        loop {
-            self.drain().await;
-            if !matches!(
-                self.session.status(),
-                SessionStatus::Connecting | SessionStatus::Handshaking
-            ) {
-                self.slot = None;
-            }
-            if (self.once && self.outcome.connected) || *self.stop.borrow() {
-                self.close_politely().await;
-                break;
-            }
-            if matches!(self.session.status(), SessionStatus::Stopped) {
-                break;
-            }
-            let timer = self.session.poll_timeout().map(|t| self.fleet.deadline(t));
-            let wake = tokio::select! {
-                _ = self.stop.changed() => Wake::Stop,
-                frame = next_frame(&mut self.ws) => Wake::Frame(frame),
-                () = sleep_until(timer) => Wake::Timer,
+impl SessionHost for BenchHost {
+    type Stream = TcpStream;
+
+    fn now(&self) -> NodeInstant {
+        self.fleet.node_now()
+    }
+
+    fn deadline(&self, at: NodeInstant) -> tokio::time::Instant {
+        self.fleet.deadline(at)
+    }
+
+    /// Takes a handshake slot, dials from this node's source address and upgrades, within the
+    /// session's open deadline.
+    async fn open(&mut self, deadline: Option<tokio::time::Instant>) -> Opened<TcpStream> {
+        if self.slot.is_none() {
+            let stop = self.stop.clone();
+            let slot = tokio::select! {
+                slot = self.fleet.sources.slot(self.index) => slot,
+                () = stopped(stop) => None,
             };
-            let now = self.fleet.node_now();
-            match wake {
-                Wake::Stop => {
-                    self.close_politely().await;
-                    break;
-                }
-                Wake::Timer => self.session.handle_timeout(now),
-                Wake::Frame(Some(Ok(Message::Text(text)))) => {
-                    if std::env::var_os("CLAWLET_BENCH_DEBUG").is_some()
-                        && text.contains("\"ok\":false")
-                    {
-                        eprintln!("node {}: {}", self.index, text.as_str());
-                    }
-                    self.session.handle_input(Input::Text(text.as_str()), now);
-                }
-                Wake::Frame(Some(Ok(Message::Close(frame)))) => {
-                    self.ws = None;
-                    let (code, reason) = match &frame {
-                        Some(f) => (Some(u16::from(f.code)), f.reason.to_string()),
-                        None => (None, String::new()),
-                    };
-                    self.session.handle_input(
-                        Input::Closed {
-                            code,
-                            reason: &reason,
-                        },
-                        now,
-                    );
-                }
-                // Pings are answered by tungstenite on the next read or write.
-                Wake::Frame(Some(Ok(_))) => {}
-                Wake::Frame(Some(Err(_)) | None) => {
-                    self.ws = None;
-                    self.session.handle_input(
-                        Input::Closed {
-                            code: None,
-                            reason: "link lost",
-                        },
-                        now,
-                    );
-                }
+            self.slot = slot;
+        }
+        self.fleet.counters.dials.fetch_add(1, Ordering::Relaxed);
+        self.fleet.report(self.index, ReportKind::Dial);
+        self.dial_at = Some(Instant::now());
+        let budget = deadline
+            .map(|d| d.saturating_duration_since(tokio::time::Instant::now()))
+            .unwrap_or(Duration::from_secs(15))
+            .max(Duration::from_millis(100));
+        let source = self.fleet.sources.addr_for(self.index);
+        let fleet = self.fleet.clone();
+        let upgrade = async move {
+            let stream = connect_from(source, fleet.target, budget)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio_tungstenite::client_async_with_config(
+                fleet.url.as_str(),
+                stream,
+                Some(fleet.ws_config),
+            )
+            .await
+            .map(|(ws, _)| ws)
+            .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(budget, upgrade).await {
+            Ok(Ok(ws)) => Opened::Link(ws),
+            Ok(Err(reason)) => {
+                self.fleet
+                    .report(self.index, ReportKind::AttemptFailed(reason.clone()));
+                Opened::Failed(reason)
             }
-        }
-        self.outcome.stored = self.session.stored_credentials().clone();
-        if self.online {
-            self.fleet.counters.online.fetch_sub(1, Ordering::Relaxed);
-        }
-        self.outcome
-    }
-
-    async fn close_politely(&mut self) {
-        if let Some(mut ws) = self.ws.take() {
-            let frame = CloseFrame {
-                code: CloseCode::Normal,
-                reason: "".into(),
-            };
-            let _ =
-                tokio::time::timeout(Duration::from_secs(2), ws.send(Message::Close(Some(frame))))
-                    .await;
-        }
-    }
-
-    async fn drain(&mut self) {
-        while let Some(output) = self.session.poll_output() {
-            match output {
-                Output::Connect { .. } => self.open().await,
-                Output::Transmit(text) => {
-                    let sent = match self.ws.as_mut() {
-                        Some(ws) => ws.send(Message::text(text)).await.is_ok(),
-                        None => false,
-                    };
-                    if !sent && self.ws.take().is_some() {
-                        let now = self.fleet.node_now();
-                        self.session.handle_input(
-                            Input::Closed {
-                                code: None,
-                                reason: "send failed",
-                            },
-                            now,
-                        );
-                    }
-                }
-                Output::Close { code, reason } => {
-                    if let Some(mut ws) = self.ws.take() {
-                        let frame = CloseFrame {
-                            code: CloseCode::from(code),
-                            reason: reason.into(),
-                        };
-                        let _ = ws.send(Message::Close(Some(frame))).await;
-                    }
-                }
-                Output::Event(event) => self.on_event(event),
+            Err(_) => {
+                self.fleet.report(
+                    self.index,
+                    ReportKind::AttemptFailed("open timed out".into()),
+                );
+                Opened::TimedOut
             }
         }
     }
 
-    fn on_event(&mut self, event: NodeEvent) {
-        if std::env::var_os("CLAWLET_BENCH_DEBUG").is_some() {
+    fn on_event(&mut self, session: &mut NodeSession, event: NodeEvent) {
+        if debug_enabled() {
             eprintln!("node {}: {event:?}", self.index);
         }
         let counters = &self.fleet.counters;
@@ -458,6 +399,11 @@ impl Driver {
                 self.fleet
                     .report(self.index, ReportKind::PairingRequired(p.request_id));
             }
+            NodeEvent::NodePairResolved { decision, .. } => {
+                if matches!(decision, PairDecision::Approved) {
+                    counters.surfaces_approved.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             NodeEvent::AuthFailed(f) => {
                 counters.auth_failures.fetch_add(1, Ordering::Relaxed);
                 self.fleet.report(
@@ -481,11 +427,8 @@ impl Driver {
             }
             NodeEvent::Invoke(req) => {
                 let now = self.fleet.node_now();
-                let done = self.session.complete_invoke(
-                    &req.id,
-                    InvokeOutcome::ok_json(INVOKE_RESULT),
-                    now,
-                );
+                let done =
+                    session.complete_invoke(&req.id, InvokeOutcome::ok_json(INVOKE_RESULT), now);
                 if done.is_ok() {
                     counters.invokes.fetch_add(1, Ordering::Relaxed);
                 }
@@ -494,68 +437,31 @@ impl Driver {
         }
     }
 
-    /// Takes a handshake slot, dials from this node's source address and upgrades, within the
-    /// session's open deadline.
-    async fn open(&mut self) {
-        self.ws = None;
-        if self.slot.is_none() {
-            let stop = self.stop.clone();
-            let slot = tokio::select! {
-                slot = self.fleet.sources.slot(self.index) => slot,
-                () = stopped(stop) => None,
-            };
-            self.slot = slot;
-        }
-        self.fleet.counters.dials.fetch_add(1, Ordering::Relaxed);
-        self.fleet.report(self.index, ReportKind::Dial);
-        self.dial_at = Some(Instant::now());
-        let deadline = self.session.poll_timeout().map(|t| self.fleet.deadline(t));
-        let budget = deadline
-            .map(|d| d.saturating_duration_since(tokio::time::Instant::now()))
-            .unwrap_or(Duration::from_secs(15))
-            .max(Duration::from_millis(100));
-        let source = self.fleet.sources.addr_for(self.index);
-        let fleet = self.fleet.clone();
-        let upgrade = async move {
-            let stream = connect_from(source, fleet.target, budget)
-                .await
-                .map_err(|e| e.to_string())?;
-            tokio_tungstenite::client_async_with_config(
-                fleet.url.as_str(),
-                stream,
-                Some(fleet.ws_config),
-            )
-            .await
-            .map(|(ws, _)| ws)
-            .map_err(|e| e.to_string())
-        };
-        let upgraded = tokio::time::timeout(budget, upgrade).await;
-        let now = self.fleet.node_now();
-        match upgraded {
-            Ok(Ok(ws)) => {
-                self.ws = Some(ws);
-                self.session.handle_input(Input::Opened, now);
-            }
-            Ok(Err(reason)) => {
-                self.fleet
-                    .report(self.index, ReportKind::AttemptFailed(reason.clone()));
-                self.session.handle_input(
-                    Input::Closed {
-                        code: None,
-                        reason: &reason,
-                    },
-                    now,
-                );
-            }
-            Err(_) => {
-                self.fleet.report(
-                    self.index,
-                    ReportKind::AttemptFailed("open timed out".into()),
-                );
-                self.session.handle_timeout(now);
-            }
+    /// A handshake slot is held only while connecting.
+    fn settled(&mut self, session: &NodeSession) {
+        if !matches!(
+            session.status(),
+            SessionStatus::Connecting | SessionStatus::Handshaking
+        ) {
+            self.slot = None;
         }
     }
+
+    fn should_end(&mut self, session: &NodeSession) -> bool {
+        (self.once && self.outcome.connected)
+            || *self.stop.borrow()
+            || matches!(session.status(), SessionStatus::Stopped)
+    }
+
+    fn stop_requested(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        stopped(self.stop.clone())
+    }
+}
+
+/// `CLAWLET_BENCH_DEBUG` is set: every node event goes to stderr (read once).
+fn debug_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("CLAWLET_BENCH_DEBUG").is_some())
 }
 
 async fn stopped(mut stop: watch::Receiver<bool>) {
@@ -563,22 +469,6 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
         if stop.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
-    }
-}
-
-async fn next_frame(
-    ws: &mut Option<Ws>,
-) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
-    match ws {
-        Some(ws) => ws.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -44,6 +44,13 @@ impl Progress {
         eprintln!("bench: {}", line());
     }
 
+    /// Prints `line` now, even when progress lines are off (what a long command that is
+    /// about progress, like `fleet create`, prints).
+    pub fn force(&mut self, line: impl AsRef<str>) {
+        self.last = Some(Instant::now());
+        eprintln!("bench: {}", line.as_ref());
+    }
+
     /// Prints `line` now (phase changes).
     pub fn say(&mut self, line: impl AsRef<str>) {
         if self.enabled {

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::args::CommonArgs;
+use super::fleet_dir::FleetDir;
 use super::gateway_process::{self, GatewayChild, Launch, SpawnSpec};
-use super::node_driver::{Fleet, FleetStop, Report, device_seed};
+use super::node_driver::{Fleet, FleetStop, NodePlan, Report, device_seed};
 use super::operator::Operator;
 use super::pinning;
 use super::proc_mem::{self, MemSample};
@@ -46,6 +47,10 @@ pub struct Bench {
     pub tool_cpus: Option<Vec<usize>>,
     /// Progress lines.
     pub progress: Progress,
+    /// The enrolled fleet (`--fleet`) whose nodes this run uses.
+    pub fleet: Option<FleetDir>,
+    /// The spawned gateway's dir is kept after the run (a fleet being enrolled).
+    persistent_dir: bool,
     started: Instant,
     last_pid: Option<u32>,
     extra_setup: Vec<(String, Value)>,
@@ -104,10 +109,50 @@ pub fn parse_ws_url(url: &str) -> Result<(String, u16), String> {
     Ok((host, port))
 }
 
+/// Where a spawned gateway keeps its state.
+#[derive(Debug)]
+pub enum GatewayHome {
+    /// A fresh private temp dir, removed after the run (unless --keep).
+    Temp,
+    /// A private temp dir with a copy of this enrolled fleet's gateway state (`--fleet`).
+    FleetCopy(FleetDir),
+    /// This dir, kept, with this shared token (`fleet create` enrols into it).
+    Persistent(PathBuf, String),
+}
+
+/// The name a fleet records for how its gateway is started.
+pub fn launch_kind(common: &CommonArgs) -> &'static str {
+    if common.spawn_cmd.is_some() {
+        "command"
+    } else {
+        "clawlet"
+    }
+}
+
 impl Bench {
     /// Applies pinning and limits and resolves the target; a spawned gateway is set up but
-    /// started only by [`Bench::ready`].
+    /// started only by [`Bench::ready`]. With `--fleet`, the fleet is opened and the gateway
+    /// will start on a copy of its state.
     pub async fn prepare(common: &CommonArgs) -> Result<Bench, CliError> {
+        let home = match &common.fleet {
+            Some(dir) => {
+                let fleet = FleetDir::open(dir).map_err(|e| usage(e.to_string()))?;
+                if fleet.meta.gateway != launch_kind(common) {
+                    return Err(usage(format!(
+                        "--fleet {}: it was enrolled into a {} gateway; start that kind",
+                        dir.display(),
+                        fleet.meta.gateway
+                    )));
+                }
+                GatewayHome::FleetCopy(fleet)
+            }
+            None => GatewayHome::Temp,
+        };
+        Bench::prepare_in(common, home).await
+    }
+
+    /// [`Bench::prepare`] with the spawned gateway's state in `home`.
+    pub async fn prepare_in(common: &CommonArgs, home: GatewayHome) -> Result<Bench, CliError> {
         if common.per_source == 0 {
             return Err(usage("--per-source must be at least 1"));
         }
@@ -144,12 +189,37 @@ impl Bench {
         })?;
         let run_id = u64::from_str_radix(&random_hex(8), 16).unwrap_or(1);
         let spawning = common.spawn || common.spawn_cmd.is_some();
+        if !spawning && !matches!(home, GatewayHome::Temp) {
+            return Err(usage(
+                "a fleet's gateway is started by this tool: add --spawn or --spawn-cmd",
+            ));
+        }
+        let mut fleet = None;
+        let mut persistent_dir = false;
         let (target, url, token, spawn) = if spawning {
-            let dir = gateway_process::private_dir()
-                .map_err(|e| failed(format!("cannot create a temp dir: {e}")))?;
+            let private = || {
+                gateway_process::private_dir()
+                    .map_err(|e| failed(format!("cannot create a temp dir: {e}")))
+            };
+            let (dir, token) = match home {
+                GatewayHome::Temp => (private()?, random_hex(24)),
+                GatewayHome::FleetCopy(f) => {
+                    let dir = private()?;
+                    if let Err(e) = f.copy_gateway_into(&dir) {
+                        gateway_process::remove_dir(&dir);
+                        return Err(failed(e.to_string()));
+                    }
+                    let token = f.meta.token.clone();
+                    fleet = Some(f);
+                    (dir, token)
+                }
+                GatewayHome::Persistent(dir, token) => {
+                    persistent_dir = true;
+                    (dir, token)
+                }
+            };
             let port = gateway_process::free_port()
                 .map_err(|e| failed(format!("no free loopback port: {e}")))?;
-            let token = random_hex(24);
             let launch = match &common.spawn_cmd {
                 Some(line) => Launch::Shell(line.clone()),
                 None => Launch::Clawlet(
@@ -193,6 +263,8 @@ impl Bench {
             nofile,
             tool_cpus,
             progress: Progress::new(),
+            fleet,
+            persistent_dir,
             started: Instant::now(),
             last_pid: None,
             extra_setup: Vec::new(),
@@ -359,6 +431,32 @@ impl Bench {
         Fleet::new(self.target, self.url.clone(), sources)
     }
 
+    /// Plans for nodes `0..n`: the fleet's enrolled nodes (known devices, device tokens, the
+    /// fleet's commands) with `--fleet`, else new devices of this run with `commands`.
+    pub fn node_plans(&self, n: usize, commands: &[&str]) -> Result<Vec<NodePlan>, CliError> {
+        match &self.fleet {
+            Some(fleet) => {
+                if !fleet.has_enrolled(n) {
+                    return Err(usage(format!(
+                        "the fleet {} has {} enrolled nodes, not {n}: run `clawlet bench fleet \
+                         create -n {n} --dir {}` (it resumes)",
+                        fleet.path.display(),
+                        fleet.enrolled(),
+                        fleet.path.display()
+                    )));
+                }
+                Ok((0..n).map(|i| fleet.plan(i)).collect())
+            }
+            None => Ok((0..n)
+                .map(|i| {
+                    let mut p = NodePlan::new(self.run_id, i, self.token.clone());
+                    p.commands = commands.iter().map(|c| (*c).to_owned()).collect();
+                    p
+                })
+                .collect()),
+        }
+    }
+
     /// Where and how the run happened.
     pub fn describe(&self) -> Value {
         let label = self.common.label.clone().unwrap_or_else(|| {
@@ -403,6 +501,16 @@ impl Bench {
             json!(super::stats::round1(self.started.elapsed().as_secs_f64())),
         );
         setup.insert("tool".into(), json!(format!("clawlet {}", crate::VERSION)));
+        if let Some(f) = &self.fleet {
+            setup.insert(
+                "fleet".into(),
+                json!(format!(
+                    "{} ({} enrolled nodes, known devices)",
+                    f.path.display(),
+                    f.enrolled()
+                )),
+            );
+        }
         for (k, v) in &self.extra_setup {
             setup.insert(k.clone(), v.clone());
         }
@@ -416,7 +524,9 @@ impl Bench {
             if let Some(dest) = &self.common.gateway_log {
                 let _ = std::fs::copy(spec.log_path(), dest);
             }
-            if self.common.keep {
+            if self.persistent_dir {
+                // A fleet's own gateway dir: kept by design.
+            } else if self.common.keep {
                 eprintln!("bench: kept the gateway's dir {}", spec.dir.display());
             } else {
                 gateway_process::remove_dir(&spec.dir);

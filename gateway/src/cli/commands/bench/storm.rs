@@ -3,7 +3,7 @@
 //! same port and state. Measured: time until every node is back, dial attempts and failed
 //! attempts, auth failures, and how spread the reconnects are (the nodes' own backoff jitter
 //! is what spreads them: a histogram and the standard deviation of first-dial and hello-ok
-//! times after the restart).
+//! times after the restart). With `--fleet` the nodes are an enrolled fleet's known devices.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::args::StormArgs;
 use super::hold::Held;
-use super::node_driver::{Counters, NodePlan, ReportKind};
+use super::node_driver::{Counters, ReportKind};
 use super::report::Report;
 use super::setup::{Bench, failed};
 use super::stats::{self, histogram, mean_stddev, sparkline, summarize};
@@ -37,11 +37,10 @@ pub async fn run(bench: &mut Bench, args: &StormArgs) -> Result<Report, CliError
     let c = args.common.concurrency.unwrap_or(DEFAULT_C);
     bench.check_nofile(n)?;
     bench.ready().await?;
-    let plans: Vec<NodePlan> = (0..n)
-        .map(|i| NodePlan::new(bench.run_id, i, bench.token.clone()))
-        .collect();
+    let plans = bench.node_plans(n, &[])?;
+    let known = bench.fleet.is_some();
     bench.progress.say(format!("connecting {n} nodes"));
-    let mut held = Held::enrol(bench, plans, c).await?;
+    let mut held = Held::connect(bench, plans, c).await?;
     let limit = Duration::from_secs(bench.common.timeout / 3);
     if let Err(e) = held
         .wait_online(bench, n as u64, limit, "storm (before)")
@@ -134,7 +133,18 @@ pub async fn run(bench: &mut Bench, args: &StormArgs) -> Result<Report, CliError
     let dial_hist = histogram(&first_dials, 0, dial_span, BINS);
     let failed_attempts = dials.saturating_sub(reconnects);
 
-    report.row("nodes", n.to_string());
+    report.row(
+        "nodes",
+        format!(
+            "{n} ({})",
+            if known {
+                "an enrolled fleet, --fleet"
+            } else {
+                "enrolled by this run"
+            }
+        ),
+    );
+    report.set("known_devices", json!(known));
     report.row(
         "stop",
         format!(
