@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds examples/embedded/nostd-host — a #![no_std] #![no_main] Linux binary with its own
+# Builds clawlet-node-embedded for thumbv7em-none-eabihf and riscv32imac-unknown-none-elf, then
+# examples/embedded/nostd-host — a #![no_std] #![no_main] Linux binary with its own
 # #[panic_handler] that links clawlet-node-core — runs it, and prints `text_bytes=N` last.
 #
 # A std leak anywhere in node-core's dependency graph fails the build ("duplicate lang item
@@ -24,6 +25,19 @@ need_apt() { # install a Debian package when its command is missing (fresh machi
 }
 need_apt cc gcc          # links the host binary (crt1.o + libc)
 need_apt size binutils   # measures the text segment
+
+# node-embedded (WebSocket client, NodeSession driver, flash store; TLS with feature `tls`) for
+# the two microcontroller targets: neither has a `std` in its sysroot, so any std use in the
+# crate or its dependencies fails these builds.
+for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
+    if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+        echo "check-nostd: adding rust target $target" >&2
+        rustup target add "$target"
+    fi
+    cargo build -p clawlet-node-embedded --target "$target" --profile nostd
+    cargo build -p clawlet-node-embedded --target "$target" --profile nostd --features tls
+    echo "check-nostd: node-embedded builds for $target (with and without tls)"
+done
 
 MANIFEST=examples/embedded/nostd-host/Cargo.toml
 PROFILE=nostd

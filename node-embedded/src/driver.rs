@@ -15,6 +15,8 @@
 pub mod app;
 pub mod connector;
 mod node_driver;
+#[cfg(feature = "std")]
+pub mod std_tcp;
 
 pub use app::{DriverEvent, NodeApp, TransportFailure};
 pub use connector::{Connector, Endpoint};

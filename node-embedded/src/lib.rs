@@ -39,3 +39,8 @@ pub mod ws;
 pub use driver::{Connector, DriverEvent, Endpoint, NodeApp, NodeDriver, StepResult};
 pub use storage::{CredentialStore, FlashStore, NoStore, NodeRecord, StoreError};
 pub use ws::{WsClient, WsError, WsEvent, WsLimits};
+
+// The trait crates a firmware implements, at the versions this crate uses.
+pub use embedded_io;
+pub use embedded_storage;
+pub use rand_core;

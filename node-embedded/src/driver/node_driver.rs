@@ -105,6 +105,13 @@ where
         &mut self.store
     }
 
+    /// Ends the driver and gives the store back (its flash holds the record for the next
+    /// boot). Call [`Self::disconnect`] first for a clean close.
+    pub fn into_store(mut self) -> K {
+        self.release_transport();
+        self.store
+    }
+
     /// The connector (e.g. to poll the network stack it owns).
     pub fn connector_mut(&mut self) -> &mut C {
         &mut self.connector
