@@ -32,9 +32,10 @@ use clawlet_node_core::wire::connect::ClientInfo;
 use clawlet_node_core::{Credentials, NodeConfig};
 use clawlet_node_embedded::driver::{Endpoint, NodeDriver};
 use clawlet_node_embedded::storage::FlashStore;
+use clawlet_node_embedded::tls::TlsConnector;
 use embedded_storage::ReadStorage;
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::SeedableRng as _;
 
 use crate::flash::BlkFlash;
 use crate::provision::Provisioning;
@@ -150,12 +151,21 @@ fn main() -> ! {
         prov.prefix,
     )));
 
-    let url = format!("ws://{}:{}", prov.gateway, prov.port);
+    let scheme = if prov.pin.is_some() { "wss" } else { "ws" };
+    let url = format!("{}://{}:{}", scheme, prov.gateway, prov.port);
     let endpoint = match Endpoint::parse(&url) {
         Ok(e) => e,
         Err(_) => halt("bad gateway address"),
     };
-    log!("gateway: {}", url);
+    log!(
+        "gateway: {}{}",
+        url,
+        if prov.pin.is_some() {
+            " (certificate pinned)"
+        } else {
+            ""
+        }
+    );
     let mut client = ClientInfo::node_host(env!("CARGO_PKG_VERSION"), "riscv32");
     client.display_name = Some(DISPLAY_NAME.into());
     client.device_family = Some("MCU".into());
@@ -167,10 +177,17 @@ fn main() -> ! {
         token: Some(prov.token.as_str().into()),
         ..Credentials::default()
     };
-    config.transport = endpoint.transport_security(false);
+    config.transport = endpoint.transport_security(prov.pin.is_some());
 
-    let ports = ChaCha20Rng::from_rng(&mut rng).unwrap_or_else(|_| ChaCha20Rng::seed_from_u64(0));
-    let connector = connector::TcpConnector::new(Rc::clone(&stack), ports);
+    // Separate ChaCha streams (each seeded from the main one) for ephemeral ports and TLS.
+    let (Ok(ports), Ok(tls_rng)) = (
+        ChaCha20Rng::from_rng(&mut rng),
+        ChaCha20Rng::from_rng(&mut rng),
+    ) else {
+        halt("rng");
+    };
+    let tcp = connector::TcpConnector::new(Rc::clone(&stack), ports);
+    let connector = TlsConnector::new(tcp, tls_rng, prov.pin);
     let mut driver = NodeDriver::new(
         config,
         &record,

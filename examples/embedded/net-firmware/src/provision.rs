@@ -5,12 +5,14 @@
 //! ip=10.79.0.2/24       the node's static address and prefix
 //! gateway=10.79.0.1:18789
 //! token=<shared gateway token>
+//! pin=<SHA-256 of the gateway's certificate>   optional: wss:// with this pin, else ws://
 //! ```
 //! The identity seed is not here: the node makes it from the RNG at first boot and keeps it in
 //! its own store.
 
 use core::str::FromStr;
 
+use clawlet_node_embedded::tls::TlsPin;
 use heapless::String;
 use smoltcp::wire::Ipv4Address;
 
@@ -25,6 +27,8 @@ pub struct Provisioning {
     pub gateway: Ipv4Address,
     pub port: u16,
     pub token: String<TOKEN_MAX>,
+    /// The gateway certificate's pin: connect with `wss://` and check it in the handshake.
+    pub pin: Option<TlsPin>,
 }
 
 /// What is wrong with the block.
@@ -40,7 +44,7 @@ impl Provisioning {
         let end = sector.iter().position(|&b| b == 0).unwrap_or(sector.len());
         let text = core::str::from_utf8(sector.get(..end).unwrap_or_default())
             .map_err(|_| ProvisionError::NotUtf8)?;
-        let (mut ip, mut gw, mut token) = (None, None, None);
+        let (mut ip, mut gw, mut token, mut pin) = (None, None, None, None);
         for line in text.lines() {
             let Some((k, v)) = line.split_once('=') else {
                 continue;
@@ -49,6 +53,7 @@ impl Provisioning {
                 "ip" => ip = Some(v.trim()),
                 "gateway" => gw = Some(v.trim()),
                 "token" => token = Some(v.trim()),
+                "pin" => pin = Some(v.trim()),
                 _ => {}
             }
         }
@@ -67,6 +72,10 @@ impl Provisioning {
             port: port.parse().map_err(|_| ProvisionError::Bad("gateway"))?,
             token: String::try_from(token.ok_or(ProvisionError::Missing("token"))?)
                 .map_err(|_| ProvisionError::Bad("token"))?,
+            pin: pin
+                .map(TlsPin::parse)
+                .transpose()
+                .map_err(|_| ProvisionError::Bad("pin"))?,
         })
     }
 }
