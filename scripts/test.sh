@@ -57,6 +57,9 @@ bash scripts/check-nostd.sh
 step "embedded firmware under QEMU"
 bash scripts/run-embedded-qemu.sh
 
+step "networked embedded node (RISC-V on QEMU virt, wss:// to clawlet and OpenClaw gateways)"
+bash scripts/run-embedded-net.sh
+
 step "fuzz smoke"
 bash scripts/fuzz-smoke.sh
 
