@@ -14,24 +14,10 @@ use std::time::Duration;
 use clawlet_gateway::server::options::{ProxyOptions, TrustedProxyAuthOptions};
 use clawlet_gateway::server::{AuthConfig, RateLimitOptions};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::common::*;
 
 const EVIL: &str = "https://evil.example";
-
-/// Opens a socket whose upgrade carries `headers`.
-async fn open_with(url: &str, headers: &[(&'static str, &str)]) -> Client {
-    let mut request = url.into_client_request().unwrap();
-    for (name, value) in headers {
-        request.headers_mut().insert(*name, value.parse().unwrap());
-    }
-    let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(request))
-        .await
-        .unwrap()
-        .unwrap();
-    Client::with_ws(ws).await
-}
 
 fn granted(res: &Value) -> &Value {
     assert_eq!(res["ok"], true, "{res}");

@@ -3,7 +3,6 @@
 //! revocation/rotation closing every session that stands on the token (setup codes included).
 
 use clawlet_node_core::identity::DeviceIdentity;
-use clawlet_node_core::remote::parse_setup_code;
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -45,6 +44,29 @@ async fn device_operator(url: &str, id: &DeviceIdentity, auth: Value, scopes: &[
     let res = c.connect(params).await;
     assert_eq!(res["ok"], true, "{res}");
     c
+}
+
+/// `caller` sends `node.invoke` with `params` as request `req_id`; `node` answers the dispatch
+/// with the payload `{"secret": secret}`. Returns the dispatched request and `caller`'s response.
+async fn invoke_answered(
+    caller: &mut Client,
+    req_id: &str,
+    params: Value,
+    node: &mut Client,
+    secret: &str,
+) -> (Value, Value) {
+    caller
+        .send(&json!({"type": "req", "id": req_id, "method": "node.invoke", "params": params}))
+        .await;
+    let req = node.event("node.invoke.request").await;
+    node.request(
+        "node.invoke.result",
+        json!({"id": req["payload"]["id"], "nodeId": req["payload"]["nodeId"], "ok": true,
+               "payload": {"secret": secret}}),
+    )
+    .await;
+    let response = caller.response(req_id).await;
+    (req, response)
 }
 
 fn auto_approve(o: &mut clawlet_gateway::server::ServerOptions) {
@@ -138,56 +160,20 @@ async fn an_idempotency_key_is_scoped_to_the_caller_and_the_params() {
     )
     .await;
 
+    let (a, b) = (call(json!({"title": "a"})), call(json!({"title": "b"})));
     // Alice's call runs and returns her secret.
-    alice
-        .send(&json!({"type": "req", "id": "a1", "method": "node.invoke",
-                      "params": call(json!({"title": "a"}))}))
-        .await;
-    let req = node.event("node.invoke.request").await;
-    node.request(
-        "node.invoke.result",
-        json!({"id": req["payload"]["id"], "nodeId": id.device_id(), "ok": true,
-               "payload": {"secret": "alice"}}),
-    )
-    .await;
-    let a1 = alice.response("a1").await;
+    let (_, a1) = invoke_answered(&mut alice, "a1", a.clone(), &mut node, "alice").await;
     assert_eq!(a1["payload"]["payload"]["secret"], "alice", "{a1}");
-
     // Another operator reusing the key with the same params gets its own dispatch.
-    mallory
-        .send(&json!({"type": "req", "id": "m1", "method": "node.invoke",
-                      "params": call(json!({"title": "a"}))}))
-        .await;
-    let req = node.event("node.invoke.request").await;
-    node.request(
-        "node.invoke.result",
-        json!({"id": req["payload"]["id"], "nodeId": id.device_id(), "ok": true,
-               "payload": {"secret": "mallory's own"}}),
-    )
-    .await;
-    let m1 = mallory.response("m1").await;
+    let (_, m1) = invoke_answered(&mut mallory, "m1", a, &mut node, "mallory's own").await;
     assert_eq!(m1["payload"]["payload"]["secret"], "mallory's own", "{m1}");
-
     // The same caller with other params is another call.
-    alice
-        .send(&json!({"type": "req", "id": "a2", "method": "node.invoke",
-                      "params": call(json!({"title": "b"}))}))
-        .await;
-    let req = node.event("node.invoke.request").await;
+    let (req, a2) = invoke_answered(&mut alice, "a2", b, &mut node, "second").await;
     assert_eq!(
         req["payload"]["paramsJSON"],
         json!({"title": "b"}).to_string()
     );
-    node.request(
-        "node.invoke.result",
-        json!({"id": req["payload"]["id"], "nodeId": id.device_id(), "ok": true,
-               "payload": {"secret": "second"}}),
-    )
-    .await;
-    assert_eq!(
-        alice.response("a2").await["payload"]["payload"]["secret"],
-        "second"
-    );
+    assert_eq!(a2["payload"]["payload"]["secret"], "second");
 
     // Her exact retry is still answered from the first call, without a new dispatch.
     let again = alice
@@ -274,18 +260,11 @@ async fn one_operator_cannot_hold_more_than_its_share_of_invokes_in_flight() {
 #[tokio::test]
 async fn revoking_a_node_token_closes_the_session_a_setup_code_admitted() {
     let gw = start(|_| {}).await;
-    let mut admin = operator(&gw.url, &["operator.admin"]).await;
-    let issued = admin.request("device.pair.setupCode", json!({})).await;
-    assert_eq!(issued["ok"], true, "{issued}");
-    let code = parse_setup_code(issued["payload"]["setupCode"].as_str().unwrap(), 0).unwrap();
+    let (_, code) = issue_setup_code(&gw.url, json!({})).await;
     let id = identity(86);
-    let (mut node, res) = node_connect(
-        &gw.url,
-        &id,
-        json!({"bootstrapToken": code.bootstrap_token}),
-        &["system.notify"],
-    )
-    .await;
+    let (mut node, res) =
+        bootstrap_node(&gw.url, &id, &code.bootstrap_token, &["system.notify"]).await;
+    let mut admin = operator(&gw.url, &["operator.admin"]).await;
     assert_eq!(res["payload"]["auth"]["method"], "bootstrap-token", "{res}");
     let revoked = admin
         .request(
@@ -390,16 +369,6 @@ async fn a_full_pending_pairing_table_refuses_the_connect_on_the_wire_and_stores
             .iter()
             .all(|p| p["deviceId"] != newcomer.device_id())
     );
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
 }
 
 #[tokio::test]

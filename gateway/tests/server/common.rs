@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use clawlet_gateway::server::{AuthConfig, Gateway, RunningGateway, ServerOptions, StateSource};
 use clawlet_node_core::identity::{DeviceAuthPayload, DeviceIdentity};
+use clawlet_node_core::remote::{SetupCode, parse_setup_code};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The shared token every test gateway uses unless a test changes the auth.
@@ -179,6 +181,31 @@ impl Client {
     }
 }
 
+/// Opens a socket whose upgrade carries `headers` (a browser's `Origin`, what a proxy adds) and
+/// reads the challenge.
+pub async fn open_with(url: &str, headers: &[(&'static str, &str)]) -> Client {
+    let mut request = url.into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(*name, value.parse().unwrap());
+    }
+    let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(request))
+        .await
+        .unwrap()
+        .unwrap();
+    Client::with_ws(ws).await
+}
+
+/// Wall-clock milliseconds since the epoch, as the gateway stamps them.
+pub fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
 /// A device identity from a seed byte.
 pub fn identity(seed: u8) -> DeviceIdentity {
     DeviceIdentity::from_seed(&[seed; 32])
@@ -272,6 +299,34 @@ pub async fn node_connect(
     let params = node_params(id, &c, auth, commands);
     let res = c.connect(params).await;
     (c, res)
+}
+
+/// Connects a node that presents the bootstrap token of a setup code; returns the client and
+/// the connect response.
+pub async fn bootstrap_node(
+    url: &str,
+    id: &DeviceIdentity,
+    bootstrap_token: &str,
+    commands: &[&str],
+) -> (Client, Value) {
+    node_connect(
+        url,
+        id,
+        json!({"bootstrapToken": bootstrap_token}),
+        commands,
+    )
+    .await
+}
+
+/// Asks an admin operator for a setup code (`device.pair.setupCode` with `params`); returns the
+/// result payload and the decoded code.
+pub async fn issue_setup_code(url: &str, params: Value) -> (Value, SetupCode) {
+    let mut admin = operator(url, &["operator.admin"]).await;
+    let res = admin.request("device.pair.setupCode", params).await;
+    assert_eq!(res["ok"], true, "{res}");
+    let payload = res["payload"].clone();
+    let code = parse_setup_code(payload["setupCode"].as_str().unwrap(), 0).unwrap();
+    (payload, code)
 }
 
 /// Pairs a node fully (device + surface) through an admin operator; returns the live node

@@ -4,30 +4,10 @@
 use std::time::Duration;
 
 use clawlet_gateway::server::RateLimitOptions;
-use clawlet_node_core::remote::{SetupCode, parse_setup_code};
+use clawlet_node_core::identity::DeviceIdentity;
 use serde_json::{Value, json};
 
 use crate::common::*;
-
-/// Asks an admin operator for a setup code; returns the result payload and the decoded code.
-async fn issue(url: &str, params: Value) -> (Value, SetupCode) {
-    let mut admin = operator(url, &["operator.admin"]).await;
-    let res = admin.request("device.pair.setupCode", params).await;
-    assert_eq!(res["ok"], true, "{res}");
-    let payload = res["payload"].clone();
-    let code = parse_setup_code(payload["setupCode"].as_str().unwrap(), 0).unwrap();
-    (payload, code)
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
 
 /// The exact refusal of a bad bootstrap token (OpenClaw's message and details), then 1008.
 async fn assert_bootstrap_invalid(node: &mut Client, res: &Value) {
@@ -42,11 +22,17 @@ async fn assert_bootstrap_invalid(node: &mut Client, res: &Value) {
     assert_eq!(node.closed().await, (1008, message.to_owned()));
 }
 
+/// A node presenting `bootstrap_token` gets the exact refusal of a bad bootstrap token.
+async fn assert_bootstrap_refused(url: &str, id: &DeviceIdentity, bootstrap_token: &str) {
+    let (mut node, res) = bootstrap_node(url, id, bootstrap_token, &["system.notify"]).await;
+    assert_bootstrap_invalid(&mut node, &res).await;
+}
+
 #[tokio::test]
 async fn setup_code_pairs_a_node_and_its_surface_without_approvals() {
     let gw = start(|_| {}).await;
     let mut watcher = operator(&gw.url, &["operator.pairing"]).await;
-    let (payload, code) = issue(&gw.url, json!({})).await;
+    let (payload, code) = issue_setup_code(&gw.url, json!({})).await;
     let base = gw.url.trim_end_matches('/');
     assert_eq!(payload["gatewayUrl"], base);
     assert_eq!(code.url, base);
@@ -64,13 +50,8 @@ async fn setup_code_pairs_a_node_and_its_surface_without_approvals() {
     assert_eq!(payload["setupId"].as_str().unwrap().len(), 36);
 
     let id = identity(70);
-    let (mut node, res) = node_connect(
-        &gw.url,
-        &id,
-        json!({"bootstrapToken": code.bootstrap_token}),
-        &["system.notify"],
-    )
-    .await;
+    let (mut node, res) =
+        bootstrap_node(&gw.url, &id, &code.bootstrap_token, &["system.notify"]).await;
     assert_eq!(res["ok"], true, "{res}");
     let auth = &res["payload"]["auth"];
     assert_eq!(auth["method"], "bootstrap-token");
@@ -148,28 +129,15 @@ async fn setup_code_pairs_a_node_and_its_surface_without_approvals() {
     )
     .await;
     assert_eq!(res["payload"]["auth"]["method"], "device-token", "{res}");
-    let (mut again, res) = node_connect(
-        &gw.url,
-        &identity(71),
-        json!({"bootstrapToken": code.bootstrap_token}),
-        &["system.notify"],
-    )
-    .await;
-    assert_bootstrap_invalid(&mut again, &res).await;
+    assert_bootstrap_refused(&gw.url, &identity(71), &code.bootstrap_token).await;
 }
 
 #[tokio::test]
 async fn the_handed_off_operator_token_connects_as_operator() {
     let gw = start(|_| {}).await;
-    let (_, code) = issue(&gw.url, json!({"bootstrapProfile": "voice-node"})).await;
+    let (_, code) = issue_setup_code(&gw.url, json!({"bootstrapProfile": "voice-node"})).await;
     let id = identity(72);
-    let (_node, res) = node_connect(
-        &gw.url,
-        &id,
-        json!({"bootstrapToken": code.bootstrap_token}),
-        &[],
-    )
-    .await;
+    let (_node, res) = bootstrap_node(&gw.url, &id, &code.bootstrap_token, &[]).await;
     let extra = &res["payload"]["auth"]["deviceTokens"][0];
     assert_eq!(
         extra["scopes"],
@@ -196,7 +164,7 @@ async fn the_handed_off_operator_token_connects_as_operator() {
 #[tokio::test]
 async fn a_node_profile_code_issues_only_the_node_token_and_refuses_operators() {
     let gw = start(|_| {}).await;
-    let (payload, code) = issue(&gw.url, json!({"bootstrapProfile": "node"})).await;
+    let (payload, code) = issue_setup_code(&gw.url, json!({"bootstrapProfile": "node"})).await;
     assert_eq!(payload["access"], "node");
     // An operator connect does not fit the profile and does not use the code up.
     let id = identity(73);
@@ -211,13 +179,8 @@ async fn a_node_profile_code_issues_only_the_node_token_and_refuses_operators() 
     );
     let res = op.connect(params).await;
     assert_bootstrap_invalid(&mut op, &res).await;
-    let (_node, res) = node_connect(
-        &gw.url,
-        &id,
-        json!({"bootstrapToken": code.bootstrap_token}),
-        &["system.notify"],
-    )
-    .await;
+    let (_node, res) =
+        bootstrap_node(&gw.url, &id, &code.bootstrap_token, &["system.notify"]).await;
     assert_eq!(res["payload"]["auth"]["method"], "bootstrap-token", "{res}");
     assert!(
         res["payload"]["auth"].get("deviceTokens").is_none(),
@@ -228,17 +191,10 @@ async fn a_node_profile_code_issues_only_the_node_token_and_refuses_operators() 
 #[tokio::test]
 async fn an_expired_code_is_refused() {
     let gw = start(|o| o.setup_code_ttl = Duration::from_millis(300)).await;
-    let (payload, code) = issue(&gw.url, json!({})).await;
+    let (payload, code) = issue_setup_code(&gw.url, json!({})).await;
     assert!(payload["expiresAtMs"].as_u64().unwrap() <= now_ms() + 300);
     tokio::time::sleep(Duration::from_millis(450)).await;
-    let (mut node, res) = node_connect(
-        &gw.url,
-        &identity(74),
-        json!({"bootstrapToken": code.bootstrap_token}),
-        &["system.notify"],
-    )
-    .await;
-    assert_bootstrap_invalid(&mut node, &res).await;
+    assert_bootstrap_refused(&gw.url, &identity(74), &code.bootstrap_token).await;
     let mut op = operator(&gw.url, &["operator.pairing"]).await;
     let list = op.request("device.pair.list", json!({})).await;
     assert_eq!(list["payload"]["paired"], json!([]));
@@ -309,7 +265,7 @@ async fn issuing_needs_admin_and_valid_params() {
 #[tokio::test]
 async fn an_operator_code_for_a_plaintext_lan_url_grants_no_admin() {
     let gw = start(|_| {}).await;
-    let (payload, code) = issue(
+    let (payload, code) = issue_setup_code(
         &gw.url,
         json!({"bootstrapProfile": "operator", "publicUrl": "ws://192.168.1.20:18789"}),
     )
@@ -317,7 +273,7 @@ async fn an_operator_code_for_a_plaintext_lan_url_grants_no_admin() {
     assert_eq!(payload["access"], "operator-limited", "{payload}");
     assert_eq!(payload["accessDowngraded"], true, "{payload}");
     // Over wss:// (or loopback) the same profile keeps admin.
-    let (secure, _) = issue(
+    let (secure, _) = issue_setup_code(
         &gw.url,
         json!({"bootstrapProfile": "operator", "publicUrl": "wss://gw.example.ts.net"}),
     )
@@ -383,7 +339,7 @@ async fn a_gateway_without_auth_issues_no_codes() {
 #[tokio::test]
 async fn the_token_is_stored_only_as_a_hash() {
     let gw = start(|_| {}).await;
-    let (payload, code) = issue(&gw.url, json!({})).await;
+    let (payload, code) = issue_setup_code(&gw.url, json!({})).await;
     let state_dir = gw.dir.path().join("state");
     let mut seen = 0;
     for entry in std::fs::read_dir(&state_dir).unwrap() {
@@ -425,22 +381,9 @@ async fn wrong_bootstrap_tokens_are_rate_limited() {
     })
     .await;
     for seed in 0..2 {
-        let (mut node, res) = node_connect(
-            &gw.url,
-            &identity(80 + seed),
-            json!({"bootstrapToken": "guessed-token"}),
-            &[],
-        )
-        .await;
-        assert_bootstrap_invalid(&mut node, &res).await;
+        assert_bootstrap_refused(&gw.url, &identity(80 + seed), "guessed-token").await;
     }
-    let (_node, res) = node_connect(
-        &gw.url,
-        &identity(83),
-        json!({"bootstrapToken": "guessed-token"}),
-        &[],
-    )
-    .await;
+    let (_node, res) = bootstrap_node(&gw.url, &identity(83), "guessed-token", &[]).await;
     assert_eq!(
         res["error"]["details"]["code"], "AUTH_RATE_LIMITED",
         "{res}"

@@ -14,7 +14,6 @@ use std::sync::LazyLock;
 use clawlet_gateway::server::ServerOptions;
 use clawlet_gateway::server::options::{ProxyOptions, RateLimitOptions};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::common::*;
 
@@ -78,17 +77,20 @@ async fn gateway(trusted: &'static str) -> TestGateway {
     start_in(dir, tailscale_behind(trusted, stub)).await
 }
 
-/// Opens a socket whose upgrade carries `headers` (as Tailscale Serve would add them).
-async fn open_with(url: &str, headers: &[(&'static str, &str)]) -> Client {
-    let mut request = url.into_client_request().unwrap();
-    for (name, value) in headers {
-        request.headers_mut().insert(*name, value.parse().unwrap());
-    }
-    let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(request))
-        .await
-        .unwrap()
-        .unwrap();
-    Client::with_ws(ws).await
+/// Like [`gateway`] behind a proxy on loopback, with a failed-auth limiter that locks a client
+/// out after `max_attempts` failures, and no failed-auth delay.
+async fn gateway_locking_out_after(max_attempts: u32) -> TestGateway {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = write_stub(dir.path());
+    start_in(dir, move |o| {
+        tailscale_behind("127.0.0.1", stub)(o);
+        o.failed_auth_delay = std::time::Duration::ZERO;
+        o.rate_limit = RateLimitOptions {
+            max_attempts,
+            ..RateLimitOptions::default()
+        };
+    })
+    .await
 }
 
 /// Serve's headers for a client at `ip` claiming `login`.
@@ -98,6 +100,14 @@ fn served(ip: &'static str, login: &'static str) -> [(&'static str, &'static str
         ("x-forwarded-proto", "https"),
         ("tailscale-user-login", login),
     ]
+}
+
+/// A device-less operator behind Serve at `ip` claiming `login`, with no secret: the socket and
+/// the connect response.
+async fn claim(url: &str, ip: &'static str, login: &'static str) -> (Client, Value) {
+    let mut c = open_with(url, &served(ip, login)).await;
+    let res = c.connect(operator_params(None, &[])).await;
+    (c, res)
 }
 
 fn refusal(res: &Value) -> (&Value, &Value) {
@@ -140,8 +150,7 @@ async fn a_device_authenticated_by_tailscale_pairs_like_any_other() {
 #[tokio::test]
 async fn another_login_than_whois_names_is_refused() {
     let gw = gateway("127.0.0.1").await;
-    let mut c = open_with(&gw.url, &served(ALICE_IP, "mallory@example.com")).await;
-    let res = c.connect(operator_params(None, &[])).await;
+    let (mut c, res) = claim(&gw.url, ALICE_IP, "mallory@example.com").await;
     assert_eq!(
         refusal(&res),
         (
@@ -155,8 +164,7 @@ async fn another_login_than_whois_names_is_refused() {
 #[tokio::test]
 async fn a_failing_whois_refuses() {
     let gw = gateway("127.0.0.1").await;
-    let mut c = open_with(&gw.url, &served(UNKNOWN_IP, "alice@example.com")).await;
-    let res = c.connect(operator_params(None, &[])).await;
+    let (_c, res) = claim(&gw.url, UNKNOWN_IP, "alice@example.com").await;
     assert_eq!(
         refusal(&res),
         (
@@ -168,8 +176,7 @@ async fn a_failing_whois_refuses() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-tailscale");
     let gw = start(tailscale_behind("127.0.0.1", missing)).await;
-    let mut c = open_with(&gw.url, &served(ALICE_IP, "alice@example.com")).await;
-    let res = c.connect(operator_params(None, &[])).await;
+    let (_c, res) = claim(&gw.url, ALICE_IP, "alice@example.com").await;
     assert_eq!(refusal(&res).1, "tailscale_whois_failed");
 }
 
@@ -190,8 +197,7 @@ async fn a_proxied_request_without_the_login_header_is_refused() {
 #[tokio::test]
 async fn the_header_from_a_peer_that_is_not_a_trusted_proxy_is_ignored() {
     let gw = gateway("10.9.9.9").await;
-    let mut c = open_with(&gw.url, &served(ALICE_IP, "alice@example.com")).await;
-    let res = c.connect(operator_params(None, &[])).await;
+    let (_c, res) = claim(&gw.url, ALICE_IP, "alice@example.com").await;
     // Nothing was presented: device-less, that is a missing device identity, not Tailscale.
     assert_eq!(res["ok"], false, "{res}");
     assert_eq!(
@@ -240,41 +246,27 @@ async fn a_funnel_request_never_counts() {
 /// without running whois.
 #[tokio::test]
 async fn refused_logins_lock_the_client_out_before_whois_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let stub = write_stub(dir.path());
-    let gw = start_in(dir, move |o| {
-        tailscale_behind("127.0.0.1", stub)(o);
-        o.failed_auth_delay = std::time::Duration::ZERO;
-        o.rate_limit = RateLimitOptions {
-            max_attempts: 2,
-            ..RateLimitOptions::default()
-        };
-    })
-    .await;
+    let gw = gateway_locking_out_after(2).await;
     let rate_limited = (&json!("AUTH_RATE_LIMITED"), &json!("rate_limited"));
     // A failing whois, twice: each runs whois, the second locks the address out.
     for _ in 0..2 {
-        let mut c = open_with(&gw.url, &served(UNKNOWN_IP, "alice@example.com")).await;
-        let res = c.connect(operator_params(None, &[])).await;
+        let (_c, res) = claim(&gw.url, UNKNOWN_IP, "alice@example.com").await;
         assert_eq!(refusal(&res).1, "tailscale_whois_failed");
     }
     assert_eq!(whois_runs(gw.dir.path()), 2);
     for _ in 0..3 {
-        let mut c = open_with(&gw.url, &served(UNKNOWN_IP, "alice@example.com")).await;
-        let res = c.connect(operator_params(None, &[])).await;
+        let (mut c, res) = claim(&gw.url, UNKNOWN_IP, "alice@example.com").await;
         assert_eq!(refusal(&res), rate_limited, "{res}");
         assert_eq!(c.closed().await.0, 1008);
     }
     assert_eq!(whois_runs(gw.dir.path()), 2, "no whois once locked out");
     // Mismatches count the same, per client address: then even the right login is refused.
     for _ in 0..2 {
-        let mut c = open_with(&gw.url, &served(ALICE_IP, "mallory@example.com")).await;
-        let res = c.connect(operator_params(None, &[])).await;
+        let (_c, res) = claim(&gw.url, ALICE_IP, "mallory@example.com").await;
         assert_eq!(refusal(&res).1, "tailscale_user_mismatch");
     }
     let runs = whois_runs(gw.dir.path());
-    let mut c = open_with(&gw.url, &served(ALICE_IP, "alice@example.com")).await;
-    let res = c.connect(operator_params(None, &[])).await;
+    let (_c, res) = claim(&gw.url, ALICE_IP, "alice@example.com").await;
     assert_eq!(refusal(&res), rate_limited, "{res}");
     assert_eq!(whois_runs(gw.dir.path()), runs);
 }
@@ -282,23 +274,10 @@ async fn refused_logins_lock_the_client_out_before_whois_runs() {
 /// A confirmed login clears earlier failures, like a right secret.
 #[tokio::test]
 async fn a_confirmed_login_resets_the_failures() {
-    let dir = tempfile::tempdir().unwrap();
-    let stub = write_stub(dir.path());
-    let gw = start_in(dir, move |o| {
-        tailscale_behind("127.0.0.1", stub)(o);
-        o.failed_auth_delay = std::time::Duration::ZERO;
-        o.rate_limit = RateLimitOptions {
-            max_attempts: 2,
-            ..RateLimitOptions::default()
-        };
-    })
-    .await;
+    let gw = gateway_locking_out_after(2).await;
     let connect = |login: &'static str| {
         let url = gw.url.clone();
-        async move {
-            let mut c = open_with(&url, &served(ALICE_IP, login)).await;
-            c.connect(operator_params(None, &[])).await
-        }
+        async move { claim(&url, ALICE_IP, login).await.1 }
     };
     for _ in 0..3 {
         let res = connect("mallory@example.com").await;
