@@ -127,7 +127,8 @@ impl<S> embedded_io::ReadReady for OwnedTlsStream<S>
 where
     S: embedded_io::Read + embedded_io::Write + embedded_io::ReadReady + 'static,
 {
-    /// See [`super::stream::socket_ready`].
+    /// True when decrypted bytes are waiting or the socket has bytes; in the second case a
+    /// read returns once that whole record is in (or, for a session ticket, the next one).
     fn read_ready(&mut self) -> Result<bool, Self::Error> {
         socket_ready(self.buffered, &self.socket)
     }
