@@ -131,6 +131,7 @@ impl NetStack {
                 tcp::State::Established => {
                     return Ok(TcpStream {
                         stack: Rc::clone(this),
+                        closed: false,
                     });
                 }
                 tcp::State::Closed => return Err(TcpError::Reset),
@@ -162,14 +163,20 @@ impl NetStack {
 /// node wants when it gives up on a gateway; a graceful close goes through [`TcpStream::close`].
 pub struct TcpStream {
     stack: Rc<RefCell<NetStack>>,
+    /// `close` ran: the socket is finishing gracefully, `drop` leaves it alone.
+    closed: bool,
 }
 
 impl TcpStream {
-    /// Sends FIN and gives the stack a moment to put it on the wire.
-    pub fn close(self) {
-        let mut stack = self.stack.borrow_mut();
-        stack.socket().close();
-        stack.poll();
+    /// Sends FIN and puts it on the wire; the stack finishes the close in the background (the
+    /// next `connect` aborts whatever is left of it).
+    pub fn close(mut self) {
+        {
+            let mut stack = self.stack.borrow_mut();
+            stack.socket().close();
+            stack.poll();
+        }
+        self.closed = true;
     }
 }
 
@@ -188,11 +195,11 @@ impl NetStack {
 
 impl Drop for TcpStream {
     fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
         if let Ok(mut stack) = self.stack.try_borrow_mut() {
-            // After `close` the socket is closing gracefully: leave it to finish.
-            if stack.socket().may_recv() || stack.socket().may_send() {
-                stack.socket().abort();
-            }
+            stack.socket().abort();
             stack.poll();
         }
     }
