@@ -5,6 +5,8 @@
 # its flash, virtio-rng as its entropy source) inside a network namespace this script creates,
 # and drives, for each gateway (`clawlet gateway run`, then the real OpenClaw 2026.9.6):
 #
+#   0. (wss://) a node provisioned with a wrong pin is refused in the TLS handshake: no
+#      WebSocket, no pairing request at the gateway;
 #   1. first boot on a blank flash image: the node asks for pairing; an operator approves it
 #      with `<cli> devices approve`, then its command surface with `<cli> nodes approve`;
 #   2. `<cli> nodes invoke --command device.info` is answered by the firmware;
@@ -357,6 +359,19 @@ run_gateway() {
         say "$kind: wss:// with certificate pin $pin"
     else
         pin=""
+    fi
+    if [ -n "$pin" ]; then
+        # A wrong pin: the handshake is refused before the WebSocket upgrade, so neither the
+        # token nor a pairing request reaches the gateway.
+        make_flash "$TOKEN" "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+        start_qemu "$kind-wrong-pin"
+        wait_log "$SERIAL" "node: transport failed: Connect" 30
+        grep -qF "connect: tls refused: gateway tls fingerprint mismatch" "$SERIAL" || fail "the wrong pin was not refused as a pin mismatch"
+        ! grep -qF "node: websocket open" "$SERIAL" || fail "the node opened a WebSocket past a wrong pin"
+        pending="$("${kind}_cli" devices list --json | jq '(if type == "object" then .pending else . end) // [] | length')"
+        [ "$pending" = 0 ] || fail "a node with a wrong pin left $pending pairing request(s)"
+        stop_qemu
+        say "$kind: with a wrong pin the TLS handshake is refused; no WebSocket, nothing pending"
     fi
     make_flash "$TOKEN" "$pin"
     say "$kind: first boot on a blank flash image"

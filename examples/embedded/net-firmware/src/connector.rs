@@ -8,6 +8,9 @@ use core::cell::RefCell;
 use core::str::FromStr;
 
 use clawlet_node_embedded::driver::{Connector, Endpoint};
+use clawlet_node_embedded::tls::{
+    MaybeTlsStream, TlsConnectError, TlsConnector, TlsConnectorError,
+};
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
 use smoltcp::wire::Ipv4Address;
@@ -53,5 +56,36 @@ impl Connector for TcpConnector {
 
     fn disconnect(&mut self, stream: TcpStream) {
         stream.close();
+    }
+}
+
+/// The node's connector (pinned TLS over smoltcp TCP), with the reason of each failed connect
+/// on the log: the driver reports only that the connect failed, and for `wss://` this is where
+/// a pin mismatch shows. Fixed texts rather than `Debug`, which would pull in ~4.6 KB of
+/// formatting for embedded-tls's error enum.
+pub struct Logged(pub TlsConnector<TcpConnector, ChaCha20Rng>);
+
+impl Connector for Logged {
+    type Stream = MaybeTlsStream<TcpStream>;
+    type Error = TlsConnectorError<ConnectError>;
+
+    fn connect(&mut self, endpoint: &Endpoint) -> Result<Self::Stream, Self::Error> {
+        self.0.connect(endpoint).inspect_err(|e| match e {
+            TlsConnectorError::Tcp(e) => crate::log!("connect: tcp {:?}", e),
+            TlsConnectorError::PinWithoutTls => crate::log!("connect: a pin needs wss://"),
+            TlsConnectorError::Tls(TlsConnectError::Auth(failure)) => {
+                crate::log!("connect: tls refused: {}", failure)
+            }
+            TlsConnectorError::Tls(TlsConnectError::NoServerAuthentication) => {
+                crate::log!("connect: wss:// without a pin")
+            }
+            TlsConnectorError::Tls(TlsConnectError::Tls(_)) => {
+                crate::log!("connect: tls handshake failed")
+            }
+        })
+    }
+
+    fn disconnect(&mut self, stream: Self::Stream) {
+        self.0.disconnect(stream);
     }
 }

@@ -187,7 +187,7 @@ fn main() -> ! {
         halt("rng");
     };
     let tcp = connector::TcpConnector::new(Rc::clone(&stack), ports);
-    let connector = TlsConnector::new(tcp, tls_rng, prov.pin);
+    let connector = connector::Logged(TlsConnector::new(tcp, tls_rng, prov.pin));
     let mut driver = NodeDriver::new(
         config,
         &record,
