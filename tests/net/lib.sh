@@ -349,6 +349,53 @@ net_token() {
   tr -d '\n' <"$file"
 }
 
+# net_new_token: a random gateway secret for a scenario's config ("net-" and 32 hex digits, so
+# it never begins with '-').
+net_new_token() { printf 'net-%s' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"; }
+
+# net_pending_request devices|nodes: the id of the one pending device (or node) pairing request
+# on gw-host (its local CLI, generated token); fails unless exactly one is pending (for net_retry).
+net_pending_request() {
+  local list
+  if [ "$1" = devices ]; then
+    list="$(net_clawlet_json gw-host devices list)"
+  else
+    list="$(net_clawlet_json gw-host nodes pending)"
+  fi
+  jq -er '.pending | if length == 1 then .[0].requestId else error("\(length) pending") end' <<<"$list"
+}
+
+# net_invoke_which NODE: `system.which sh` on NODE (id or display name), invoked from gw-host;
+# prints the answer; fails unless it is ok and names /sh (for net_retry).
+net_invoke_which() {
+  local out
+  out="$(net_clawlet_json gw-host nodes invoke --node "$1" --command system.which \
+    --params '{"bins":["sh"]}')"
+  [ "$(jq -r '.ok' <<<"$out")" = true ] || return 1
+  jq -e '.payload | tostring | contains("/sh")' >/dev/null <<<"$out" || return 1
+  echo "$out"
+}
+
+# net_pair_by_hand NAME NODE [CHECK [ARG...]]: pairs, by hand on gw-host, the node that process
+# NAME runs (NODE: its display name) once it waits for pairing: approves its one pending device
+# request (after `CHECK ARG... DEVICES`, if given, where DEVICES is gw-host's `devices list`
+# JSON: CHECK fails the scenario on a request that must not be approved), waits until it
+# connects, approves its command surface, and waits until net_invoke_which answers.
+net_pair_by_hand() {
+  local name="$1" node="$2" request
+  shift 2
+  net_wait_log "$name" "pairing required" 20
+  request="$(net_retry 15 net_pending_request devices)"
+  if [ $# -gt 0 ]; then
+    "$@" "$(net_clawlet_json gw-host devices list)"
+  fi
+  net_clawlet gw-host devices approve "$request" >/dev/null
+  net_wait_log "$name" "connected to the gateway" 30
+  request="$(net_retry 15 net_pending_request nodes)"
+  net_clawlet gw-host nodes approve "$request" >/dev/null
+  net_retry 15 net_invoke_which "$node" >/dev/null
+}
+
 # ---------------------------------------------------------------------------------------------
 # OpenSSH: sshd in gw-host on $NET_GW_ADDR:22 and $NET_GW_TAILNET:22, login as the unprivileged
 # $NET_SSH_USER with the generated client key only.

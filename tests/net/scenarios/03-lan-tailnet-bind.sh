@@ -13,9 +13,8 @@ LAN="ws://$NET_GW_ADDR:$PORT"
 net_up gw-host pi
 
 # Off loopback the gateway wants an explicit secret (the generated one is for loopback only):
-# gateway.auth.token in gw-host's config, which its local CLI reads too. Hex, so it never
-# begins with '-'.
-token="net-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+# gateway.auth.token in gw-host's config, which its local CLI reads too.
+token="$(net_new_token)"
 # gw_config [EXTRA_GATEWAY_KEYS]: writes gw-host's config with the token (and EXTRA).
 gw_config() {
   net_write_config gw-host "{\"gateway\":{\"auth\":{\"mode\":\"token\",\"token\":\"$token\"}${1:+,$1}}}"
@@ -25,43 +24,17 @@ gw_config
 # A fresh node identity per step: its own CLAWLET_NODE_DIR on pi.
 node_dir() { echo "$(net_node_dir pi)-$1"; }
 
-# $1 = devices|nodes: the one pending request id on gw-host (the local CLI, generated token).
-pending_request() {
-  local list
-  if [ "$1" = devices ]; then
-    list="$(net_clawlet_json gw-host devices list)"
-  else
-    list="$(net_clawlet_json gw-host nodes pending)"
-  fi
-  jq -er '.pending | if length == 1 then .[0].requestId else error("\(length) pending") end' <<<"$list"
+# request_from_pi NAME PAIRED DEVICES: before node NAME's request is approved, PAIRED devices
+# are paired (DEVICES is the `devices list` JSON) and the request came from pi's address, not
+# from loopback (so it was not approved silently).
+request_from_pi() {
+  [ "$(jq '.paired | length' <<<"$3")" = "$2" ] || net_fail "$2 paired devices expected before approval: $3"
+  net_expect_contains "$(jq -c '.pending[0]' <<<"$3")" "\"$NET_PI_ADDR\"" "the pending request of $1"
 }
 
-# system.which on node $1, invoked from gw-host; prints the answer.
-invoke_which() {
-  local out
-  out="$(net_clawlet_json gw-host nodes invoke --node "$1" --command system.which \
-    --params '{"bins":["sh"]}')"
-  [ "$(jq -r '.ok' <<<"$out")" = true ] || return 1
-  jq -e '.payload | tostring | contains("/sh")' >/dev/null <<<"$out" || return 1
-  echo "$out"
-}
-
-# Pairs node $1 (already started, waiting for pairing) by hand on gw-host: the device request
-# (from pi, not silent), then its command surface; then an invoke answers.
-approve_by_hand() {
-  local name="$1" request devices
-  net_wait_log "$name" "pairing required" 20
-  request="$(net_retry 15 pending_request devices)"
-  devices="$(net_clawlet_json gw-host devices list)"
-  [ "$(jq '.paired | length' <<<"$devices")" = "$2" ] || net_fail "$2 paired devices expected before approval: $devices"
-  # The request is pi's: it came from pi's address, not from loopback.
-  net_expect_contains "$(jq -c '.pending[0]' <<<"$devices")" "\"$NET_PI_ADDR\"" "the pending request of $name"
-  net_clawlet gw-host devices approve "$request" >/dev/null
-  net_wait_log "$name" "connected to the gateway" 30
-  request="$(net_retry 15 pending_request nodes)"
-  net_clawlet gw-host nodes approve "$request" >/dev/null
-  net_retry 15 invoke_which "$name" >/dev/null
-}
+# approve_by_hand NAME PAIRED: pairs node NAME (already started, waiting for pairing; display
+# name NAME) by hand on gw-host, PAIRED devices being paired before; then an invoke answers.
+approve_by_hand() { net_pair_by_hand "$1" "$1" request_from_pi "$1" "$2"; }
 
 # --- --bind lan over ws:// ---------------------------------------------------------------------
 net_gateway_start gw gw-host --bind lan
@@ -90,7 +63,7 @@ if NET_CMD_TIMEOUT=3 net_run pi bash -c "exec 3<>/dev/tcp/$NET_GW_TAILNET/$PORT"
 fi
 # The node reconnects by itself (its device token for this origin) and answers.
 net_wait_log lan "connected to the gateway" 40 2
-net_retry 15 invoke_which lan >/dev/null
+net_retry 15 net_invoke_which lan >/dev/null
 net_say "--bind custom ($NET_GW_ADDR): the paired node came back by itself; invoke answers"
 net_kill lan
 
@@ -161,7 +134,7 @@ paired_before="$(net_clawlet_json gw-host devices list | jq '.paired | length')"
 net_spawn_clawlet coded pi "CLAWLET_NODE_DIR=$(node_dir coded)" \
   node run --setup-code "$code" --display-name coded
 net_wait_log coded "connected to the gateway" 30
-net_retry 20 invoke_which coded >/dev/null
+net_retry 20 net_invoke_which coded >/dev/null
 devices="$(net_clawlet_json gw-host devices list)"
 [ "$(jq '.pending | length' <<<"$devices")" = 0 ] || net_fail "a setup code left a pending request: $devices"
 [ "$(jq '.paired | length' <<<"$devices")" = "$((paired_before + 1))" ] || net_fail "the coded node is not paired: $devices"

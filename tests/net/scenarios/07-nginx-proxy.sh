@@ -18,7 +18,7 @@ command -v python3 >/dev/null || net_fail "python3 is not installed"
 
 net_up
 
-token="net-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+token="$(net_new_token)"
 # --bind lan as well, only so a client can reach the gateway without the proxy (the spoofing
 # check at the end); nginx reaches it on 127.0.0.1, the one trusted proxy address. Three wrong
 # tokens lock an address out.
@@ -70,38 +70,19 @@ net_wait_port pi "$NET_GW_ADDR" 443 10
 net_say "nginx terminates TLS on $PROXY and proxies to 127.0.0.1:$PORT"
 
 # --- a node on pi pairs through nginx -------------------------------------------------------------
-pending_request() {
-  local list
-  if [ "$1" = devices ]; then
-    list="$(net_clawlet_json gw-host devices list)"
-  else
-    list="$(net_clawlet_json gw-host nodes pending)"
-  fi
-  jq -er '.pending | if length == 1 then .[0].requestId else error("\(length) pending") end' <<<"$list"
-}
-invoke_which() {
-  local out
-  out="$(net_clawlet_json gw-host nodes invoke --node "$1" --command system.which \
-    --params '{"bins":["sh"]}')"
-  [ "$(jq -r '.ok' <<<"$out")" = true ] || return 1
-  jq -e '.payload | tostring | contains("/sh")' >/dev/null <<<"$out" || return 1
-  echo "$out"
+# proxied_request_from_pi DEVICES: through the proxy the gateway saw pi's address (from
+# X-Forwarded-For), not nginx's loopback one, so autoApproveLocal (on by default) did not approve
+# the request silently.
+proxied_request_from_pi() {
+  local entry
+  entry="$(jq -c '.pending[0]' <<<"$1")"
+  net_expect_contains "$entry" "\"$NET_PI_ADDR\"" "the pending request of the proxied node"
+  net_expect_not_contains "$entry" "127.0.0.1" "the pending request of the proxied node"
 }
 
 net_spawn_clawlet node pi node run --url "$PROXY" --token="$token" --tls-fingerprint "$pin" \
   --display-name proxied
-net_wait_log node "pairing required" 20
-request="$(net_retry 15 pending_request devices)"
-entry="$(net_clawlet_json gw-host devices list | jq -c '.pending[0]')"
-# Through the proxy the gateway sees pi's address (from X-Forwarded-For), not nginx's loopback
-# one, so autoApproveLocal (on by default) did not approve it silently.
-net_expect_contains "$entry" "\"$NET_PI_ADDR\"" "the pending request of the proxied node"
-net_expect_not_contains "$entry" "127.0.0.1" "the pending request of the proxied node"
-net_clawlet gw-host devices approve "$request" >/dev/null
-net_wait_log node "connected to the gateway" 30
-request="$(net_retry 15 pending_request nodes)"
-net_clawlet gw-host nodes approve "$request" >/dev/null
-net_retry 15 invoke_which proxied >/dev/null
+net_pair_by_hand node proxied proxied_request_from_pi
 nodes="$(net_clawlet_json gw-host nodes list)"
 [ "$(jq -r '.nodes[] | select(.displayName == "proxied") | .remoteIp' <<<"$nodes")" = "$NET_PI_ADDR" ] ||
   net_fail "nodes list: the proxied node's address is not pi's: $nodes"
