@@ -88,7 +88,7 @@ fi
 (cd examples/embedded/net-firmware && cargo build --profile "$PROFILE")
 ELF="$CARGO_TARGET_DIR/$TARGET/$PROFILE/clawlet-net-firmware"
 if [ ! -x "$CLAWLET_BIN" ]; then
-    (cd "$ROOT" && CARGO_TARGET_DIR="$ROOT/target" cargo build -p clawlet-gateway --bin clawlet)
+    (cd "$ROOT" && CARGO_TARGET_DIR="$ROOT/target" cargo build --locked -p clawlet-gateway --bin clawlet)
 fi
 
 size -A "$ELF" | awk '$1 ~ /^\.(text|rodata|eh_frame|data|bss)$/ { printf "  %-10s %7d\n", $1, $2 }'
