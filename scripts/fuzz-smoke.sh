@@ -32,7 +32,7 @@ SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}"
 MAX_RUNS="${FUZZ_RUNS:-20000000}"
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(parse_frame session admission)
+    TARGETS=(parse_frame session admission ws_client)
 fi
 
 TOOLS="${CLAWLET_TOOLS_DIR:-$HOME/.cache/clawlet/tools}"
