@@ -17,7 +17,9 @@ use crate::server::context::{Settings, Shared};
 use crate::server::error::ServerError;
 use crate::server::live::hub::{Audience, Hub};
 use crate::server::live::invoke::InvokeRouter;
-use crate::server::live::snapshot::broadcast_health;
+use crate::server::live::snapshot::{
+    GatewayInfo, PRESENCE_WINDOW, broadcast_health, flush_presence,
+};
 use crate::server::options::{AuthConfig, ServerOptions, StateSource};
 use crate::server::state_worker::StateHandle;
 use crate::server::transport::bind::{ListenAddr, check_bind_auth};
@@ -158,6 +160,7 @@ impl Gateway {
         }
         jobs.push(tokio::spawn(tick_loop(shared.clone())));
         jobs.push(tokio::spawn(health_loop(shared.clone())));
+        jobs.push(tokio::spawn(presence_loop(shared.clone())));
         let external = stop.clone();
         let shared_for_signal = shared.clone();
         jobs.push(tokio::spawn(async move {
@@ -438,6 +441,12 @@ async fn tick_loop(shared: Arc<Shared>) {
             }
         }
     }
+}
+
+/// Presence events, at most one per [`PRESENCE_WINDOW`] (`live::snapshot::flush_presence`).
+async fn presence_loop(shared: Arc<Shared>) {
+    let stop = shared.shutdown.clone();
+    flush_presence(&shared.hub, GatewayInfo::of(&shared), PRESENCE_WINDOW, stop).await;
 }
 
 /// A fresh `health` snapshot to everyone now and then.

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use clawlet_node_core::wire::frame::{EventFrame, StateVersion};
 use serde::Serialize;
 use serde_json::value::RawValue;
+use tokio::sync::Notify;
 
 use crate::server::admission::scopes::{PAIRING, READ};
 use crate::server::live::session::{Role, Session};
@@ -32,6 +33,9 @@ pub(crate) struct Hub {
     readers: AtomicUsize,
     presence_version: AtomicU64,
     health_version: AtomicU64,
+    /// Wakes the presence flusher (`snapshot::flush_presence`): set once however many
+    /// changes come before it runs, which is what coalesces them.
+    presence_changed: Notify,
 }
 
 impl Hub {
@@ -109,9 +113,21 @@ impl Hub {
         }
     }
 
-    /// Bumps the presence counter (a node came or went).
-    pub(crate) fn bump_presence(&self) {
+    /// The presence list changed (a node came or went): bumps the counter, and wakes the
+    /// presence flusher when an `operator.read` session would hear about it. The counter moves
+    /// even when nobody hears it: a later `hello-ok` snapshot and the next presence event carry
+    /// the version of the list they hold.
+    pub(crate) fn presence_changed(&self) {
         self.presence_version.fetch_add(1, Ordering::AcqRel);
+        if self.has_audience(Audience::Read) {
+            self.presence_changed.notify_one();
+        }
+    }
+
+    /// Resolves once the presence list changed since the last call returned (one wake-up for
+    /// any number of changes).
+    pub(crate) async fn presence_change(&self) {
+        self.presence_changed.notified().await;
     }
 
     /// Bumps the health counter (a new health snapshot).

@@ -3,13 +3,14 @@
 //! [`GatewayInfo`], the gateway's own facts, so method handlers can call them without the
 //! whole [`Shared`] context.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use tokio::sync::watch;
 
 use crate::server::clock::now_ms;
-use crate::server::context::Shared;
+use crate::server::context::{Shared, stopping};
 use crate::server::live::hub::{Audience, Hub};
 use crate::server::live::session::Role;
 
@@ -133,17 +134,41 @@ pub(crate) fn health_of(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
     })
 }
 
-/// Tells `operator.read` sessions the presence list changed.
+/// Most one presence broadcast per this window. A fleet joining (or leaving) changes the list
+/// once per node, and each broadcast carries the whole list: one broadcast per change made
+/// N joins cost O(N²) (issue 13). The first change after a quiet spell goes out at once; the
+/// changes during the window after it go out together, as the list at the window's end.
+pub(crate) const PRESENCE_WINDOW: Duration = Duration::from_millis(500);
+
+/// Tells the presence flusher the list changed (a node came or went); see [`flush_presence`].
 pub(crate) fn broadcast_presence(shared: &Shared) {
-    broadcast_presence_of(&shared.hub, &GatewayInfo::of(shared));
+    shared.hub.presence_changed();
 }
 
-/// [`broadcast_presence`] from just the live sessions and the gateway's own facts (for
-/// handlers that take narrow services).
-pub(crate) fn broadcast_presence_of(hub: &Hub, info: &GatewayInfo<'_>) {
-    // The counter moves even when nobody hears it: a later `hello-ok` snapshot and the next
-    // presence event carry the version of the list they hold.
-    hub.bump_presence();
+/// Sends the presence list, as it is now, to the `operator.read` sessions: every change since
+/// the last broadcast in one event, so an operator still sees every change, at most
+/// [`PRESENCE_WINDOW`] late. Runs until `stop` is set.
+pub(crate) async fn flush_presence(
+    hub: &Hub,
+    info: GatewayInfo<'_>,
+    window: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stopping(&mut stop) => return,
+            _ = hub.presence_change() => {}
+        }
+        send_presence(hub, &info);
+        tokio::select! {
+            _ = stopping(&mut stop) => return,
+            _ = tokio::time::sleep(window) => {}
+        }
+    }
+}
+
+/// One `presence` event with the current list, when an `operator.read` session would get it.
+fn send_presence(hub: &Hub, info: &GatewayInfo<'_>) {
     if !hub.has_audience(Audience::Read) {
         return;
     }
@@ -180,8 +205,139 @@ pub(crate) fn broadcast_health_of(hub: &Hub, info: &GatewayInfo<'_>) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use std::sync::Arc;
+
+    use tokio::sync::mpsc;
+
+    use crate::server::live::outbound::{OutFrame, Outbound};
+    use crate::server::live::session::{Credential, Session};
+
+    fn session(
+        conn_id: &str,
+        role: Role,
+        scopes: &[&str],
+    ) -> (Arc<Session>, mpsc::UnboundedReceiver<OutFrame>) {
+        let (out, rx, _) = Outbound::new(1 << 20);
+        let session = Arc::new(Session {
+            conn_id: conn_id.into(),
+            role,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            device_id: (role == Role::Node).then(|| format!("device-{conn_id}")),
+            client: Default::default(),
+            credential: Credential::Other,
+            remote_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            local: true,
+            connected_at_ms: 0,
+            out,
+            node: None,
+            unauthorized_streak: Default::default(),
+            limits: Default::default(),
+        });
+        (session, rx)
+    }
+
+    /// The text frames queued so far.
+    fn drain(rx: &mut mpsc::UnboundedReceiver<OutFrame>) -> Vec<Value> {
+        let mut frames = Vec::new();
+        while let Ok(frame) = rx.try_recv() {
+            if let OutFrame::Text(text) = frame {
+                frames.push(serde_json::from_str(&text).unwrap());
+            }
+        }
+        frames
+    }
+
+    fn info() -> GatewayInfo<'static> {
+        GatewayInfo {
+            server_version: "v",
+            host_name: "h",
+            boot_id: "b",
+            config_path: None,
+            started: Instant::now(),
+        }
+    }
+
+    /// A fleet joining in a burst makes a handful of presence events, not one per node, and the
+    /// last one lists every node with the final presence version; a change after a quiet spell
+    /// is still sent at once.
+    #[tokio::test(start_paused = true)]
+    async fn quick_presence_changes_are_coalesced_and_the_last_event_is_the_final_list() {
+        let hub = Hub::default();
+        let (reader, mut reader_rx) = session("reader", Role::Operator, &["operator.read"]);
+        hub.insert(reader);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let window = Duration::from_millis(500);
+        const NODES: usize = 200;
+        let fleet = async {
+            for i in 0..NODES {
+                let (node, _) = session(&format!("node{i}"), Role::Node, &[]);
+                hub.insert(node);
+                hub.presence_changed();
+                // 200 joins over 400 ms: within one window and a bit.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            tokio::time::sleep(window * 3).await;
+            let burst = drain(&mut reader_rx);
+            // A lone change after a quiet spell goes out without waiting for a window.
+            let (late, _) = session("late", Role::Node, &[]);
+            hub.insert(late);
+            hub.presence_changed();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let lone = drain(&mut reader_rx);
+            let _ = stop_tx.send(true);
+            (burst, lone)
+        };
+        let ((burst, lone), ()) =
+            tokio::join!(fleet, flush_presence(&hub, info(), window, stop_rx));
+        assert!(
+            (1..=4).contains(&burst.len()),
+            "{} presence events for {NODES} joins",
+            burst.len()
+        );
+        let last = burst.last().unwrap();
+        assert_eq!(last["event"], "presence");
+        // The gateway's own entry, then every node.
+        assert_eq!(
+            last["payload"]["presence"].as_array().unwrap().len(),
+            NODES + 1
+        );
+        assert_eq!(last["stateVersion"]["presence"], NODES as u64);
+        // Each event has its own seq, in order.
+        let seqs: Vec<u64> = burst.iter().map(|f| f["seq"].as_u64().unwrap()).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        assert_eq!(lone.len(), 1);
+        assert_eq!(
+            lone[0]["payload"]["presence"].as_array().unwrap().len(),
+            NODES + 2
+        );
+        assert_eq!(lone[0]["stateVersion"]["presence"], NODES as u64 + 1);
+    }
+
+    /// With no `operator.read` session, changes only move the counter.
+    #[tokio::test(start_paused = true)]
+    async fn presence_is_not_sent_without_a_reader() {
+        let hub = Hub::default();
+        let (pairer, mut pairer_rx) = session("pairer", Role::Operator, &["operator.pairing"]);
+        hub.insert(pairer);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let changes = async {
+            for i in 0..10 {
+                let (node, _) = session(&format!("n{i}"), Role::Node, &[]);
+                hub.insert(node);
+                hub.presence_changed();
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let _ = stop_tx.send(true);
+        };
+        tokio::join!(
+            changes,
+            flush_presence(&hub, info(), Duration::from_millis(500), stop_rx)
+        );
+        assert!(drain(&mut pairer_rx).is_empty());
+        assert_eq!(hub.state_version().presence, 10);
+    }
 
     #[test]
     fn presence_event_is_byte_equal_to_the_former_payload() {

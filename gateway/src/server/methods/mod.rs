@@ -171,7 +171,7 @@ pub(crate) async fn dispatch(
         "node.pair.approve" => pairing::node_approve(state, hub, session, params).await,
         "node.pair.reject" => pairing::node_reject(state, hub, params).await,
         "node.pair.remove" => pairing::node_remove(state, hub, params).await,
-        "node.rename" => pairing::node_rename(state, hub, info, params).await,
+        "node.rename" => pairing::node_rename(state, hub, params).await,
         "node.invoke.result" => node::invoke_result(invokes.router, session, params),
         "node.invoke.progress" => node::invoke_progress(session, params),
         "node.event" => node::node_event(state, hub, invokes.exec_runs, session, params).await,

@@ -13,13 +13,12 @@ use clawlet_node_core::wire::pairing::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::services::{GatewayInfo, StateService};
+use super::services::StateService;
 use super::{decode, invalid, missing_scope};
 use crate::server::admission::scopes::{ADMIN, has_scope};
 use crate::server::clock::now_ms;
 use crate::server::live::hub::{Audience, Hub, event_frame};
 use crate::server::live::session::{Role, Session};
-use crate::server::live::snapshot::broadcast_presence_of;
 
 /// Tells the `operator.pairing` sessions about a pairing change.
 fn pairing_event<T: serde::Serialize>(hub: &Hub, event: &str, payload: &T) {
@@ -435,7 +434,6 @@ struct RenameParams {
 pub(super) async fn node_rename(
     state: &StateService<'_>,
     hub: &Hub,
-    info: &GatewayInfo<'_>,
     params: Option<&str>,
 ) -> Result<Value, ErrorShape> {
     let p: RenameParams = decode("node.rename", params)?;
@@ -448,7 +446,7 @@ pub(super) async fn node_rename(
     let (id, stored) = (p.node_id.clone(), name.clone());
     state.run(move |s| s.rename_node(&id, &stored)).await?;
     if hub.node(&p.node_id).is_some_and(|s| s.role == Role::Node) {
-        broadcast_presence_of(hub, info);
+        hub.presence_changed();
     }
     Ok(json!({"nodeId": p.node_id, "displayName": name}))
 }
