@@ -10,6 +10,8 @@
 mod bench;
 mod cli_output;
 mod doctor;
+mod embedded_node;
+mod embedded_tls;
 mod local_probe;
 mod node_config;
 mod raw;
