@@ -68,6 +68,9 @@ pub struct FlashStore<F> {
     current: Option<(u8, u32)>,
     /// The current record, once loaded or saved.
     record: Option<NodeRecord>,
+    /// Whether the slots have been read; a save before that reads them first, so it never
+    /// writes an older sequence number over the slot a newer record lives in.
+    scanned: bool,
 }
 
 impl<F: Storage> FlashStore<F> {
@@ -82,6 +85,7 @@ impl<F: Storage> FlashStore<F> {
             slot_len: len / 2,
             current: None,
             record: None,
+            scanned: false,
         })
     }
 
@@ -106,6 +110,7 @@ impl<F: Storage> FlashStore<F> {
         }
         self.current = best.as_ref().map(|(i, s, _)| (*i, *s));
         self.record = best.map(|(_, _, r)| r);
+        self.scanned = true;
         Ok(self.record.clone())
     }
 
@@ -132,6 +137,9 @@ impl<F: Storage> FlashStore<F> {
 
     /// Writes `record` to the other slot with the next sequence number.
     pub fn save(&mut self, record: &NodeRecord) -> Result<(), StoreError<F::Error>> {
+        if !self.scanned {
+            self.load()?;
+        }
         let mut buf = [0u8; MAX_RECORD_BYTES];
         let encoded =
             postcard::to_slice(record, &mut buf).map_err(|_| StoreError::RecordTooLarge)?;

@@ -209,6 +209,19 @@ fn the_next_save_after_a_torn_one_overwrites_the_torn_slot() {
 }
 
 #[test]
+fn a_save_without_a_load_still_supersedes_what_is_on_flash() {
+    let mut s = store(RamFlash::erased(8192));
+    for token in ["a", "b", "c"] {
+        s.save(&paired(2, token)).unwrap();
+    }
+    // A fresh store that saves straight away (no load): the new record must win on reboot.
+    let mut fresh = store(s.into_inner());
+    fresh.save(&paired(2, "d")).unwrap();
+    let got = store(fresh.into_inner()).load().unwrap().unwrap();
+    assert_eq!(got.device_token.as_deref(), Some("d"));
+}
+
+#[test]
 fn store_credentials_keeps_the_seed_and_skips_unchanged_writes() {
     let mut s = store(RamFlash::erased(8192));
     s.save(&NodeRecord::new([5; 32])).unwrap();
