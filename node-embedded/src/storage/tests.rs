@@ -313,3 +313,83 @@ fn debug_output_redacts_secrets() {
         "seed bytes must not be printed: {text}"
     );
 }
+
+/// NOR flash: writes only clear bits, erases set whole sectors to 0xFF.
+#[derive(Debug)]
+struct NorMock {
+    bytes: Vec<u8>,
+    erased_sectors: Vec<u32>,
+}
+
+const SECTOR: usize = 2048;
+
+impl embedded_storage::nor_flash::ErrorType for NorMock {
+    type Error = embedded_storage::nor_flash::NorFlashErrorKind;
+}
+
+impl embedded_storage::nor_flash::ReadNorFlash for NorMock {
+    const READ_SIZE: usize = 1;
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        let at = offset as usize;
+        bytes.copy_from_slice(&self.bytes[at..at + bytes.len()]);
+        Ok(())
+    }
+    fn capacity(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+impl embedded_storage::nor_flash::NorFlash for NorMock {
+    const WRITE_SIZE: usize = 1;
+    const ERASE_SIZE: usize = SECTOR;
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        for sector in (from as usize / SECTOR)..(to as usize).div_ceil(SECTOR) {
+            self.bytes[sector * SECTOR..(sector + 1) * SECTOR].fill(0xFF);
+            self.erased_sectors.push(sector as u32);
+        }
+        Ok(())
+    }
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        let at = offset as usize;
+        for (old, new) in self.bytes[at..at + bytes.len()].iter_mut().zip(bytes) {
+            assert_eq!(*old & *new, *new, "NOR write may only clear bits");
+            *old = *new;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn raw_nor_flash_through_rmw_storage_keeps_each_slot_in_its_own_sector() {
+    use embedded_storage::nor_flash::RmwNorFlashStorage;
+
+    let mut nor = NorMock {
+        bytes: vec![0xFF; 2 * SECTOR],
+        erased_sectors: Vec::new(),
+    };
+    for (i, token) in ["t1", "t2", "t3"].into_iter().enumerate() {
+        let before = nor.erased_sectors.len();
+        let mut merge = [0u8; SECTOR];
+        let rmw = RmwNorFlashStorage::new(nor, &mut merge);
+        let mut s = FlashStore::new(rmw, 0, (2 * SECTOR) as u32).unwrap();
+        s.save(&paired(4, token)).unwrap();
+        nor = s.into_inner().into_inner();
+        // Saves alternate sectors: slot 0, slot 1, slot 0. The other slot is never erased.
+        let erased = &nor.erased_sectors[before..];
+        assert!(
+            !erased.is_empty() && erased.iter().all(|&e| e == (i % 2) as u32),
+            "save {i} erased sectors {erased:?}"
+        );
+    }
+    let mut merge = [0u8; SECTOR];
+    let mut s = FlashStore::new(
+        RmwNorFlashStorage::new(nor, &mut merge),
+        0,
+        (2 * SECTOR) as u32,
+    )
+    .unwrap();
+    assert_eq!(
+        s.load().unwrap().unwrap().device_token.as_deref(),
+        Some("t3")
+    );
+}
