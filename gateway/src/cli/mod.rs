@@ -82,6 +82,12 @@ pub enum Command {
     /// Load-test a gateway (ours or OpenClaw's): handshakes, idle memory per connection, invoke
     /// RTT and throughput, restart storms, bulk pairing, cold start.
     Bench(commands::bench::BenchArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `clawlet completions bash > ~/.local/share/bash-completion/completions/clawlet`.
+    Completions(commands::completions::CompletionsArgs),
+    /// Write the man pages into a directory (for packagers).
+    #[command(hide = true)]
+    Man(commands::man_pages::ManArgs),
 }
 
 /// `clawlet gateway …`
@@ -307,6 +313,8 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Doctor(args) => commands::doctor::run(&ctx, &args).await,
         Command::Pair(args) => commands::pair::run(&ctx, &args).await,
         Command::Bench(args) => commands::bench::run(args).await,
+        Command::Completions(args) => commands::completions::run(&args),
+        Command::Man(args) => commands::man_pages::run(&args),
     };
     // A managed SSH tunnel this command opened ends with it.
     ctx.ssh.close().await;

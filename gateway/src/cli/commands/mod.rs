@@ -1,12 +1,14 @@
 //! One file per command group.
 
 pub mod bench;
+pub mod completions;
 pub mod config;
 pub mod devices;
 pub mod doctor;
 pub mod gateway;
 pub mod gateway_run;
 pub mod health;
+pub mod man_pages;
 pub mod node_run;
 pub mod nodes;
 pub mod pair;
