@@ -17,6 +17,7 @@ use clawlet_node_core::wire::hello_ok::{
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
@@ -35,7 +36,7 @@ use crate::server::live::session_limits::SessionLimits;
 use crate::server::live::snapshot::{
     GatewayInfo, broadcast_presence, health_snapshot, presence_list,
 };
-use crate::server::methods::{EVENTS, Services, advertised_methods, dispatch};
+use crate::server::methods::{EVENTS, Reply, Services, advertised_methods, dispatch, dispatch_now};
 use crate::server::transport::frame_limit::is_message_too_large;
 use crate::server::transport::preauth::PreauthSlot;
 use crate::state::IssuedToken;
@@ -50,7 +51,13 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 type WsSink<S> = SplitSink<WebSocketStream<S>, Message>;
 type WsStream<S> = SplitStream<WebSocketStream<S>>;
 
+/// Most frames written before one flush: a bound on how long a busy socket's frames wait in
+/// tungstenite's write buffer.
+const MAX_FRAMES_PER_FLUSH: usize = 64;
+
 /// Drains the outbound queue onto the socket; ends after a close frame or a write error.
+/// Frames already queued go out with one flush (one `write` for the batch): a flush per frame
+/// was a syscall per frame, most of a busy socket's cost (issue 13).
 async fn write_loop<S>(
     mut sink: WsSink<S>,
     mut rx: mpsc::UnboundedReceiver<OutFrame>,
@@ -58,25 +65,36 @@ async fn write_loop<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    while let Some(frame) = rx.recv().await {
-        let result = match frame {
-            OutFrame::Text(text) => {
-                let len = text.len();
-                let r = sink.send(Message::text(text)).await;
-                queued.fetch_sub(len, Ordering::AcqRel);
-                r
+    'frames: while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some(frame) = next.take() {
+            let result = match frame {
+                OutFrame::Text(text) => {
+                    let len = text.len();
+                    let r = sink.feed(Message::text(text)).await;
+                    queued.fetch_sub(len, Ordering::AcqRel);
+                    r
+                }
+                OutFrame::Ping => sink.feed(Message::Ping(Vec::new().into())).await,
+                OutFrame::Close(code, reason) => {
+                    let frame = CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: reason.into(),
+                    };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    break 'frames;
+                }
+            };
+            if result.is_err() {
+                break 'frames;
             }
-            OutFrame::Ping => sink.send(Message::Ping(Vec::new().into())).await,
-            OutFrame::Close(code, reason) => {
-                let frame = CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: reason.into(),
-                };
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                break;
+            written += 1;
+            if written < MAX_FRAMES_PER_FLUSH {
+                next = rx.try_recv().ok();
             }
-        };
-        if result.is_err() {
+        }
+        if sink.flush().await.is_err() {
             break;
         }
     }
@@ -353,7 +371,7 @@ fn response_err(id: &str, error: &ErrorShape) -> String {
     serde_json::to_string(&ResponseFrame::err(id, error)).unwrap_or_default()
 }
 
-fn response_ok(id: &str, payload: &Value) -> String {
+fn response_ok(id: &str, payload: &Reply) -> String {
     serde_json::to_string(&ResponseFrame::ok(id, payload)).unwrap_or_default()
 }
 
@@ -513,20 +531,17 @@ async fn on_disconnect(shared: &Arc<Shared>, session: &Arc<Session>) {
     broadcast_presence(shared);
 }
 
-/// One frame after hello: a request runs as its own task so a slow one (a `node.invoke`)
-/// never holds up the socket's other requests.
+/// One frame after hello. A request whose handler never waits is answered right here; the
+/// others run as their own task so a slow one (a `node.invoke`) never holds up the socket's
+/// other requests.
 async fn handle_text(
     shared: &Arc<Shared>,
     session: &Arc<Session>,
     permits: &Arc<Semaphore>,
     text: String,
 ) {
-    let request = match parse_frame(&text, MAX_PAYLOAD_BYTES) {
-        Ok(Frame::Request { id, method, params }) => Some((
-            id.into_owned(),
-            method.into_owned(),
-            params.map(|p| p.get().to_owned()),
-        )),
+    let (id, method, params) = match parse_frame(&text, MAX_PAYLOAD_BYTES) {
+        Ok(Frame::Request { id, method, params }) => (id, method, params),
         Ok(_) => {
             let error = ErrorShape::new(
                 error_code::INVALID_REQUEST,
@@ -535,7 +550,7 @@ async fn handle_text(
             session
                 .out
                 .send_text(response_err(&frame_id(&text), &error));
-            None
+            return;
         }
         Err(e) => {
             let error = ErrorShape::new(
@@ -545,12 +560,19 @@ async fn handle_text(
             session
                 .out
                 .send_text(response_err(&frame_id(&text), &error));
-            None
+            return;
         }
     };
-    let Some((id, method, params)) = request else {
+    let services = Services::of(shared);
+    if let Some(result) = dispatch_now(&services, session, &method, params.map(RawValue::get)) {
+        answer(session, &id, result);
         return;
-    };
+    }
+    let (id, method, params) = (
+        id.into_owned(),
+        method.into_owned(),
+        params.map(|p| p.get().to_owned()),
+    );
     let Ok(permit) = permits.clone().acquire_owned().await else {
         return;
     };
@@ -560,17 +582,22 @@ async fn handle_text(
         let _permit = permit;
         let services = Services::of(&shared);
         let result = dispatch(&services, &session, &method, params.as_deref()).await;
-        let frame = match result {
-            Ok(payload) => response_ok(&id, &payload),
-            Err(error) => response_err(&id, &error),
-        };
-        session.out.send_text(frame);
-        if session.unauthorized_flood() {
-            session
-                .out
-                .close(close_code::POLICY_VIOLATION, "repeated unauthorized calls");
-        }
+        answer(&session, &id, result);
     });
+}
+
+/// Sends a request's response, and closes a socket that keeps calling what its role may not.
+fn answer(session: &Session, id: &str, result: Result<Reply, ErrorShape>) {
+    let frame = match result {
+        Ok(payload) => response_ok(id, &payload),
+        Err(error) => response_err(id, &error),
+    };
+    session.out.send_text(frame);
+    if session.unauthorized_flood() {
+        session
+            .out
+            .close(close_code::POLICY_VIOLATION, "repeated unauthorized calls");
+    }
 }
 
 /// The id of a malformed frame when it has one, else `"invalid"`.

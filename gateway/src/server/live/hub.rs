@@ -26,7 +26,7 @@ pub(crate) enum Audience {
 /// Registry of authenticated sessions by connection id.
 #[derive(Debug, Default)]
 pub(crate) struct Hub {
-    sessions: RwLock<HashMap<String, Arc<Session>>>,
+    sessions: RwLock<Sessions>,
     /// Sessions holding `operator.read`, kept with `sessions` (under its write lock), so a
     /// presence broadcast nobody reads costs nothing: with no operator connected, building the
     /// list of all N nodes on every node connect made connecting a fleet O(N²).
@@ -38,6 +38,54 @@ pub(crate) struct Hub {
     presence_changed: Notify,
 }
 
+/// The sessions by connection id, and the same sessions by device id: every `node.invoke`
+/// looks its node up, and copying all N sessions to find one cost O(N) per invoke (issue 13).
+#[derive(Debug, Default)]
+struct Sessions {
+    by_conn: HashMap<String, Arc<Session>>,
+    /// Sessions that proved a device, by device id (any role); a device rarely has more than
+    /// one or two sockets, so these lists stay short.
+    by_device: HashMap<String, Vec<Arc<Session>>>,
+    nodes: usize,
+}
+
+impl Sessions {
+    fn insert(&mut self, session: Arc<Session>) -> Option<Arc<Session>> {
+        let old = self.remove(&session.conn_id);
+        if session.role == Role::Node {
+            self.nodes += 1;
+        }
+        if let Some(device) = &session.device_id {
+            self.by_device
+                .entry(device.clone())
+                .or_default()
+                .push(session.clone());
+        }
+        self.by_conn.insert(session.conn_id.clone(), session);
+        old
+    }
+
+    fn remove(&mut self, conn_id: &str) -> Option<Arc<Session>> {
+        let removed = self.by_conn.remove(conn_id)?;
+        if removed.role == Role::Node {
+            self.nodes = self.nodes.saturating_sub(1);
+        }
+        if let Some(device) = &removed.device_id
+            && let Some(list) = self.by_device.get_mut(device)
+        {
+            list.retain(|s| !Arc::ptr_eq(s, &removed));
+            if list.is_empty() {
+                self.by_device.remove(device);
+            }
+        }
+        Some(removed)
+    }
+
+    fn of_device(&self, device_id: &str) -> &[Arc<Session>] {
+        self.by_device.get(device_id).map_or(&[], Vec::as_slice)
+    }
+}
+
 impl Hub {
     /// Adds a session after its `hello-ok` was queued.
     pub(crate) fn insert(&self, session: Arc<Session>) {
@@ -45,7 +93,7 @@ impl Hub {
             if session.has_scope(READ) {
                 self.readers.fetch_add(1, Ordering::AcqRel);
             }
-            if let Some(old) = map.insert(session.conn_id.clone(), session) {
+            if let Some(old) = map.insert(session) {
                 self.forget_reader(&old);
             }
         }
@@ -77,32 +125,54 @@ impl Hub {
     pub(crate) fn all(&self) -> Vec<Arc<Session>> {
         self.sessions
             .read()
-            .map(|m| m.values().cloned().collect())
+            .map(|m| m.by_conn.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Sessions and node sessions connected now, without copying them.
+    pub(crate) fn counts(&self) -> SessionCounts {
+        self.sessions
+            .read()
+            .map(|m| SessionCounts {
+                sessions: m.by_conn.len(),
+                nodes: m.nodes,
+            })
             .unwrap_or_default()
     }
 
     /// Live node sessions of a node id, newest first.
     pub(crate) fn nodes(&self, node_id: &str) -> Vec<Arc<Session>> {
         let mut v: Vec<_> = self
-            .all()
-            .into_iter()
-            .filter(|s| s.role == Role::Node && s.device_id.as_deref() == Some(node_id))
-            .collect();
+            .sessions
+            .read()
+            .map(|m| {
+                m.of_device(node_id)
+                    .iter()
+                    .filter(|s| s.role == Role::Node)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         v.sort_by_key(|s| std::cmp::Reverse(s.connected_at_ms));
         v
     }
 
-    /// The newest live node session of a node id.
+    /// The newest live node session of a node id (the one `node.invoke` reaches).
     pub(crate) fn node(&self, node_id: &str) -> Option<Arc<Session>> {
-        self.nodes(node_id).into_iter().next()
+        let map = self.sessions.read().ok()?;
+        map.of_device(node_id)
+            .iter()
+            .filter(|s| s.role == Role::Node)
+            .max_by_key(|s| s.connected_at_ms)
+            .cloned()
     }
 
     /// Every session of a device, whatever its role.
     pub(crate) fn device_sessions(&self, device_id: &str) -> Vec<Arc<Session>> {
-        self.all()
-            .into_iter()
-            .filter(|s| s.device_id.as_deref() == Some(device_id))
-            .collect()
+        self.sessions
+            .read()
+            .map(|m| m.of_device(device_id).to_vec())
+            .unwrap_or_default()
     }
 
     /// Current `{presence, health}` counters.
@@ -177,6 +247,15 @@ impl Hub {
     }
 }
 
+/// How many sessions are live ([`Hub::counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SessionCounts {
+    /// Every authenticated socket.
+    pub(crate) sessions: usize,
+    /// Node sessions among them.
+    pub(crate) nodes: usize,
+}
+
 /// A targeted event without `seq` (invoke requests/cancels, the direct `node.pair.resolved`).
 pub(crate) fn event_frame<P: Serialize + ?Sized>(event: &str, payload: &P) -> String {
     EventFrame::new(event, payload)
@@ -215,6 +294,53 @@ mod tests {
             json!({"presence": 1, "health": 2})
         );
         assert_eq!(frame.to_text().unwrap(), former);
+    }
+
+    /// The by-device index follows inserts and removals: a node id finds its newest node
+    /// session, a device all of its sessions, and counts stay right.
+    #[test]
+    fn sessions_are_found_by_device_and_counted() {
+        let hub = Hub::default();
+        let with = |conn: &str, role, device: &str, at: u64| {
+            let mut s = Arc::into_inner(session(conn, role, &[])).unwrap();
+            s.device_id = Some(device.to_owned());
+            s.connected_at_ms = at;
+            Arc::new(s)
+        };
+        hub.insert(with("old", Role::Node, "d1", 1));
+        hub.insert(with("new", Role::Node, "d1", 2));
+        hub.insert(with("op", Role::Operator, "d1", 3));
+        hub.insert(with("other", Role::Node, "d2", 4));
+        assert_eq!(hub.node("d1").unwrap().conn_id, "new");
+        let nodes: Vec<_> = hub.nodes("d1").iter().map(|s| s.conn_id.clone()).collect();
+        assert_eq!(nodes, ["new", "old"]);
+        assert_eq!(hub.device_sessions("d1").len(), 3);
+        assert_eq!(
+            hub.counts(),
+            SessionCounts {
+                sessions: 4,
+                nodes: 3
+            }
+        );
+        hub.remove("new");
+        assert_eq!(hub.node("d1").unwrap().conn_id, "old");
+        hub.remove("old");
+        assert!(hub.node("d1").is_none());
+        assert_eq!(hub.device_sessions("d1").len(), 1);
+        hub.remove("op");
+        assert!(hub.device_sessions("d1").is_empty());
+        assert_eq!(
+            hub.counts(),
+            SessionCounts {
+                sessions: 1,
+                nodes: 1
+            }
+        );
+        // Re-inserting a connection id replaces the session in every index.
+        hub.insert(with("other", Role::Node, "d3", 5));
+        assert!(hub.node("d2").is_none());
+        assert_eq!(hub.node("d3").unwrap().conn_id, "other");
+        assert_eq!(hub.counts().nodes, 1);
     }
 
     fn session(conn_id: &str, role: Role, scopes: &[&str]) -> Arc<Session> {

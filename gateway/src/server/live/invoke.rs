@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use clawlet_node_core::wire::frame::ErrorShape;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tokio::sync::{oneshot, watch};
 
@@ -48,15 +49,21 @@ impl IdemKey {
         command: &str,
         params: Option<&Value>,
     ) -> Self {
-        let mut hasher = Sha256::new();
-        for part in [
-            Value::String(node_id.to_owned()).to_string(),
-            Value::String(command.to_owned()).to_string(),
-            params.map_or_else(|| "null".to_owned(), Value::to_string),
-        ] {
-            hasher.update(part.as_bytes());
-            hasher.update([0u8]);
+        // The parts JSON-encoded into one buffer, hashed in one go: the same bytes as encoding
+        // each part to a string of its own, with one allocation instead of three.
+        let mut encoded = Vec::with_capacity(128);
+        let _ = serde_json::to_writer(&mut encoded, node_id);
+        encoded.push(0);
+        let _ = serde_json::to_writer(&mut encoded, command);
+        encoded.push(0);
+        match params {
+            Some(params) => {
+                let _ = serde_json::to_writer(&mut encoded, params);
+            }
+            None => encoded.extend_from_slice(b"null"),
         }
+        encoded.push(0);
+        let hasher = Sha256::new_with_prefix(&encoded);
         Self {
             caller: caller.to_owned(),
             key: idempotency_key.to_owned(),
@@ -112,8 +119,9 @@ struct Pending {
     tx: oneshot::Sender<NodeReply>,
 }
 
-/// The final answer of one `node.invoke`, shared by duplicate calls with the same key.
-pub(crate) type InvokeAnswer = Result<Value, ErrorShape>;
+/// The final answer of one `node.invoke` (its encoded result), shared by duplicate calls with
+/// the same key.
+pub(crate) type InvokeAnswer = Result<Box<RawValue>, ErrorShape>;
 
 #[derive(Debug)]
 struct IdemEntry {
@@ -133,8 +141,60 @@ pub(crate) enum IdemStart {
 /// Pending invokes by invoke id, plus recent idempotency keys.
 #[derive(Debug, Default)]
 pub(crate) struct InvokeRouter {
-    pending: Mutex<HashMap<String, Pending>>,
+    pending: Mutex<PendingTable>,
     idem: Mutex<IdemTable>,
+}
+
+/// Pending invokes, with running counts per caller and per node for the in-flight caps
+/// (counting them by scanning every pending invoke cost O(in flight) per invoke; issue 13).
+#[derive(Debug, Default)]
+struct PendingTable {
+    by_id: HashMap<String, Pending>,
+    per_caller: HashMap<String, usize>,
+    per_node: HashMap<String, usize>,
+}
+
+impl PendingTable {
+    fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    fn insert(&mut self, invoke_id: String, pending: Pending) {
+        count_up(&mut self.per_caller, &pending.caller);
+        count_up(&mut self.per_node, &pending.node_id);
+        if let Some(old) = self.by_id.insert(invoke_id, pending) {
+            self.uncount(&old);
+        }
+    }
+
+    fn remove(&mut self, invoke_id: &str) -> Option<Pending> {
+        let removed = self.by_id.remove(invoke_id)?;
+        self.uncount(&removed);
+        Some(removed)
+    }
+
+    fn uncount(&mut self, pending: &Pending) {
+        count_down(&mut self.per_caller, &pending.caller);
+        count_down(&mut self.per_node, &pending.node_id);
+    }
+}
+
+fn count_up(counts: &mut HashMap<String, usize>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_owned(), 1);
+        }
+    }
+}
+
+fn count_down(counts: &mut HashMap<String, usize>, key: &str) {
+    if let Some(n) = counts.get_mut(key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
 }
 
 /// Recent idempotency keys, and the order they came in: entries are inserted with a
@@ -204,11 +264,8 @@ impl InvokeRouter {
         if map.len() >= MAX_PENDING_INVOKES {
             return Err(InFlightCap::Gateway);
         }
-        let (mut by_caller, mut by_node) = (0usize, 0usize);
-        for p in map.values() {
-            by_caller += usize::from(p.caller == caller);
-            by_node += usize::from(p.node_id == node_id);
-        }
+        let by_caller = map.per_caller.get(caller).copied().unwrap_or(0);
+        let by_node = map.per_node.get(node_id).copied().unwrap_or(0);
         if by_caller >= MAX_INVOKES_IN_FLIGHT_PER_OPERATOR {
             return Err(InFlightCap::Operator);
         }
@@ -241,7 +298,7 @@ impl InvokeRouter {
         let Ok(mut map) = self.pending.lock() else {
             return false;
         };
-        match map.get(invoke_id) {
+        match map.by_id.get(invoke_id) {
             Some(p) if p.conn_id == conn_id && p.node_id == node_id => {}
             _ => return false,
         }
@@ -271,6 +328,7 @@ impl InvokeRouter {
         let drained: Vec<Pending> = match self.pending.lock() {
             Ok(mut map) => {
                 let ids: Vec<String> = map
+                    .by_id
                     .iter()
                     .filter(|(_, p)| pred(p))
                     .map(|(id, _)| id.clone())
@@ -382,5 +440,12 @@ mod tests {
         );
         router.forget("a0");
         assert!(router.register("a-again", "c1", "n1", "x", "op-a").is_ok());
+        // Completing, forgetting and settling all give the slots back.
+        // (Its caller is gone, so the answer is not delivered, but the slot is freed.)
+        assert!(!router.complete("other", "c2", "n2", NodeReply::Disconnected));
+        router.connection_closed("c1");
+        let table = router.pending.lock().unwrap();
+        assert_eq!(table.len(), 0);
+        assert!(table.per_caller.is_empty() && table.per_node.is_empty());
     }
 }

@@ -116,8 +116,7 @@ pub(crate) fn health_snapshot(shared: &Shared) -> Value {
 pub(crate) fn health_of(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
     let uptime_ms = info.uptime_ms();
     let started = now_ms();
-    let sessions = hub.all();
-    let nodes = sessions.iter().filter(|s| s.role == Role::Node).count();
+    let counts = hub.counts();
     json!({
         "ok": true,
         "ts": started,
@@ -129,8 +128,8 @@ pub(crate) fn health_of(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
         "channels": {},
         "channelOrder": [],
         "channelLabels": {},
-        "nodes": {"connected": nodes},
-        "connections": sessions.len(),
+        "nodes": {"connected": counts.nodes},
+        "connections": counts.sessions,
     })
 }
 

@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 use clawlet_node_core::wire::codes::{detail_code, error_code};
 use clawlet_node_core::wire::frame::ErrorShape;
 use clawlet_node_core::wire::invoke::{InvokeCancel, InvokeRequestEvent, NodeInvokeParams};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::services::Invokes;
-use super::{decode, invalid};
+use super::{Reply, decode, invalid};
 use crate::server::admission::policy::{DANGEROUS_COMMANDS, PlatformId, Refusal};
 use crate::server::live::hub::event_frame;
 use crate::server::live::invoke::{IdemKey, IdemStart, InvokeAnswer, NodeReply};
@@ -35,7 +37,7 @@ pub(super) async fn node_invoke(
     invokes: &Invokes<'_>,
     session: &Session,
     params: Option<&str>,
-) -> Result<Value, ErrorShape> {
+) -> Result<Reply, ErrorShape> {
     let p: NodeInvokeParams = decode("node.invoke", params)?;
     if p.idempotency_key.trim().is_empty() {
         return Err(invalid(
@@ -64,15 +66,16 @@ pub(super) async fn node_invoke(
                 .map(|v| v.clone())
                 .ok()
                 .flatten();
-            return answer.unwrap_or_else(|| {
-                Err(node_failure("UNAVAILABLE", "node invoke abandoned", false))
-            });
+            return answer
+                .unwrap_or_else(|| Err(node_failure("UNAVAILABLE", "node invoke abandoned", false)))
+                .map(Reply::Raw);
         }
         IdemStart::New(tx) => tx,
     };
     let answer: InvokeAnswer = run(invokes, &p, &caller).await;
+    // Kept for retries with the same key (the table holds a receiver).
     let _ = publish.send(Some(answer.clone()));
-    answer
+    answer.map(Reply::Raw)
 }
 
 async fn run(invokes: &Invokes<'_>, p: &NodeInvokeParams, caller: &str) -> InvokeAnswer {
@@ -139,22 +142,24 @@ async fn run(invokes: &Invokes<'_>, p: &NodeInvokeParams, caller: &str) -> Invok
         };
     let remaining = deadline.saturating_duration_since(Instant::now());
     let remaining_ms = remaining.as_nanos().div_ceil(1_000_000);
-    let mut params = p.params.clone();
-    // Like OpenClaw, stamp shell runs with a runId so the node's exec.* events can be matched.
-    if p.command == "system.run"
-        && let Some(Value::Object(map)) = params.as_mut()
-        && !map.contains_key("runId")
-    {
-        let run_id = crate::server::clock::new_uuid();
-        invokes.exec_runs.register(&run_id, &p.node_id);
-        map.insert("runId".into(), Value::String(run_id));
-    }
+    let params_json = match &p.params {
+        // Like OpenClaw, stamp shell runs with a runId so the node's exec.* events can be
+        // matched.
+        Some(Value::Object(map)) if p.command == "system.run" && !map.contains_key("runId") => {
+            let mut map = map.clone();
+            let run_id = crate::server::clock::new_uuid();
+            invokes.exec_runs.register(&run_id, &p.node_id);
+            map.insert("runId".into(), Value::String(run_id));
+            Some(Value::Object(map).to_string())
+        }
+        params => params.as_ref().map(Value::to_string),
+    };
     // node-core's encoder, the payload the node decodes (`InvokeRequestPayload`).
     let request = InvokeRequestEvent {
         id: invoke_id.clone(),
         node_id: p.node_id.clone(),
         command: p.command.clone(),
-        params_json: params.as_ref().map(Value::to_string),
+        params_json,
         timeout_ms: u64::try_from(remaining_ms).unwrap_or(u64::MAX),
         idempotency_key: Some(p.idempotency_key.clone()),
         session_key: None,
@@ -185,20 +190,7 @@ async fn run(invokes: &Invokes<'_>, p: &NodeInvokeParams, caller: &str) -> Invok
         NodeReply::Ok {
             payload,
             payload_json,
-        } => {
-            let parsed = match &payload_json {
-                Some(raw) => serde_json::from_str::<Value>(raw)
-                    .unwrap_or_else(|_| json!({"payloadJSON": raw})),
-                None => payload.unwrap_or(Value::Null),
-            };
-            Ok(json!({
-                "ok": true,
-                "nodeId": p.node_id,
-                "command": p.command,
-                "payload": parsed,
-                "payloadJSON": payload_json,
-            }))
-        }
+        } => invoke_result(p, payload, payload_json.as_deref()),
         NodeReply::Err { code, message } => Err(node_failure(&code, &message, true)),
         NodeReply::Disconnected => {
             let message = format!("node disconnected ({})", p.command);
@@ -208,10 +200,143 @@ async fn run(invokes: &Invokes<'_>, p: &NodeInvokeParams, caller: &str) -> Invok
     }
 }
 
+/// The operator's `node.invoke` result (`NodeInvokeResponse`'s fields, in its order).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InvokeResult<'a, P: Serialize> {
+    ok: bool,
+    node_id: &'a str,
+    command: &'a str,
+    payload: P,
+    #[serde(rename = "payloadJSON")]
+    payload_json: Option<&'a str>,
+}
+
+/// Encodes a node's successful answer: `payload` is `payloadJSON` parsed (or
+/// `{payloadJSON: raw}` when it is not JSON), else the node's structured `payload`.
+///
+/// Compact JSON text, which is what nodes send, is carried through as it came instead of being
+/// parsed into a tree and printed again: the same document, a fraction of the work per invoke
+/// (issue 13). Text with whitespace between tokens goes through a tree, which prints it
+/// compact, as before.
+fn invoke_result(
+    p: &NodeInvokeParams,
+    payload: Option<Value>,
+    payload_json: Option<&str>,
+) -> InvokeAnswer {
+    fn encode_with<P: Serialize>(
+        p: &NodeInvokeParams,
+        payload: P,
+        payload_json: Option<&str>,
+    ) -> Result<Box<RawValue>, serde_json::Error> {
+        serde_json::value::to_raw_value(&InvokeResult {
+            ok: true,
+            node_id: &p.node_id,
+            command: &p.command,
+            payload,
+            payload_json,
+        })
+    }
+    let not_json = |raw: &str| json!({"payloadJSON": raw});
+    let encoded = match payload_json {
+        Some(raw) => match serde_json::from_str::<&RawValue>(raw) {
+            Ok(parsed) if is_compact(parsed.get()) => encode_with(p, parsed, payload_json),
+            Ok(_) => match serde_json::from_str::<Value>(raw) {
+                Ok(tree) => encode_with(p, &tree, payload_json),
+                Err(_) => encode_with(p, not_json(raw), payload_json),
+            },
+            Err(_) => encode_with(p, not_json(raw), payload_json),
+        },
+        None => encode_with(p, payload.unwrap_or(Value::Null), payload_json),
+    };
+    encoded.map_err(|error| {
+        tracing::error!(%error, "could not encode a node.invoke result");
+        ErrorShape::new(
+            error_code::UNAVAILABLE,
+            "could not encode the node's result",
+        )
+    })
+}
+
+/// Whether JSON text has no whitespace between its tokens (whitespace inside strings is
+/// content). The text must already be valid JSON.
+fn is_compact(json: &str) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    for b in json.bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            return false;
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn params() -> NodeInvokeParams {
+        serde_json::from_value(json!({"nodeId": "n1", "command": "c", "idempotencyKey": "k"}))
+            .unwrap()
+    }
+
+    /// The result as the gateway built it from a tree before: `payloadJSON` parsed (or
+    /// wrapped when not JSON), else the structured payload.
+    fn former_result(payload: Option<Value>, payload_json: Option<&str>) -> String {
+        let parsed = match payload_json {
+            Some(raw) => {
+                serde_json::from_str::<Value>(raw).unwrap_or_else(|_| json!({"payloadJSON": raw}))
+            }
+            None => payload.unwrap_or(Value::Null),
+        };
+        json!({"ok": true, "nodeId": "n1", "command": "c", "payload": parsed,
+               "payloadJSON": payload_json})
+        .to_string()
+    }
+
+    /// Compact payload text is carried through, and the result is byte-equal to the one built
+    /// from a tree; text with whitespace, text that is not JSON and structured payloads come
+    /// out as before too.
+    #[test]
+    fn invoke_results_are_byte_equal_to_the_tree_built_ones() {
+        for (payload, payload_json) in [
+            (None, Some(r#"{"ok":true}"#)),
+            (None, Some(r#"{"z":1,"a":[1,2.5,"x y",{"q":"\"}"]}"#)),
+            (None, Some(r#"{ "spaced" : [1, 2] }"#)),
+            (None, Some("\n[1,\t2]\n")),
+            (None, Some("not json")),
+            (None, Some(r#""a string""#)),
+            (Some(json!({"b": 1, "a": 2})), None),
+            (None, None),
+        ] {
+            let encoded = invoke_result(&params(), payload.clone(), payload_json).unwrap();
+            assert_eq!(
+                encoded.get(),
+                former_result(payload, payload_json),
+                "{payload_json:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn compact_means_no_whitespace_between_tokens() {
+        assert!(is_compact(r#"{"a":"x y\" \\","b":[1,2]}"#));
+        assert!(!is_compact(r#"{"a": 1}"#));
+        assert!(!is_compact("[1,\n2]"));
+        assert!(is_compact(r#""\\""#));
+        assert!(!is_compact(r#"["\\" ,1]"#));
+    }
 
     /// node-core's invoke request and cancel encode byte-equal to the hand-built payloads they
     /// replaced (key order included), with and without params.

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use clawlet_node_core::wire::codes::{detail_code, error_code};
 use clawlet_node_core::wire::frame::ErrorShape;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::server::admission::scopes::{ADMIN, PAIRING, READ, WRITE};
@@ -110,16 +112,35 @@ pub(crate) fn missing_scope(scope: &str, required: &[&str]) -> ErrorShape {
     }))
 }
 
-/// Runs one request of an authenticated session and returns its result or error: the role and
-/// scope checks, then the handler, given only the services it uses. The connection cuts the
-/// [`Services`] out of its `Shared`; neither this dispatcher nor any handler holds the whole
-/// context.
-pub(crate) async fn dispatch(
-    services: &Services<'_>,
-    session: &Arc<Session>,
-    method: &str,
-    params: Option<&str>,
-) -> Result<Value, ErrorShape> {
+/// A method's result payload: a JSON tree, or JSON text passed through as it is (a
+/// `node.invoke` result carries the node's payload without parsing it into a tree and
+/// printing it again; issue 13).
+#[derive(Debug, Clone)]
+pub(crate) enum Reply {
+    /// Built as a tree.
+    Tree(Value),
+    /// Already-encoded JSON.
+    Raw(Box<RawValue>),
+}
+
+impl Serialize for Reply {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Tree(value) => value.serialize(serializer),
+            Self::Raw(raw) => raw.serialize(serializer),
+        }
+    }
+}
+
+impl From<Value> for Reply {
+    fn from(value: Value) -> Self {
+        Self::Tree(value)
+    }
+}
+
+/// The role and scope checks of `method` for `session` (and the `health` rate limit), in the
+/// order their errors are answered.
+fn authorize(session: &Session, method: &str) -> Result<(), ErrorShape> {
     let Some((_, access)) = METHODS.iter().find(|(m, _)| *m == method) else {
         return Err(invalid(format!("unknown method: {method}")));
     };
@@ -145,21 +166,80 @@ pub(crate) async fn dispatch(
         // Each call pushes a snapshot to every session: limited per session.
         session.limits.allow_health()?;
     }
+    Ok(())
+}
+
+/// Runs a request whose handler never waits (no state thread, no node) right away, on the
+/// socket's reader; `None` for the methods that wait, which [`dispatch`] runs. Answering a
+/// `node.invoke.result` this way spares a task per invoke (issue 13).
+pub(crate) fn dispatch_now(
+    services: &Services<'_>,
+    session: &Arc<Session>,
+    method: &str,
+    params: Option<&str>,
+) -> Option<Result<Reply, ErrorShape>> {
+    let Services {
+        hub, info, invokes, ..
+    } = services;
+    let run = || -> Result<Value, ErrorShape> {
+        match method {
+            "health" => Ok(read::health(hub, info)),
+            "status" => Ok(read::status(hub, info)),
+            "system-presence" => Ok(read::system_presence(hub, info)),
+            "config.get" => Ok(read::config_get(info)),
+            "node.invoke.result" => node::invoke_result(invokes.router, session, params),
+            "node.invoke.progress" => node::invoke_progress(session, params),
+            "node.pluginTools.update" => node::plugin_tools(session, params),
+            "node.skills.update" => node::skills(session, params),
+            "node.runnerInventory.update" => node::runner_inventory(session),
+            "skills.bins" => Ok(json!({"bins": []})),
+            _ => Err(invalid(format!("unknown method: {method}"))),
+        }
+    };
+    let immediate = matches!(
+        method,
+        "health"
+            | "status"
+            | "system-presence"
+            | "config.get"
+            | "node.invoke.result"
+            | "node.invoke.progress"
+            | "node.pluginTools.update"
+            | "node.skills.update"
+            | "node.runnerInventory.update"
+            | "skills.bins"
+    );
+    // Unknown methods and refused calls are answered at once too.
+    if let Err(error) = authorize(session, method) {
+        return Some(Err(error));
+    }
+    immediate.then(|| run().map(Reply::Tree))
+}
+
+/// Runs one request of an authenticated session and returns its result or error: the role and
+/// scope checks, then the handler, given only the services it uses. The connection cuts the
+/// [`Services`] out of its `Shared`; neither this dispatcher nor any handler holds the whole
+/// context. Requests [`dispatch_now`] answers are answered here the same way.
+pub(crate) async fn dispatch(
+    services: &Services<'_>,
+    session: &Arc<Session>,
+    method: &str,
+    params: Option<&str>,
+) -> Result<Reply, ErrorShape> {
+    if let Some(result) = dispatch_now(services, session, method, params) {
+        return result;
+    }
     let Services {
         state,
         hub,
-        info,
         setup_code: setup_code_settings,
         invokes,
+        ..
     } = services;
-    match method {
-        "health" => Ok(read::health(hub, info)),
-        "status" => Ok(read::status(hub, info)),
-        "system-presence" => Ok(read::system_presence(hub, info)),
-        "config.get" => Ok(read::config_get(info)),
+    let result = match method {
         "node.list" => read::node_list(state, hub, session).await,
         "node.describe" => read::node_describe(state, hub, session, params).await,
-        "node.invoke" => invoke::node_invoke(invokes, session, params).await,
+        "node.invoke" => return invoke::node_invoke(invokes, session, params).await,
         "device.pair.list" => pairing::device_list(state, hub).await,
         "device.pair.approve" => pairing::device_approve(state, hub, session, params).await,
         "device.pair.reject" => pairing::device_reject(state, hub, params).await,
@@ -172,15 +252,10 @@ pub(crate) async fn dispatch(
         "node.pair.reject" => pairing::node_reject(state, hub, params).await,
         "node.pair.remove" => pairing::node_remove(state, hub, params).await,
         "node.rename" => pairing::node_rename(state, hub, params).await,
-        "node.invoke.result" => node::invoke_result(invokes.router, session, params),
-        "node.invoke.progress" => node::invoke_progress(session, params),
         "node.event" => node::node_event(state, hub, invokes.exec_runs, session, params).await,
-        "node.pluginTools.update" => node::plugin_tools(session, params),
-        "node.skills.update" => node::skills(session, params),
-        "node.runnerInventory.update" => node::runner_inventory(session),
-        "skills.bins" => Ok(json!({"bins": []})),
         _ => Err(invalid(format!("unknown method: {method}"))),
-    }
+    };
+    result.map(Reply::Tree)
 }
 
 /// The wait suggested when the pending pairing requests are full: they expire 5 minutes after a

@@ -26,8 +26,7 @@ pub(super) fn health(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
 
 /// `status`: what this gateway can truthfully say about itself.
 pub(super) fn status(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
-    let sessions = hub.all();
-    let nodes = sessions.iter().filter(|s| s.role == Role::Node).count();
+    let counts = hub.counts();
     json!({
         "runtimeVersion": info.server_version,
         "pid": std::process::id(),
@@ -37,8 +36,8 @@ pub(super) fn status(hub: &Hub, info: &GatewayInfo<'_>) -> Value {
         "queuedSystemEvents": [],
         "degradedSecretOwners": [],
         "degradedPlugins": [],
-        "nodes": {"connected": nodes},
-        "connections": sessions.len(),
+        "nodes": {"connected": counts.nodes},
+        "connections": counts.sessions,
     })
 }
 
