@@ -12,22 +12,23 @@ use std::fmt;
 
 use clawlet_node_core::identity::normalize_public_key_b64url;
 use clawlet_node_core::wire::pairing::{DeviceTokenInfo, PairedDevice};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::bootstrap::{
     BootstrapOutcome, BootstrapProfile, BootstrapRedemption, RedeemedBootstrap,
 };
 use super::codec::{dedup, from_json, is_subset};
 use super::devices::{
-    NewDeviceRequest, PairingOutcome, PairingReason, PendingPairing, load_paired,
+    NewDeviceRequest, PairingOutcome, PairingReason, PendingPairing, approve_in, load_paired,
+    request_pairing_in,
 };
 use super::error::{StateError, StateResult};
-use super::nodes::{DeclaredSurface, SurfaceOutcome};
+use super::nodes::{DeclaredSurface, SurfaceOutcome, reconcile_in};
 use super::pairing_rules::upgrade_reason;
 use super::secret::{TokenDigest, digest, digest_from_blob, digests_equal};
 use super::store::StateStore;
 use super::token_rules::{StoredView, check_presented};
-use super::tokens::{IssuedToken, TokenCheck};
+use super::tokens::{EchoUse, IssueKind, IssuedToken, TokenCheck, TokenRequest, ensure_token_in};
 
 /// What the snapshot is loaded for: the connecting device, its role and the presented setup-code
 /// token (secret: never logged).
@@ -256,23 +257,22 @@ impl StateStore {
     /// The stored token of (device, role), as a digest.
     fn stored_token(&self, device_id: &str, role: &str) -> StateResult<Option<StoredTokenRecord>> {
         self.conn
-            .query_row(
+            .prepare_cached(
                 "SELECT token_sha256, scopes_json, created_at_ms, rotated_at_ms, revoked_at_ms,
                         last_used_at_ms
                  FROM device_tokens WHERE device_id = ?1 AND role = ?2",
-                params![device_id, role],
-                |row| {
-                    let info = DeviceTokenInfo {
-                        role: role.to_owned(),
-                        scopes: Vec::new(),
-                        created_at_ms: row.get(2)?,
-                        rotated_at_ms: row.get(3)?,
-                        revoked_at_ms: row.get(4)?,
-                        last_used_at_ms: row.get(5)?,
-                    };
-                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, info))
-                },
-            )
+            )?
+            .query_row(params![device_id, role], |row| {
+                let info = DeviceTokenInfo {
+                    role: role.to_owned(),
+                    scopes: Vec::new(),
+                    created_at_ms: row.get(2)?,
+                    rotated_at_ms: row.get(3)?,
+                    revoked_at_ms: row.get(4)?,
+                    last_used_at_ms: row.get(5)?,
+                };
+                Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, info))
+            })
             .optional()?
             .map(|(blob, scopes, mut info)| {
                 info.scopes = from_json(&scopes, "device_tokens.scopes_json")?;
@@ -343,72 +343,81 @@ impl StateStore {
         }
     }
 
-    /// Whether `presented` is the current, unrevoked token of (device, role).
-    fn echoes_current_token(
-        &self,
-        device_id: &str,
-        role: &str,
-        presented: Option<&str>,
-    ) -> StateResult<bool> {
-        let Some(presented) = presented else {
-            return Ok(false);
-        };
-        Ok(matches!(
-            self.stored_token(device_id, role)?
-                .map(|stored| stored.check(presented)),
-            Some(TokenCheck::Valid { .. })
-        ))
-    }
-
+    /// The whole [`ConnectWrite`] in one write transaction, so a fresh device's request, silent
+    /// approval, surface request and first token are one commit (`FULL`: it makes a pairing and
+    /// a token), not four; a refusal (a full pending table) stores none of it. A known device
+    /// whose record, surface and token already cover the connect changes no row here — its
+    /// token's last-used time goes to the bookkeeping batch ([`super::bookkeeping`]) — so its
+    /// commit writes nothing and waits for no disk.
     fn apply_connect(&mut self, w: &ConnectWrite, now_ms: u64) -> StateResult<AppliedConnect> {
-        let pairing = match self.request_device_pairing(&w.pairing, now_ms)? {
-            PairingOutcome::AlreadyPaired(_) => PairingApplied::AlreadyPaired,
-            PairingOutcome::Pending(pending) => {
-                let approved = w.silent_reasons.contains(&pending.reason)
-                    && self
-                        .approve_device(&pending.request.request_id, now_ms, "silent")
-                        .is_ok();
-                if !approved {
-                    return Ok(AppliedConnect {
-                        pairing: PairingApplied::Required(pending),
-                        surface: None,
-                        token: None,
-                    });
-                }
-                PairingApplied::SilentlyApproved(pending)
-            }
-        };
-        let device_id = &w.pairing.device_id;
-        let surface = match &w.surface {
-            Some(surface) => Some(self.reconcile_node_surface(device_id, surface, now_ms)?),
-            None => None,
-        };
-        let presented = w.token.presented.as_deref();
-        let issue = |store: &mut Self| {
-            store.ensure_device_token(
-                device_id,
-                &w.pairing.role,
-                &w.token.scopes,
-                presented,
-                now_ms,
-            )
-        };
-        // A known device echoing its current token only moves the token's last-used time: that
-        // commit need not wait for the disk (every reconnect did, capping handshakes at a few
-        // hundred per second). A token issued or rotated here is committed with `FULL`. This
-        // runs on the one state thread, so the token cannot change between the check and the
-        // write.
-        let token = if self.echoes_current_token(device_id, &w.pairing.role, presented)? {
-            self.unsynced(issue)?
-        } else {
-            issue(self)?
-        };
-        Ok(AppliedConnect {
-            pairing,
-            surface,
-            token: Some(token),
-        })
+        let mut tx = self.write_tx()?;
+        let applied = connect_in(&mut tx, w, now_ms)?;
+        tx.commit()?;
+        if applied
+            .token
+            .as_ref()
+            .is_some_and(|t| t.kind == IssueKind::Echoed)
+        {
+            self.note_token_used(&w.pairing.device_id, &w.pairing.role, now_ms);
+        }
+        Ok(applied)
     }
+}
+
+/// The steps of [`StateStore::apply_connect`] inside its transaction.
+fn connect_in(
+    tx: &mut Transaction<'_>,
+    w: &ConnectWrite,
+    now_ms: u64,
+) -> StateResult<AppliedConnect> {
+    let pairing = match request_pairing_in(tx, &w.pairing, now_ms)? {
+        PairingOutcome::AlreadyPaired(_) => PairingApplied::AlreadyPaired,
+        PairingOutcome::Pending(pending) => {
+            let approved = w.silent_reasons.contains(&pending.reason)
+                && approve_silently(tx, &pending.request.request_id, now_ms)?;
+            if !approved {
+                return Ok(AppliedConnect {
+                    pairing: PairingApplied::Required(pending),
+                    surface: None,
+                    token: None,
+                });
+            }
+            PairingApplied::SilentlyApproved(pending)
+        }
+    };
+    let device_id = &w.pairing.device_id;
+    let surface = match &w.surface {
+        Some(surface) => Some(reconcile_in(tx, device_id, surface, now_ms)?),
+        None => None,
+    };
+    let token = ensure_token_in(
+        tx,
+        TokenRequest {
+            device_id,
+            role: &w.pairing.role,
+            scopes: &w.token.scopes,
+            presented: w.token.presented.as_deref(),
+        },
+        now_ms,
+        EchoUse::Deferred,
+    )?;
+    Ok(AppliedConnect {
+        pairing,
+        surface,
+        token: Some(token),
+    })
+}
+
+/// A silent approval in a savepoint: when it fails, its writes are undone and the request stays
+/// pending (the connect then needs an operator), as when it was a transaction of its own.
+fn approve_silently(tx: &mut Transaction<'_>, request_id: &str, now_ms: u64) -> StateResult<bool> {
+    let savepoint = tx.savepoint()?;
+    if approve_in(&savepoint, request_id, now_ms, "silent").is_err() {
+        // Dropping the savepoint rolls it back.
+        return Ok(false);
+    }
+    savepoint.commit()?;
+    Ok(true)
 }
 
 #[cfg(test)]

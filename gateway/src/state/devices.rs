@@ -121,74 +121,10 @@ impl StateStore {
         req: &NewDeviceRequest,
         now_ms: u64,
     ) -> StateResult<PairingOutcome> {
-        let req = &clamp_client_strings(req);
-        let public_key = canonical_public_key(&req.public_key);
-        let scopes = dedup(&req.scopes);
         let tx = self.write_tx()?;
-        purge_expired_pending(&tx, now_ms)?;
-        let paired = load_paired(&tx, &req.device_id)?;
-        let reason = match &paired {
-            None => PairingReason::NotPaired,
-            Some(device) => match upgrade_reason(device, req, &public_key, &scopes) {
-                Some(reason) => reason,
-                None => {
-                    let mut device = device.clone();
-                    device.tokens = token_infos(&tx, &device.device_id)?;
-                    tx.commit()?;
-                    return Ok(PairingOutcome::AlreadyPaired(Box::new(device)));
-                }
-            },
-        };
-        let same_key = paired.as_ref().filter(|p| p.public_key == public_key);
-        let roles = requested_roles(paired.as_ref(), &public_key, &req.role);
-
-        let existing = load_pending_by_device(&tx, &req.device_id)?
-            .map(|old| (old.request, old.created_at_ms));
-        let plan = plan_pending(existing, &public_key, &req.role, &scopes);
-        if !matches!(plan, PendingPlan::Refresh { .. }) {
-            let counts = pending_counts(&tx, &req.device_id, req.remote_ip.as_deref())?;
-            // Dropping the transaction rolls everything back: a refused connect stores nothing.
-            admit_new_pending(counts, req.remote_ip.is_some()).map_err(cap_error)?;
-        }
-        let (request_id, created_at_ms, is_new, superseded) = match plan {
-            PendingPlan::Refresh {
-                request_id,
-                created_at_ms,
-            } => (request_id, created_at_ms, false, None),
-            PendingPlan::Supersede(old) => {
-                delete_pending(&tx, &old.request_id)?;
-                (new_request_id()?, now_ms, true, Some(*old))
-            }
-            PendingPlan::New => (new_request_id()?, now_ms, true, None),
-        };
-        let request = DevicePairRequest {
-            request_id,
-            device_id: req.device_id.clone(),
-            public_key,
-            display_name: req.display_name.clone(),
-            platform: req.platform.clone(),
-            device_family: req.device_family.clone(),
-            client_id: req.client_id.clone(),
-            client_mode: req.client_mode.clone(),
-            role: req.role.clone(),
-            roles,
-            scopes,
-            silent: req.silent,
-            is_repair: paired.is_some(),
-            remote_ip: req.remote_ip.clone(),
-            browser_origin: req.browser_origin.clone(),
-            ts: now_ms,
-        };
-        upsert_pending(&tx, &request, created_at_ms)?;
+        let outcome = request_pairing_in(&tx, req, now_ms)?;
         tx.commit()?;
-        Ok(PairingOutcome::Pending(Box::new(PendingPairing {
-            request,
-            reason,
-            is_new,
-            superseded,
-            approved_roles: same_key.map(|p| p.roles.clone()),
-            approved_scopes: same_key.map(|p| p.scopes.clone()),
-        })))
+        Ok(outcome)
     }
 
     /// Approves a pending request: widens (same key) or replaces (new key) the paired record and
@@ -200,34 +136,7 @@ impl StateStore {
         approved_via: &str,
     ) -> StateResult<PairedDevice> {
         let tx = self.write_tx()?;
-        purge_expired_pending(&tx, now_ms)?;
-        let pending = load_pending_by_id(&tx, request_id)?
-            .ok_or_else(|| StateError::UnknownRequestId(request_id.to_owned()))?
-            .request;
-        let approval = widen_or_replace(
-            load_paired(&tx, &pending.device_id)?,
-            Grant {
-                request: &pending,
-                roles: &pending.roles,
-                scopes: &pending.scopes,
-                approved_via,
-                now_ms,
-            },
-        );
-        if approval.replaces_identity {
-            // A new key is a new identity: the old key's tokens and node surfaces go.
-            delete_paired(&tx, &pending.device_id)?;
-        }
-        let device = approval.device;
-        upsert_paired(
-            &tx,
-            &device,
-            pending.remote_ip.as_deref(),
-            pending.browser_origin.as_deref(),
-        )?;
-        delete_pending(&tx, request_id)?;
-        let mut device = device;
-        device.tokens = token_infos(&tx, &device.device_id)?;
+        let device = approve_in(&tx, request_id, now_ms, approved_via)?;
         tx.commit()?;
         Ok(device)
     }
@@ -248,14 +157,10 @@ impl StateStore {
         let mut device = load_paired(&tx, device_id)?
             .ok_or_else(|| StateError::UnknownDeviceId(device_id.to_owned()))?;
         device.tokens = token_infos(&tx, device_id)?;
-        tx.execute(
-            "DELETE FROM device_pairing_pending WHERE device_id = ?1",
-            params![device_id],
-        )?;
-        tx.execute(
-            "DELETE FROM device_pairing_paired WHERE device_id = ?1",
-            params![device_id],
-        )?;
+        tx.prepare_cached("DELETE FROM device_pairing_pending WHERE device_id = ?1")?
+            .execute(params![device_id])?;
+        tx.prepare_cached("DELETE FROM device_pairing_paired WHERE device_id = ?1")?
+            .execute(params![device_id])?;
         tx.commit()?;
         Ok(device)
     }
@@ -312,11 +217,13 @@ impl StateStore {
 
     /// Records when and why a paired device was last seen (`connect`, `disconnect`, ...).
     pub fn touch_device(&mut self, device_id: &str, now_ms: u64, reason: &str) -> StateResult<()> {
-        let changed = self.conn.execute(
-            "UPDATE device_pairing_paired SET last_seen_at_ms = ?1, last_seen_reason = ?2
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE device_pairing_paired SET last_seen_at_ms = ?1, last_seen_reason = ?2
              WHERE device_id = ?3",
-            params![now_ms, reason, device_id],
-        )?;
+            )?
+            .execute(params![now_ms, reason, device_id])?;
         if changed == 0 {
             return Err(StateError::UnknownDeviceId(device_id.to_owned()));
         }
@@ -383,13 +290,122 @@ fn canonical_public_key(key: &str) -> String {
     normalize_public_key_b64url(key).unwrap_or_else(|_| key.to_owned())
 }
 
+/// [`StateStore::request_device_pairing`] inside the caller's write transaction (the admission
+/// write runs it together with the approval, the surface and the token: one commit).
+pub(crate) fn request_pairing_in(
+    tx: &Connection,
+    req: &NewDeviceRequest,
+    now_ms: u64,
+) -> StateResult<PairingOutcome> {
+    let req = &clamp_client_strings(req);
+    let public_key = canonical_public_key(&req.public_key);
+    let scopes = dedup(&req.scopes);
+    purge_expired_pending(tx, now_ms)?;
+    let paired = load_paired(tx, &req.device_id)?;
+    let reason = match &paired {
+        None => PairingReason::NotPaired,
+        Some(device) => match upgrade_reason(device, req, &public_key, &scopes) {
+            Some(reason) => reason,
+            None => {
+                let mut device = device.clone();
+                device.tokens = token_infos(tx, &device.device_id)?;
+                return Ok(PairingOutcome::AlreadyPaired(Box::new(device)));
+            }
+        },
+    };
+    let same_key = paired.as_ref().filter(|p| p.public_key == public_key);
+    let roles = requested_roles(paired.as_ref(), &public_key, &req.role);
+
+    let existing =
+        load_pending_by_device(tx, &req.device_id)?.map(|old| (old.request, old.created_at_ms));
+    let plan = plan_pending(existing, &public_key, &req.role, &scopes);
+    if !matches!(plan, PendingPlan::Refresh { .. }) {
+        let counts = pending_counts(tx, &req.device_id, req.remote_ip.as_deref())?;
+        // The caller's transaction is dropped on this error: a refused connect stores nothing.
+        admit_new_pending(counts, req.remote_ip.is_some()).map_err(cap_error)?;
+    }
+    let (request_id, created_at_ms, is_new, superseded) = match plan {
+        PendingPlan::Refresh {
+            request_id,
+            created_at_ms,
+        } => (request_id, created_at_ms, false, None),
+        PendingPlan::Supersede(old) => {
+            delete_pending(tx, &old.request_id)?;
+            (new_request_id()?, now_ms, true, Some(*old))
+        }
+        PendingPlan::New => (new_request_id()?, now_ms, true, None),
+    };
+    let request = DevicePairRequest {
+        request_id,
+        device_id: req.device_id.clone(),
+        public_key,
+        display_name: req.display_name.clone(),
+        platform: req.platform.clone(),
+        device_family: req.device_family.clone(),
+        client_id: req.client_id.clone(),
+        client_mode: req.client_mode.clone(),
+        role: req.role.clone(),
+        roles,
+        scopes,
+        silent: req.silent,
+        is_repair: paired.is_some(),
+        remote_ip: req.remote_ip.clone(),
+        browser_origin: req.browser_origin.clone(),
+        ts: now_ms,
+    };
+    upsert_pending(tx, &request, created_at_ms)?;
+    Ok(PairingOutcome::Pending(Box::new(PendingPairing {
+        request,
+        reason,
+        is_new,
+        superseded,
+        approved_roles: same_key.map(|p| p.roles.clone()),
+        approved_scopes: same_key.map(|p| p.scopes.clone()),
+    })))
+}
+
+/// [`StateStore::approve_device`] inside the caller's write transaction.
+pub(crate) fn approve_in(
+    tx: &Connection,
+    request_id: &str,
+    now_ms: u64,
+    approved_via: &str,
+) -> StateResult<PairedDevice> {
+    purge_expired_pending(tx, now_ms)?;
+    let pending = load_pending_by_id(tx, request_id)?
+        .ok_or_else(|| StateError::UnknownRequestId(request_id.to_owned()))?
+        .request;
+    let approval = widen_or_replace(
+        load_paired(tx, &pending.device_id)?,
+        Grant {
+            request: &pending,
+            roles: &pending.roles,
+            scopes: &pending.scopes,
+            approved_via,
+            now_ms,
+        },
+    );
+    if approval.replaces_identity {
+        // A new key is a new identity: the old key's tokens and node surfaces go.
+        delete_paired(tx, &pending.device_id)?;
+    }
+    let mut device = approval.device;
+    upsert_paired(
+        tx,
+        &device,
+        pending.remote_ip.as_deref(),
+        pending.browser_origin.as_deref(),
+    )?;
+    delete_pending(tx, request_id)?;
+    device.tokens = token_infos(tx, &device.device_id)?;
+    Ok(device)
+}
+
 /// Drops requests whose last retry is a full TTL ago ([`pending_expiry_cutoff`]).
 fn purge_expired_pending(conn: &Connection, now_ms: u64) -> StateResult<()> {
     if let Some(cutoff) = pending_expiry_cutoff(now_ms) {
-        conn.execute(
-            "DELETE FROM device_pairing_pending WHERE refreshed_at_ms <= ?1",
-            params![cutoff],
-        )?;
+        conn.prepare_cached("DELETE FROM device_pairing_pending WHERE refreshed_at_ms <= ?1")?
+            .execute(params![cutoff])?;
     }
     Ok(())
 }
@@ -423,18 +439,14 @@ fn cap_error(cap: PendingCapExceeded) -> StateError {
 }
 
 fn delete_paired(conn: &Connection, device_id: &str) -> StateResult<()> {
-    conn.execute(
-        "DELETE FROM device_pairing_paired WHERE device_id = ?1",
-        params![device_id],
-    )?;
+    conn.prepare_cached("DELETE FROM device_pairing_paired WHERE device_id = ?1")?
+        .execute(params![device_id])?;
     Ok(())
 }
 
 fn delete_pending(conn: &Connection, request_id: &str) -> StateResult<()> {
-    conn.execute(
-        "DELETE FROM device_pairing_pending WHERE request_id = ?1",
-        params![request_id],
-    )?;
+    conn.prepare_cached("DELETE FROM device_pairing_pending WHERE request_id = ?1")?
+        .execute(params![request_id])?;
     Ok(())
 }
 
@@ -443,7 +455,7 @@ fn upsert_pending(
     req: &DevicePairRequest,
     created_at_ms: u64,
 ) -> StateResult<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO device_pairing_pending (
              request_id, device_id, public_key, display_name, platform, device_family, client_id,
              client_mode, browser_origin, role, roles_json, scopes_json, remote_ip, silent,
@@ -456,26 +468,26 @@ fn upsert_pending(
              roles_json = excluded.roles_json, remote_ip = excluded.remote_ip,
              silent = excluded.silent, is_repair = excluded.is_repair,
              refreshed_at_ms = excluded.refreshed_at_ms",
-        params![
-            req.request_id,
-            req.device_id,
-            req.public_key,
-            req.display_name,
-            req.platform,
-            req.device_family,
-            req.client_id,
-            req.client_mode,
-            req.browser_origin,
-            req.role,
-            to_json(&req.roles)?,
-            to_json(&req.scopes)?,
-            req.remote_ip,
-            bool_to_int(req.silent),
-            bool_to_int(req.is_repair),
-            created_at_ms,
-            req.ts,
-        ],
-    )?;
+    )?
+    .execute(params![
+        req.request_id,
+        req.device_id,
+        req.public_key,
+        req.display_name,
+        req.platform,
+        req.device_family,
+        req.client_id,
+        req.client_mode,
+        req.browser_origin,
+        req.role,
+        to_json(&req.roles)?,
+        to_json(&req.scopes)?,
+        req.remote_ip,
+        bool_to_int(req.silent),
+        bool_to_int(req.is_repair),
+        created_at_ms,
+        req.ts,
+    ])?;
     Ok(())
 }
 
@@ -485,7 +497,7 @@ fn upsert_paired(
     remote_ip: Option<&str>,
     browser_origin: Option<&str>,
 ) -> StateResult<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO device_pairing_paired (
              device_id, public_key, display_name, platform, device_family, client_id, client_mode,
              browser_origin, role, roles_json, scopes_json, remote_ip, approved_via,
@@ -499,26 +511,26 @@ fn upsert_paired(
              roles_json = excluded.roles_json, scopes_json = excluded.scopes_json,
              remote_ip = excluded.remote_ip, approved_via = excluded.approved_via,
              approved_at_ms = excluded.approved_at_ms",
-        params![
-            device.device_id,
-            device.public_key,
-            device.display_name,
-            device.platform,
-            device.device_family,
-            device.client_id,
-            device.client_mode,
-            browser_origin,
-            device.role,
-            to_json(&device.roles)?,
-            to_json(&device.scopes)?,
-            remote_ip,
-            device.approved_via,
-            device.created_at_ms,
-            device.approved_at_ms,
-            device.last_seen_at_ms,
-            device.last_seen_reason,
-        ],
-    )?;
+    )?
+    .execute(params![
+        device.device_id,
+        device.public_key,
+        device.display_name,
+        device.platform,
+        device.device_family,
+        device.client_id,
+        device.client_mode,
+        browser_origin,
+        device.role,
+        to_json(&device.roles)?,
+        to_json(&device.scopes)?,
+        remote_ip,
+        device.approved_via,
+        device.created_at_ms,
+        device.approved_at_ms,
+        device.last_seen_at_ms,
+        device.last_seen_reason,
+    ])?;
     Ok(())
 }
 

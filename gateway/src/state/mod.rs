@@ -16,11 +16,13 @@
 //! - [`nodes`]: node command-surface approval ([`surface_rules`]: its decisions as pure
 //!   functions); [`approval_scopes`]: who may approve what.
 //! - [`node_activity`]: last connect/disconnect and host stats.
+//! - [`bookkeeping`]: last-seen / last-used timestamps of connects, written in batches.
 //! - [`meta`]: the `gateway_meta` key/value table.
 //! - [`admission`]: the one read and the one write of a `connect` (the admission driver's).
 
 pub mod admission;
 pub mod approval_scopes;
+pub mod bookkeeping;
 pub mod bootstrap;
 mod codec;
 pub mod devices;

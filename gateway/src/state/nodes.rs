@@ -109,74 +109,10 @@ impl StateStore {
         declared: &DeclaredSurface,
         now_ms: u64,
     ) -> StateResult<SurfaceOutcome> {
-        let declared = &clamp_declared(declared);
-        let caps = dedup(&declared.caps);
-        let commands = dedup(&declared.commands);
         let tx = self.write_tx()?;
-        if load_paired(&tx, node_id)?.is_none() {
-            return Err(StateError::UnknownNodeId(node_id.to_owned()));
-        }
-        let approved = load_approved(&tx, node_id)?;
-        let approved_lists = approved
-            .as_ref()
-            .map(|a| (a.node.caps.as_slice(), a.node.commands.as_slice()));
-        let effective = match reconcile(&caps, &commands, approved_lists) {
-            Reconciled::Covered(effective) => {
-                tx.commit()?;
-                return Ok(SurfaceOutcome::Approved(effective));
-            }
-            Reconciled::NeedsApproval(effective) => effective,
-        };
-
-        let existing = load_pending(&tx, PendingKey::Node(node_id))?;
-        let plan = plan_pending_surface(existing, &caps, &commands);
-        if !matches!(plan, SurfacePlan::Keep { .. }) {
-            let others: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM node_surface_pending WHERE node_id != ?1",
-                params![node_id],
-                |row| row.get(0),
-            )?;
-            if !admit_new_surface(usize::try_from(others).unwrap_or(usize::MAX)) {
-                return Err(StateError::TooManyPendingPairings {
-                    scope: "node surfaces",
-                    limit: MAX_PENDING_NODE_SURFACES,
-                });
-            }
-        }
-        let (request_id, ts, is_new, superseded) = match plan {
-            SurfacePlan::Keep { request_id, ts } => (request_id, ts, false, None),
-            SurfacePlan::Supersede(old) => {
-                delete_pending(&tx, &old.request_id)?;
-                (new_request_id()?, now_ms, true, Some(*old))
-            }
-            SurfacePlan::New => (new_request_id()?, now_ms, true, None),
-        };
-        let request = NodePairRequest {
-            request_id,
-            node_id: node_id.to_owned(),
-            client_id: declared.client_id.clone(),
-            client_mode: declared.client_mode.clone(),
-            display_name: declared.display_name.clone(),
-            platform: declared.platform.clone(),
-            version: declared.version.clone(),
-            device_family: declared.device_family.clone(),
-            model_identifier: declared.model_identifier.clone(),
-            required_approve_scopes: required_approve_scopes(&commands),
-            caps,
-            commands,
-            permissions: declared.permissions.clone(),
-            remote_ip: declared.remote_ip.clone(),
-            silent: declared.silent.then_some(true),
-            ts,
-        };
-        upsert_pending(&tx, &request)?;
+        let outcome = reconcile_in(&tx, node_id, declared, now_ms)?;
         tx.commit()?;
-        Ok(SurfaceOutcome::Pending(Box::new(PendingSurface {
-            request,
-            is_new,
-            superseded,
-            effective,
-        })))
+        Ok(outcome)
     }
 
     /// `node.pair.approve`: the pending surface becomes the approved one (replacing, not
@@ -210,21 +146,17 @@ impl StateStore {
     /// the device pairing stays, so its next connect asks for surface approval again.
     pub fn remove_node(&mut self, node_id: &str) -> StateResult<()> {
         let tx = self.write_tx()?;
-        let approved = tx.execute(
-            "DELETE FROM node_surface_approved WHERE node_id = ?1",
-            params![node_id],
-        )?;
-        let pending = tx.execute(
-            "DELETE FROM node_surface_pending WHERE node_id = ?1",
-            params![node_id],
-        )?;
+        let approved = tx
+            .prepare_cached("DELETE FROM node_surface_approved WHERE node_id = ?1")?
+            .execute(params![node_id])?;
+        let pending = tx
+            .prepare_cached("DELETE FROM node_surface_pending WHERE node_id = ?1")?
+            .execute(params![node_id])?;
         if approved == 0 && pending == 0 {
             return Err(StateError::UnknownNodeId(node_id.to_owned()));
         }
-        tx.execute(
-            "DELETE FROM node_activity WHERE node_id = ?1",
-            params![node_id],
-        )?;
+        tx.prepare_cached("DELETE FROM node_activity WHERE node_id = ?1")?
+            .execute(params![node_id])?;
         tx.commit()?;
         Ok(())
     }
@@ -250,14 +182,16 @@ impl StateStore {
     /// `node.rename`: the operator's label for a node, on its approved surface and its device.
     pub fn rename_node(&mut self, node_id: &str, display_name: &str) -> StateResult<()> {
         let tx = self.write_tx()?;
-        let surfaces = tx.execute(
-            "UPDATE node_surface_approved SET display_name = ?1 WHERE node_id = ?2",
-            params![display_name, node_id],
-        )?;
-        let devices = tx.execute(
-            "UPDATE device_pairing_paired SET display_name = ?1 WHERE device_id = ?2",
-            params![display_name, node_id],
-        )?;
+        let surfaces = tx
+            .prepare_cached(
+                "UPDATE node_surface_approved SET display_name = ?1 WHERE node_id = ?2",
+            )?
+            .execute(params![display_name, node_id])?;
+        let devices = tx
+            .prepare_cached(
+                "UPDATE device_pairing_paired SET display_name = ?1 WHERE device_id = ?2",
+            )?
+            .execute(params![display_name, node_id])?;
         if surfaces == 0 && devices == 0 {
             return Err(StateError::UnknownNodeId(node_id.to_owned()));
         }
@@ -359,7 +293,7 @@ fn upsert_approved(
     created_at_ms: u64,
     now_ms: u64,
 ) -> StateResult<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO node_surface_approved (
              node_id, client_id, client_mode, display_name, platform, version, device_family,
              model_identifier, caps_json, commands_json, permissions_json, created_at_ms,
@@ -373,35 +307,33 @@ fn upsert_approved(
              commands_json = excluded.commands_json,
              permissions_json = excluded.permissions_json,
              approved_at_ms = excluded.approved_at_ms",
-        params![
-            req.node_id,
-            req.client_id,
-            req.client_mode,
-            req.display_name,
-            req.platform,
-            req.version,
-            req.device_family,
-            req.model_identifier,
-            to_json(&req.caps)?,
-            to_json(&req.commands)?,
-            req.permissions.as_ref().map(to_json).transpose()?,
-            created_at_ms,
-            now_ms,
-        ],
-    )?;
+    )?
+    .execute(params![
+        req.node_id,
+        req.client_id,
+        req.client_mode,
+        req.display_name,
+        req.platform,
+        req.version,
+        req.device_family,
+        req.model_identifier,
+        to_json(&req.caps)?,
+        to_json(&req.commands)?,
+        req.permissions.as_ref().map(to_json).transpose()?,
+        created_at_ms,
+        now_ms,
+    ])?;
     Ok(())
 }
 
 fn delete_pending(conn: &Connection, request_id: &str) -> StateResult<()> {
-    conn.execute(
-        "DELETE FROM node_surface_pending WHERE request_id = ?1",
-        params![request_id],
-    )?;
+    conn.prepare_cached("DELETE FROM node_surface_pending WHERE request_id = ?1")?
+        .execute(params![request_id])?;
     Ok(())
 }
 
 fn upsert_pending(conn: &Connection, req: &NodePairRequest) -> StateResult<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO node_surface_pending (
              request_id, node_id, client_id, client_mode, display_name, platform, version,
              device_family, model_identifier, caps_json, commands_json, permissions_json,
@@ -414,25 +346,25 @@ fn upsert_pending(conn: &Connection, req: &NodePairRequest) -> StateResult<()> {
              model_identifier = excluded.model_identifier,
              permissions_json = excluded.permissions_json, remote_ip = excluded.remote_ip,
              silent = excluded.silent",
-        params![
-            req.request_id,
-            req.node_id,
-            req.client_id,
-            req.client_mode,
-            req.display_name,
-            req.platform,
-            req.version,
-            req.device_family,
-            req.model_identifier,
-            to_json(&req.caps)?,
-            to_json(&req.commands)?,
-            req.permissions.as_ref().map(to_json).transpose()?,
-            to_json(&req.required_approve_scopes)?,
-            req.remote_ip,
-            bool_to_int(req.silent.unwrap_or(false)),
-            req.ts,
-        ],
-    )?;
+    )?
+    .execute(params![
+        req.request_id,
+        req.node_id,
+        req.client_id,
+        req.client_mode,
+        req.display_name,
+        req.platform,
+        req.version,
+        req.device_family,
+        req.model_identifier,
+        to_json(&req.caps)?,
+        to_json(&req.commands)?,
+        req.permissions.as_ref().map(to_json).transpose()?,
+        to_json(&req.required_approve_scopes)?,
+        req.remote_ip,
+        bool_to_int(req.silent.unwrap_or(false)),
+        req.ts,
+    ])?;
     Ok(())
 }
 
@@ -509,6 +441,79 @@ fn query_pending(
             Ok(req)
         })
         .collect()
+}
+
+/// [`StateStore::reconcile_node_surface`] inside the caller's write transaction (the admission
+/// write: one commit with the pairing and the token).
+pub(crate) fn reconcile_in(
+    tx: &Connection,
+    node_id: &str,
+    declared: &DeclaredSurface,
+    now_ms: u64,
+) -> StateResult<SurfaceOutcome> {
+    let declared = &clamp_declared(declared);
+    let caps = dedup(&declared.caps);
+    let commands = dedup(&declared.commands);
+    if load_paired(tx, node_id)?.is_none() {
+        return Err(StateError::UnknownNodeId(node_id.to_owned()));
+    }
+    let approved = load_approved(tx, node_id)?;
+    let approved_lists = approved
+        .as_ref()
+        .map(|a| (a.node.caps.as_slice(), a.node.commands.as_slice()));
+    let effective = match reconcile(&caps, &commands, approved_lists) {
+        Reconciled::Covered(effective) => {
+            return Ok(SurfaceOutcome::Approved(effective));
+        }
+        Reconciled::NeedsApproval(effective) => effective,
+    };
+
+    let existing = load_pending(tx, PendingKey::Node(node_id))?;
+    let plan = plan_pending_surface(existing, &caps, &commands);
+    if !matches!(plan, SurfacePlan::Keep { .. }) {
+        let others: i64 = tx
+            .prepare_cached("SELECT COUNT(*) FROM node_surface_pending WHERE node_id != ?1")?
+            .query_row(params![node_id], |row| row.get(0))?;
+        if !admit_new_surface(usize::try_from(others).unwrap_or(usize::MAX)) {
+            return Err(StateError::TooManyPendingPairings {
+                scope: "node surfaces",
+                limit: MAX_PENDING_NODE_SURFACES,
+            });
+        }
+    }
+    let (request_id, ts, is_new, superseded) = match plan {
+        SurfacePlan::Keep { request_id, ts } => (request_id, ts, false, None),
+        SurfacePlan::Supersede(old) => {
+            delete_pending(tx, &old.request_id)?;
+            (new_request_id()?, now_ms, true, Some(*old))
+        }
+        SurfacePlan::New => (new_request_id()?, now_ms, true, None),
+    };
+    let request = NodePairRequest {
+        request_id,
+        node_id: node_id.to_owned(),
+        client_id: declared.client_id.clone(),
+        client_mode: declared.client_mode.clone(),
+        display_name: declared.display_name.clone(),
+        platform: declared.platform.clone(),
+        version: declared.version.clone(),
+        device_family: declared.device_family.clone(),
+        model_identifier: declared.model_identifier.clone(),
+        required_approve_scopes: required_approve_scopes(&commands),
+        caps,
+        commands,
+        permissions: declared.permissions.clone(),
+        remote_ip: declared.remote_ip.clone(),
+        silent: declared.silent.then_some(true),
+        ts,
+    };
+    upsert_pending(tx, &request)?;
+    Ok(SurfaceOutcome::Pending(Box::new(PendingSurface {
+        request,
+        is_new,
+        superseded,
+        effective,
+    })))
 }
 
 fn load_approved(conn: &Connection, node_id: &str) -> StateResult<Option<ApprovedSurface>> {

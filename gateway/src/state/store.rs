@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use super::bookkeeping::Bookkeeping;
 use super::error::{StateError, StateResult};
 use super::migrations;
 
@@ -18,7 +19,13 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct StateStore {
     pub(crate) conn: Connection,
+    /// Last-seen timestamps waiting for their batch ([`super::bookkeeping`]).
+    pub(crate) bookkeeping: Bookkeeping,
 }
+
+/// Prepared statements kept per connection: every statement of a connect's read and write, and
+/// of a bookkeeping batch, stays compiled (SQLite's parse and plan cost more than the lookup).
+const STATEMENT_CACHE: usize = 64;
 
 impl StateStore {
     /// Opens (creating if needed) the state database at `path`, private to this user.
@@ -65,7 +72,11 @@ impl StateStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::migrate(&mut conn)?;
-        Ok(Self { conn })
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Self {
+            conn,
+            bookkeeping: Bookkeeping::default(),
+        })
     }
 
     /// The journal mode in force (`wal` on disk), so callers and tests can confirm WAL took.
@@ -141,6 +152,15 @@ impl StateStore {
         let value = result?;
         restored?;
         Ok(value)
+    }
+}
+
+impl Drop for StateStore {
+    /// A store closed in order (the gateway stopping) writes its waiting bookkeeping.
+    fn drop(&mut self) {
+        if let Err(error) = self.flush_bookkeeping() {
+            tracing::warn!(%error, "could not write last-seen bookkeeping on close");
+        }
     }
 }
 

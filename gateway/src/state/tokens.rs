@@ -115,36 +115,16 @@ impl StateStore {
         now_ms: u64,
     ) -> StateResult<IssuedToken> {
         let tx = self.write_tx()?;
-        let device = approved_for_role(&tx, device_id, role)?;
-        let existing = load_token(&tx, device_id, role)?;
-        if let (Some(stored), Some(presented)) = (&existing, presented)
-            && echoes(Some(stored.view()), Some(presented))
-        {
-            tx.execute(
-                "UPDATE device_tokens SET last_used_at_ms = ?1 WHERE device_id = ?2 AND role = ?3",
-                params![now_ms, device_id, role],
-            )?;
-            tx.commit()?;
-            return Ok(IssuedToken {
-                token: presented.to_owned(),
-                role: role.to_owned(),
-                scopes: stored.info.scopes.clone(),
-                issued_at_ms: stored
-                    .info
-                    .rotated_at_ms
-                    .unwrap_or(stored.info.created_at_ms),
-                kind: IssueKind::Echoed,
-            });
-        }
-        let scopes = intersect(scopes, &device.scopes);
-        let issued = write_fresh_token(
+        let issued = ensure_token_in(
             &tx,
-            device_id,
-            role,
-            &scopes,
-            existing.is_some(),
-            true,
+            TokenRequest {
+                device_id,
+                role,
+                scopes,
+                presented,
+            },
             now_ms,
+            EchoUse::WriteNow,
         )?;
         tx.commit()?;
         Ok(issued)
@@ -209,11 +189,11 @@ impl StateStore {
         if load_paired(&tx, device_id)?.is_none() {
             return Err(StateError::UnknownDeviceId(device_id.to_owned()));
         }
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE device_tokens SET revoked_at_ms = coalesce(revoked_at_ms, ?1)
              WHERE device_id = ?2 AND role = ?3",
-            params![now_ms, device_id, role],
-        )?;
+        )?
+        .execute(params![now_ms, device_id, role])?;
         let stored = load_token(&tx, device_id, role)?.ok_or_else(|| StateError::UnknownToken {
             device_id: device_id.to_owned(),
             role: role.to_owned(),
@@ -248,6 +228,73 @@ pub(crate) fn token_infos(conn: &Connection, device_id: &str) -> StateResult<Vec
         .collect()
 }
 
+/// Whose token [`ensure_token_in`] issues or echoes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenRequest<'a> {
+    pub device_id: &'a str,
+    pub role: &'a str,
+    /// Scopes of a fresh token (capped by the approved scopes).
+    pub scopes: &'a [String],
+    /// The device token the client presented (secret).
+    pub presented: Option<&'a str>,
+}
+
+/// What an echoed token's `lastUsedAtMs` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EchoUse {
+    /// Written in the caller's transaction.
+    WriteNow,
+    /// Left to the caller (the admission write notes it for the next bookkeeping batch).
+    Deferred,
+}
+
+/// [`StateStore::ensure_device_token`] inside the caller's write transaction.
+pub(crate) fn ensure_token_in(
+    tx: &Connection,
+    req: TokenRequest<'_>,
+    now_ms: u64,
+    echo_use: EchoUse,
+) -> StateResult<IssuedToken> {
+    let TokenRequest {
+        device_id,
+        role,
+        scopes,
+        presented,
+    } = req;
+    let device = approved_for_role(tx, device_id, role)?;
+    let existing = load_token(tx, device_id, role)?;
+    if let (Some(stored), Some(presented)) = (&existing, presented)
+        && echoes(Some(stored.view()), Some(presented))
+    {
+        if echo_use == EchoUse::WriteNow {
+            tx.prepare_cached(
+                "UPDATE device_tokens SET last_used_at_ms = ?1 WHERE device_id = ?2 AND role = ?3",
+            )?
+            .execute(params![now_ms, device_id, role])?;
+        }
+        return Ok(IssuedToken {
+            token: presented.to_owned(),
+            role: role.to_owned(),
+            scopes: stored.info.scopes.clone(),
+            issued_at_ms: stored
+                .info
+                .rotated_at_ms
+                .unwrap_or(stored.info.created_at_ms),
+            kind: IssueKind::Echoed,
+        });
+    }
+    let scopes = intersect(scopes, &device.scopes);
+    write_fresh_token(
+        tx,
+        device_id,
+        role,
+        &scopes,
+        existing.is_some(),
+        true,
+        now_ms,
+    )
+}
+
 /// The paired device, provided `role` is one of its approved roles.
 fn approved_for_role(conn: &Connection, device_id: &str, role: &str) -> StateResult<PairedDevice> {
     let device = load_paired(conn, device_id)?
@@ -274,31 +321,37 @@ fn write_fresh_token(
     let token = generate_token()?;
     let hash = digest(&token);
     let last_used = used_now.then_some(now_ms);
-    let kind =
-        if exists {
-            conn.execute(
-                "UPDATE device_tokens SET token_sha256 = ?1, scopes_json = ?2, rotated_at_ms = ?3,
+    let kind = if exists {
+        conn.prepare_cached(
+            "UPDATE device_tokens SET token_sha256 = ?1, scopes_json = ?2, rotated_at_ms = ?3,
                  revoked_at_ms = NULL, last_used_at_ms = coalesce(?4, last_used_at_ms)
              WHERE device_id = ?5 AND role = ?6",
-                params![
-                    &hash[..],
-                    to_json(scopes)?,
-                    now_ms,
-                    last_used,
-                    device_id,
-                    role
-                ],
-            )?;
-            IssueKind::Rotated
-        } else {
-            conn.execute(
+        )?
+        .execute(params![
+            &hash[..],
+            to_json(scopes)?,
+            now_ms,
+            last_used,
+            device_id,
+            role
+        ])?;
+        IssueKind::Rotated
+    } else {
+        conn.prepare_cached(
             "INSERT INTO device_tokens (device_id, role, token_sha256, scopes_json, created_at_ms,
                  last_used_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![device_id, role, &hash[..], to_json(scopes)?, now_ms, last_used],
-        )?;
-            IssueKind::Issued
-        };
+        )?
+        .execute(params![
+            device_id,
+            role,
+            &hash[..],
+            to_json(scopes)?,
+            now_ms,
+            last_used
+        ])?;
+        IssueKind::Issued
+    };
     Ok(IssuedToken {
         token,
         role: role.to_owned(),
@@ -310,11 +363,8 @@ fn write_fresh_token(
 
 fn load_token(conn: &Connection, device_id: &str, role: &str) -> StateResult<Option<StoredToken>> {
     let raw = conn
-        .query_row(
-            "SELECT * FROM device_tokens WHERE device_id = ?1 AND role = ?2",
-            params![device_id, role],
-            token_row,
-        )
+        .prepare_cached("SELECT * FROM device_tokens WHERE device_id = ?1 AND role = ?2")?
+        .query_row(params![device_id, role], token_row)
         .optional()?;
     raw.map(decode_token).transpose()
 }

@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod admission_commits;
 mod common;
 mod crash;
 mod devices;

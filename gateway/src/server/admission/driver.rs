@@ -69,7 +69,7 @@ pub(crate) async fn admit(
         Verdict::NeedsSnapshot(key) => {
             let result = shared
                 .state
-                .call(move |store| store.load_admission_snapshot(&key))
+                .call_unflushed(move |store| store.load_admission_snapshot(&key))
                 .await;
             loaded = match result {
                 Ok(Ok(snapshot)) => snapshot,
@@ -94,7 +94,7 @@ pub(crate) async fn admit(
     let write = plan.write.clone();
     let applied = match shared
         .state
-        .call(move |store| store.apply_admission(&write, now))
+        .call_unflushed(move |store| store.apply_admission(&write, now))
         .await
     {
         Ok(Ok(applied)) => applied,

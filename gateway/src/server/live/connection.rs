@@ -502,14 +502,8 @@ fn nonce_from<E>(fill: impl FnOnce(&mut [u8]) -> Result<(), E>) -> Option<String
 
 async fn on_node_connected(shared: &Arc<Shared>, session: &Arc<Session>) {
     if let Some(id) = session.device_id.clone() {
-        let now = now_ms();
-        let result = shared
-            .state
-            .call(move |store| store.record_node_socket(&id, true, now))
-            .await;
-        if !matches!(result, Ok(Ok(()))) {
-            tracing::warn!("could not record node connect");
-        }
+        // Last-seen bookkeeping: batched by the state thread, nothing to wait for.
+        shared.state.note_node_socket(id, true, now_ms());
     }
     broadcast_presence(shared);
 }
@@ -522,11 +516,7 @@ async fn on_disconnect(shared: &Arc<Shared>, session: &Arc<Session>) {
     }
     shared.invokes.connection_closed(&session.conn_id);
     if let Some(id) = session.device_id.clone() {
-        let now = now_ms();
-        let _ = shared
-            .state
-            .call(move |store| store.record_node_socket(&id, false, now))
-            .await;
+        shared.state.note_node_socket(id, false, now_ms());
     }
     broadcast_presence(shared);
 }
