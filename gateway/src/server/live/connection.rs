@@ -2,7 +2,7 @@
 //! pre-hello queue), then concurrent request handling, keepalive and teardown.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -30,7 +30,7 @@ use crate::server::admission::driver::{Accepted, admit};
 use crate::server::admission::scopes::{ADMIN, READ};
 use crate::server::clock::now_ms;
 use crate::server::context::{MAX_BUFFERED_BYTES, MAX_PAYLOAD_BYTES, Peer, Shared};
-use crate::server::live::outbound::{OutFrame, Outbound};
+use crate::server::live::outbound::{OutFrame, Outbound, OutboundReceiver};
 use crate::server::live::session::{Credential, NodeState, Role, Session};
 use crate::server::live::session_limits::SessionLimits;
 use crate::server::live::snapshot::{
@@ -51,29 +51,21 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 type WsSink<S> = SplitSink<WebSocketStream<S>, Message>;
 type WsStream<S> = SplitStream<WebSocketStream<S>>;
 
-/// Most frames written before one flush: a bound on how long a busy socket's frames wait in
-/// tungstenite's write buffer.
-const MAX_FRAMES_PER_FLUSH: usize = 64;
-
 /// Drains the outbound queue onto the socket; ends after a close frame or a write error.
-/// Frames already queued go out with one flush (one `write` for the batch): a flush per frame
-/// was a syscall per frame, most of a busy socket's cost (issue 13).
-async fn write_loop<S>(
-    mut sink: WsSink<S>,
-    mut rx: mpsc::UnboundedReceiver<OutFrame>,
-    queued: Arc<AtomicUsize>,
-) where
+/// Every frame queued when the writer wakes goes out with one flush (one `write` for the
+/// batch): a flush per frame was a syscall per frame, much of a busy socket's cost (issue 13).
+async fn write_loop<S>(mut sink: WsSink<S>, mut rx: OutboundReceiver)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    'frames: while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        let mut written = 0;
-        while let Some(frame) = next.take() {
+    let mut batch = VecDeque::new();
+    'batches: while rx.recv_all(&mut batch).await {
+        while let Some(frame) = batch.pop_front() {
             let result = match frame {
                 OutFrame::Text(text) => {
                     let len = text.len();
                     let r = sink.feed(Message::text(text)).await;
-                    queued.fetch_sub(len, Ordering::AcqRel);
+                    rx.written(len);
                     r
                 }
                 OutFrame::Ping => sink.feed(Message::Ping(Vec::new().into())).await,
@@ -83,15 +75,11 @@ async fn write_loop<S>(
                         reason: reason.into(),
                     };
                     let _ = sink.send(Message::Close(Some(frame))).await;
-                    break 'frames;
+                    break 'batches;
                 }
             };
             if result.is_err() {
-                break 'frames;
-            }
-            written += 1;
-            if written < MAX_FRAMES_PER_FLUSH {
-                next = rx.try_recv().ok();
+                break 'batches;
             }
         }
         if sink.flush().await.is_err() {
@@ -146,8 +134,8 @@ pub(crate) async fn serve<S>(
 {
     let _task = shared.tasks.enter();
     let (sink, mut stream) = ws.split();
-    let (out, rx, queued) = Outbound::new(MAX_BUFFERED_BYTES);
-    let mut writer = tokio::spawn(write_loop(sink, rx, queued));
+    let (out, rx) = Outbound::new(MAX_BUFFERED_BYTES);
+    let mut writer = tokio::spawn(write_loop(sink, rx));
     let mut shutdown = shared.shutdown.clone();
     // Boxed, and freed at hello-ok: the pre-auth phase (its connect frame, the admission
     // future, the decision) is the largest state of this task; inline it would set the size of

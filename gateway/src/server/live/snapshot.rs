@@ -208,17 +208,11 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use tokio::sync::mpsc;
-
-    use crate::server::live::outbound::{OutFrame, Outbound};
+    use crate::server::live::outbound::{OutFrame, Outbound, OutboundReceiver};
     use crate::server::live::session::{Credential, Session};
 
-    fn session(
-        conn_id: &str,
-        role: Role,
-        scopes: &[&str],
-    ) -> (Arc<Session>, mpsc::UnboundedReceiver<OutFrame>) {
-        let (out, rx, _) = Outbound::new(1 << 20);
+    fn session(conn_id: &str, role: Role, scopes: &[&str]) -> (Arc<Session>, OutboundReceiver) {
+        let (out, rx) = Outbound::new(1 << 20);
         let session = Arc::new(Session {
             conn_id: conn_id.into(),
             role,
@@ -238,14 +232,14 @@ mod tests {
     }
 
     /// The text frames queued so far.
-    fn drain(rx: &mut mpsc::UnboundedReceiver<OutFrame>) -> Vec<Value> {
-        let mut frames = Vec::new();
-        while let Ok(frame) = rx.try_recv() {
-            if let OutFrame::Text(text) = frame {
-                frames.push(serde_json::from_str(&text).unwrap());
-            }
-        }
-        frames
+    fn drain(rx: &mut OutboundReceiver) -> Vec<Value> {
+        rx.try_recv_all()
+            .into_iter()
+            .filter_map(|frame| match frame {
+                OutFrame::Text(text) => Some(serde_json::from_str(&text).unwrap()),
+                _ => None,
+            })
+            .collect()
     }
 
     fn info() -> GatewayInfo<'static> {
