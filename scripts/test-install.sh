@@ -172,6 +172,8 @@ fi
 
 # --- the Debian package in a fresh root ----------------------------------------------------
 if want deb; then
+# `clawlet completions` through a pipe its reader closes early ends with status 0 (pipefail).
+"$NATIVE" completions bash | head -n 1 | grep -q '^_clawlet()' || fail "clawlet completions bash | head"
 # This build's dev binary without its debuginfo (165 MB -> 29 MB), gzip -1: the package's
 # contents and scripts are what is tested here, not its size.
 strip -o "$RUN/clawlet" "$NATIVE"
@@ -248,12 +250,11 @@ if want crates; then
 # Several -p at once: cargo packages them in dependency order and resolves each against the
 # ones packaged before it (none is on crates.io yet). --no-verify: verifying would compile all
 # four again from the packaged sources.
-rm -rf "$CROSS_TARGET_DIR/package"
-cargo package --locked --no-verify --allow-dirty -q --target-dir "$CROSS_TARGET_DIR" \
+cargo package --locked --no-verify --allow-dirty -q --target-dir "$RUN/package" \
   -p clawlet-node-core -p clawlet-android-trust -p clawlet-node -p clawlet-gateway 2>"$RUN/package.log" ||
   { cat "$RUN/package.log" >&2; fail "cargo package"; }
 for crate in clawlet-node-core clawlet-android-trust clawlet-node clawlet-gateway; do
-  file="$CROSS_TARGET_DIR/package/$crate-${version#clawlet }.crate"
+  file="$RUN/package/package/$crate-${version#clawlet }.crate"
   [ -s "$file" ] || fail "no $file"
   listing=$(tar -tzf "$file")
   for needed in LICENSE-MIT LICENSE-APACHE Cargo.toml src/lib.rs; do
