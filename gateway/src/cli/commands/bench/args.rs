@@ -80,7 +80,9 @@ pub struct CommonArgs {
     #[arg(long, conflicts_with_all = ["url", "gateway_pid"])]
     pub spawn: bool,
     /// Start the gateway with this shell command instead (e.g. OpenClaw's). It gets
-    /// BENCH_PORT, BENCH_TOKEN and BENCH_DIR (a private temp dir) in its environment, must
+    /// BENCH_PORT, BENCH_TOKEN, BENCH_DIR (a private temp dir) and BENCH_AUTO_APPROVE_LOCAL
+    /// (`false` for the pairing scenario: configure silent local pairing off) in its
+    /// environment, must
     /// listen on 127.0.0.1:$BENCH_PORT with token auth, and should `exec` the server so its
     /// PID is the one measured; it is stopped by process group.
     #[arg(long, value_name = "SHELL", conflicts_with_all = ["spawn", "url", "gateway_pid"])]
@@ -167,6 +169,10 @@ pub struct IdleArgs {
     /// Seconds to wait after the sockets close before the "after" memory figure.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub settle: f64,
+    /// Connect and release the same nodes this many times (rounds after the first are known
+    /// devices; each reports its memory with N and after release).
+    #[arg(long, value_name = "R", default_value_t = 1)]
+    pub rounds: usize,
     #[command(flatten)]
     pub common: CommonArgs,
 }

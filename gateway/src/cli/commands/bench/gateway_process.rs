@@ -127,6 +127,14 @@ impl SpawnSpec {
             .env("BENCH_PORT", self.port.to_string())
             .env("BENCH_TOKEN", &self.token)
             .env("BENCH_DIR", &self.dir)
+            .env(
+                "BENCH_AUTO_APPROVE_LOCAL",
+                if self.auto_approve_local {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
@@ -224,4 +232,38 @@ pub fn death_signal_wrapper() -> Option<PathBuf> {
         .find(|p| {
             std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// A `--spawn-cmd` gateway learns whether to pair local devices silently (the pairing
+    /// scenario turns it off) from BENCH_AUTO_APPROVE_LOCAL.
+    #[tokio::test]
+    async fn a_spawned_command_is_told_whether_local_pairing_is_silent() {
+        for (auto, want) in [(true, "true"), (false, "false")] {
+            let tmp = tempfile::tempdir().unwrap();
+            let spec = SpawnSpec {
+                launch: Launch::Shell(
+                    "printf %s \"$BENCH_AUTO_APPROVE_LOCAL\" > \"$BENCH_DIR/flag\"".into(),
+                ),
+                port: 1,
+                token: "t".into(),
+                dir: tmp.path().to_owned(),
+                cpus: None,
+                max_connections: 1,
+                auto_approve_local: auto,
+            };
+            let mut child = spec.start().unwrap();
+            let started = std::time::Instant::now();
+            while !child.exited() && started.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            child.stop(false, Duration::from_secs(5)).await;
+            let flag = std::fs::read_to_string(tmp.path().join("flag")).unwrap();
+            assert_eq!(flag, want);
+        }
+    }
 }

@@ -2,7 +2,9 @@
 //! with all N held (after a short settle), and after they all closed (after `--settle`).
 //! Per-connection memory is (with − before) / N. Any held node that drops is a failure.
 //! With `--fleet` the nodes are an enrolled fleet's known devices (all connect at once);
-//! otherwise they are new devices enrolled a window at a time.
+//! otherwise they are new devices enrolled a window at a time. `--rounds R` connects and
+//! releases the same devices R times: memory a round keeps and the next reuses is retention,
+//! memory that keeps growing round after round would be a leak.
 
 use std::time::{Duration, Instant};
 
@@ -88,9 +90,31 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
     let surfaces = held.surfaces_approved();
     let tool_mem = super::proc_mem::read_self();
     bench.progress.say("releasing");
-    held.release().await;
-    tokio::time::sleep(settle).await;
-    let after = bench.gateway_mem();
+    let outcomes = held.release().await;
+    let (after, after_series) = settle_memory(bench, settle).await;
+
+    // Further rounds: the same devices (known now) connect and leave again. Memory that a
+    // round keeps and the next reuses is retention (allocator, caches), not a leak.
+    let mut later_rounds = Vec::new();
+    if args.rounds > 1 {
+        let again: Vec<_> = plans_again(bench, n, &outcomes)?;
+        for round in 2..=args.rounds {
+            bench
+                .progress
+                .say(format!("round {round}: connecting {n} known nodes"));
+            let mut held = Held::start(bench, again.clone(), c);
+            if let Err(e) = held.wait_online(bench, n as u64, limit, "idle").await {
+                held.release().await;
+                return Err(e);
+            }
+            tokio::time::sleep(hold.min(Duration::from_secs(5))).await;
+            let with_r = bench.gateway_mem();
+            let drops_r = Counters::get(&held.fleet.counters.disconnects);
+            held.release().await;
+            let (after_r, _) = settle_memory(bench, settle).await;
+            later_rounds.push((round, with_r, after_r, drops_r));
+        }
+    }
 
     let mut report = Report::new("idle");
     report.row("nodes held", format!("{n} for {:.0} s", hold.as_secs_f64()));
@@ -176,6 +200,40 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
             );
         }
     }
+    report.set(
+        "after_series_mib",
+        json!(
+            after_series
+                .iter()
+                .map(|k| stats::round1(*k as f64 / 1024.0))
+                .collect::<Vec<_>>()
+        ),
+    );
+    let mut rounds_json = Vec::new();
+    for (round, with_r, after_r, drops_r) in &later_rounds {
+        report.row(
+            format!("round {round}: with {n} / after release"),
+            format!("{} / {} ({drops_r} dropped)", show(*with_r), show(*after_r)),
+        );
+        report.failures += drops_r;
+        rounds_json.push(json!({
+            "round": round, "with": with_r.map(|m| m.to_json()),
+            "after": after_r.map(|m| m.to_json()), "dropped": drops_r,
+        }));
+        if let (Some(b), Some(a1), Some(ar)) = (before, after, *after_r) {
+            report.set(
+                "after_vs_before_pct",
+                json!(stats::round1(
+                    100.0 * (ar.rss_kib as f64 - b.rss_kib as f64) / (b.rss_kib as f64).max(1.0)
+                )),
+            );
+            report.set(
+                "after_last_minus_after_first_kib",
+                json!(ar.rss_kib as i64 - a1.rss_kib as i64),
+            );
+        }
+    }
+    report.set("rounds", json!(rounds_json));
     if let Some(t) = tool_mem {
         report.row("tool RSS with all held", mib(t.rss_kib));
     }
@@ -186,6 +244,41 @@ pub async fn run(bench: &mut Bench, args: &IdleArgs) -> Result<Report, CliError>
         return Err(failed("no node stayed online"));
     }
     Ok(report)
+}
+
+/// Waits `settle`, reading the gateway's memory every second; returns the last reading and
+/// the RSS series (KiB).
+async fn settle_memory(bench: &Bench, settle: Duration) -> (Option<MemSample>, Vec<u64>) {
+    let start = Instant::now();
+    let mut series = Vec::new();
+    loop {
+        let left = settle.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+        if let Some(m) = bench.gateway_mem() {
+            series.push(m.rss_kib);
+        }
+    }
+    let last = bench.gateway_mem();
+    (last, series)
+}
+
+/// The plans of a later round: the fleet's again, or this run's devices with the device
+/// tokens their first connect was issued (known devices now).
+fn plans_again(
+    bench: &Bench,
+    n: usize,
+    outcomes: &[super::node_driver::NodeOutcome],
+) -> Result<Vec<super::node_driver::NodePlan>, CliError> {
+    let mut plans = bench.node_plans(n, &[])?;
+    if bench.fleet.is_none() {
+        for (p, o) in plans.iter_mut().zip(outcomes) {
+            p.stored = o.stored.clone();
+        }
+    }
+    Ok(plans)
 }
 
 fn signed_mib(kib: f64) -> String {
