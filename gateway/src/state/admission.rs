@@ -12,7 +12,7 @@ use std::fmt;
 
 use clawlet_node_core::identity::normalize_public_key_b64url;
 use clawlet_node_core::wire::pairing::{DeviceTokenInfo, PairedDevice};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::bootstrap::{
     BootstrapOutcome, BootstrapProfile, BootstrapRedemption, RedeemedBootstrap,
@@ -350,9 +350,19 @@ impl StateStore {
     /// token's last-used time goes to the bookkeeping batch ([`super::bookkeeping`]) — so its
     /// commit writes nothing and waits for no disk.
     fn apply_connect(&mut self, w: &ConnectWrite, now_ms: u64) -> StateResult<AppliedConnect> {
-        let mut tx = self.write_tx()?;
-        let applied = connect_in(&mut tx, w, now_ms)?;
-        tx.commit()?;
+        let applied = if self.conn.is_autocommit() {
+            let tx = self.write_tx()?;
+            let applied = connect_in(&tx, w, now_ms)?;
+            tx.commit()?;
+            applied
+        } else {
+            // Inside a write group ([`StateStore::begin_write_group`]): a savepoint of its own,
+            // undone alone if this connect fails; the group's one commit makes it durable.
+            let savepoint = self.conn.savepoint()?;
+            let applied = connect_in(&savepoint, w, now_ms)?;
+            savepoint.commit()?;
+            applied
+        };
         if applied
             .token
             .as_ref()
@@ -362,19 +372,35 @@ impl StateStore {
         }
         Ok(applied)
     }
+
+    /// Opens a write group: the connect writes applied until [`StateStore::commit_write_group`]
+    /// share one transaction and one `FULL` commit (group commit). The state worker groups the
+    /// connects waiting in its queue, and answers each only after the commit, so every reply
+    /// still stands on a durable write while one fsync serves many handshakes.
+    pub fn begin_write_group(&mut self) -> StateResult<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    /// Commits the open write group; on failure it is rolled back, none of it stored.
+    pub fn commit_write_group(&mut self) -> StateResult<()> {
+        if let Err(error) = self.conn.execute_batch("COMMIT") {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            return Err(error.into());
+        }
+        Ok(())
+    }
 }
 
-/// The steps of [`StateStore::apply_connect`] inside its transaction.
-fn connect_in(
-    tx: &mut Transaction<'_>,
-    w: &ConnectWrite,
-    now_ms: u64,
-) -> StateResult<AppliedConnect> {
-    let pairing = match request_pairing_in(tx, &w.pairing, now_ms)? {
+/// The steps of [`StateStore::apply_connect`] inside its transaction (or savepoint).
+fn connect_in(conn: &Connection, w: &ConnectWrite, now_ms: u64) -> StateResult<AppliedConnect> {
+    let pairing = match request_pairing_in(conn, &w.pairing, now_ms)? {
         PairingOutcome::AlreadyPaired(_) => PairingApplied::AlreadyPaired,
         PairingOutcome::Pending(pending) => {
             let approved = w.silent_reasons.contains(&pending.reason)
-                && approve_silently(tx, &pending.request.request_id, now_ms)?;
+                && approve_silently(conn, &pending.request.request_id, now_ms)?;
             if !approved {
                 return Ok(AppliedConnect {
                     pairing: PairingApplied::Required(pending),
@@ -387,11 +413,11 @@ fn connect_in(
     };
     let device_id = &w.pairing.device_id;
     let surface = match &w.surface {
-        Some(surface) => Some(reconcile_in(tx, device_id, surface, now_ms)?),
+        Some(surface) => Some(reconcile_in(conn, device_id, surface, now_ms)?),
         None => None,
     };
     let token = ensure_token_in(
-        tx,
+        conn,
         TokenRequest {
             device_id,
             role: &w.pairing.role,
@@ -410,13 +436,13 @@ fn connect_in(
 
 /// A silent approval in a savepoint: when it fails, its writes are undone and the request stays
 /// pending (the connect then needs an operator), as when it was a transaction of its own.
-fn approve_silently(tx: &mut Transaction<'_>, request_id: &str, now_ms: u64) -> StateResult<bool> {
-    let savepoint = tx.savepoint()?;
-    if approve_in(&savepoint, request_id, now_ms, "silent").is_err() {
-        // Dropping the savepoint rolls it back.
+fn approve_silently(conn: &Connection, request_id: &str, now_ms: u64) -> StateResult<bool> {
+    conn.execute_batch("SAVEPOINT silent_approval")?;
+    if approve_in(conn, request_id, now_ms, "silent").is_err() {
+        conn.execute_batch("ROLLBACK TO silent_approval; RELEASE silent_approval")?;
         return Ok(false);
     }
-    savepoint.commit()?;
+    conn.execute_batch("RELEASE silent_approval")?;
     Ok(true)
 }
 

@@ -46,6 +46,9 @@ pub enum StateError {
         /// The cap.
         limit: usize,
     },
+    /// The commit of a group of connect writes failed; none of the group was stored.
+    #[error("the state commit failed: {0}")]
+    GroupCommit(String),
     /// As many pairing requests wait as the gateway keeps (in total or from this address);
     /// nothing was stored. Approve or reject some, or wait for them to expire (5 minutes).
     #[error("too many pending pairing requests ({scope} limit {limit}); retry later")]

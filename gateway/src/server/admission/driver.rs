@@ -2,7 +2,8 @@
 //! `tailscale whois` confirm a Tailscale login when the decision reads one (not while the
 //! `shared-secret` bucket is locked out), load the state snapshot in one state call, ask the
 //! core (`decision.rs`), apply its write in one more state call, conclude (`conclude.rs`), then
-//! update the limiter and broadcast. It decides nothing.
+//! update the limiter and broadcast. It decides nothing. The write of a connect is
+//! group-committed with the connects waiting beside it (`StateHandle::call_grouped`).
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use crate::server::live::hub::Audience;
 use crate::server::methods::state_error;
 use crate::server::transport::tailscale_whois::confirm_tailscale;
 use crate::state::StateError;
+use crate::state::admission::AdmissionWrite;
 
 pub(crate) use crate::server::admission::outcome::{Accepted, Rejection};
 
@@ -92,11 +94,20 @@ pub(crate) async fn admit(
         Verdict::Write(plan) => plan,
     };
     let write = plan.write.clone();
-    let applied = match shared
-        .state
-        .call_unflushed(move |store| store.apply_admission(&write, now))
-        .await
-    {
+    // A connect write is group-committed with the others waiting (one fsync for many); a
+    // setup-code redemption, rare, commits on its own.
+    let result = if matches!(write, AdmissionWrite::Connect(_)) {
+        shared
+            .state
+            .call_grouped(move |store| store.apply_admission(&write, now))
+            .await
+    } else {
+        shared
+            .state
+            .call(move |store| store.apply_admission(&write, now))
+            .await
+    };
+    let applied = match result {
         Ok(Ok(applied)) => applied,
         Ok(Err(e @ StateError::TooManyPendingPairings { .. })) => {
             // Full pending-pairing table: a clear, retryable refusal (nothing was stored).
