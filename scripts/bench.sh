@@ -93,8 +93,9 @@ run() {
 }
 
 if [ -z "$table_only" ] && [ "$clawlet" = 1 ]; then
-  # The node side, concurrently (it is idle by definition: one node process and its gateway,
-  # both asleep nearly all the time): one `clawlet node run` for $NODE_IDLE_S seconds.
+  # The node side, concurrently with everything else (it is idle by definition: one node
+  # process and its gateway, both asleep nearly all the time; its figures are its own CPU
+  # time, RSS and wakeups): one `clawlet node run` for $NODE_IDLE_S seconds.
   run clawlet node-idle "$((NODE_IDLE_S + 100))" node-idle --duration "$NODE_IDLE_S" &
   node_idle_pid=$!
   run clawlet coldstart 600 coldstart -r "$COLD"
@@ -106,7 +107,6 @@ if [ -z "$table_only" ] && [ "$clawlet" = 1 ]; then
   run clawlet handshake 900 handshake -n "$HS" -c 64
   run clawlet invoke 900 invoke -k 64 --duration "$LEVEL_S"
   run clawlet pairing 600 pairing -n "$PAIR"
-  wait "$node_idle_pid" || true
 fi
 if [ -z "$table_only" ] && [ "$openclaw" = 1 ]; then
   oc_dir="$(bash tests/interop/install-openclaw.sh)"
@@ -125,6 +125,7 @@ if [ -z "$table_only" ] && [ "$openclaw" = 1 ]; then
   run openclaw invoke 900 invoke -k 64 --duration "$LEVEL_S"
   run openclaw pairing 600 pairing -n "$OPAIR"
 fi
+[ -n "${node_idle_pid:-}" ] && { wait "$node_idle_pid" || true; }
 
 # j <gw> <name> <jq filter>: a figure; "failed" when the run's JSON is missing; "not run" when
 # the scenario was not run for that gateway.
@@ -178,7 +179,7 @@ size() { # size <gw> <name> <jq filter>
   row "restart storm: auth failures / failed attempts" "0 / —" storm storm '"\(.results.auth_failures) / \(.results.failed_attempts)"'
   row "restart storm: spread of first re-dials (stddev)" "the jitter" storm storm ".results.first_redial.latency.stddev_us | $(us)"
   row "bulk pairing: devices/s (waves of 16)" "—" pairing pairing '"\(.results.online / .results.elapsed_s * 10 | round / 10) (\(.results.approved) approved, \(.results.silent) silent)"'
-  row "fleet enrolment (new nodes, surfaces approved)" "—" fleet-create "-not run (see idle: 300 new nodes per run)" '"\(.results.enrolled_now) in \(.results.elapsed_s) s (\(.results.enrolled) enrolled)"'
-  row "node process idle: RSS / CPU / wakeups per min" "—" node-idle "-not run (the node side is clawlet's)" '"\(.results.rss_kib_end) KiB / \(.results.cpu_s) s / \(.results.wakeups_per_min)"'
+  row "fleet enrolment (new nodes, surfaces approved)" "—" fleet-create "-not run (see idle: 300 new nodes per run)" '(if .results.enrolled_now == 0 then "reused: \(.results.enrolled) enrolled earlier" else "\(.results.enrolled_now) in \(.results.elapsed_s) s (\(.results.enrolled) enrolled)" end)'
+  row "node process idle: RSS / CPU / wakeups per min" "—" node-idle "-not run (the node side is clawlet's)" '"\(.results.rss_kib_end) KiB / \(.results.cpu_s) s in \(.results.window_s | round) s / \(.results.wakeups_per_min * 10 | round / 10)"'
 } | tee "$out/table.md" > target/bench/latest.md
 cat target/bench/latest.md
