@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The single test command: installs what a fresh Debian machine of this kind lacks, then runs
 # every test: formatting, lints, the Rust test suites, the no_std and embedded proofs, a
-# fuzz smoke run, a `clawlet bench` smoke run, the generated bindings (Python and Kotlin/JVM against a real gateway), the iOS
+# fuzz smoke run, a `clawlet bench` smoke run, the install proof (Pi binaries under qemu-user,
+# the Debian package in a fresh root, cargo package), the generated bindings (Python and Kotlin/JVM against a real gateway), the iOS
 # and Android builds of the SDK that Linux can check, and the
 # interop run against unmodified OpenClaw from npm. Exits non-zero on the first failure.
 set -euo pipefail
@@ -65,6 +66,10 @@ bash scripts/fuzz-smoke.sh
 
 step "clawlet bench smoke (every scenario, tiny sizes, --json checked)"
 bash scripts/bench-smoke.sh
+
+step "install: Pi binaries under qemu-user pair and serve, the .deb in a fresh root, cargo package"
+# The binary `cargo test` built above is the native side of the Pi proof and goes in the .deb.
+CLAWLET_NATIVE_BIN=target/debug/clawlet bash scripts/test-install.sh
 
 step "bindings (generated code, C header, Python and Kotlin e2e)"
 bash scripts/test-bindings.sh
