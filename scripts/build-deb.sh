@@ -9,7 +9,9 @@
 # tool compiled first (cargo-deb would add minutes to a cold test run) and works for any binary,
 # including cross-built ones whose man pages come from a host binary.
 #
-# usage: scripts/build-deb.sh --binary PATH --arch amd64|arm64|armhf --out DIR [--host-binary PATH] [--fast]
+# usage: scripts/build-deb.sh --binary PATH --arch amd64|arm64|armhf --out DIR [--host-binary PATH] [--libc6 V] [--fast]
+#   --libc6 V      the binary is linked against glibc V or later (a gnu target): Depends on libc6 (>= V);
+#                  the musl binaries are static and depend on nothing
 #   --fast         gzip -1 instead of xz (the test command's package: xz of a 30 MB binary takes
 #                  minutes on a busy 2-core machine)
 #   --host-binary  a `clawlet` this machine can run, for the man pages and completions
@@ -17,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-binary="" arch="" out="" host_binary="" compression=(-Zxz)
+binary="" arch="" out="" host_binary="" compression=(-Zxz) depends="passwd"
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) binary="$2"; shift 2 ;;
@@ -25,6 +27,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --host-binary) host_binary="$2"; shift 2 ;;
     --fast) compression=(-Zgzip -z1); shift ;;
+    --libc6) depends="$depends, libc6 (>= $2)"; shift 2 ;;
     *) echo "build-deb.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -70,7 +73,7 @@ Version: $version
 Architecture: $arch
 Maintainer: the clawlet authors <clawlet@users.noreply.github.com>
 Installed-Size: $installed_kb
-Depends: passwd
+Depends: $depends
 Section: net
 Priority: optional
 Homepage: $homepage

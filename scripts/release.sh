@@ -20,14 +20,17 @@
 # licence does not allow shipping one, so on Linux without SDKROOT they are skipped, and the
 # script says so; nothing is faked.
 #
-# usage: scripts/release.sh [--list] [--out DIR] [--targets "T1 T2 …"]
+# usage: scripts/release.sh [--list] [--out DIR] [--targets "T1 T2 …"] [--profile P]
 #   --list     print the artefacts this host can build (and what it cannot, and why); build nothing
+#   --profile  a cargo profile other than release, to try the packaging quickly (e.g. cross-check);
+#              never for artefacts you publish
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/cross-env.sh
 source scripts/cross-env.sh
 
 list=false
+profile=release
 out=dist
 targets=""
 while [ $# -gt 0 ]; do
@@ -35,6 +38,7 @@ while [ $# -gt 0 ]; do
     --list) list=true; shift ;;
     --out) out="$2"; shift 2 ;;
     --targets) targets="$2"; shift 2 ;;
+    --profile) profile="$2"; shift 2 ;;
     *) echo "release.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -89,21 +93,23 @@ fi
 mkdir -p "$out"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-host_binary=""
+# CLAWLET_HOST_BIN: a clawlet this host runs, for the man pages and completions (else the first
+# built target that runs here, x86_64-unknown-linux-musl on an x86_64 host).
+host_binary="${CLAWLET_HOST_BIN:-}"
 artefacts=()
 for target in $targets; do
-  echo "==> $target (release profile)"
+  echo "==> $target ($profile profile)"
   case "$target" in
     *-apple-darwin)
       if [ "$(uname -s)" = Darwin ]; then
         rustup target add "$target" >/dev/null
-        cargo build --locked --release -p clawlet-gateway --bin clawlet --target "$target" --target-dir "$CROSS_TARGET_DIR"
-        binary="$CROSS_TARGET_DIR/$target/release/clawlet"
+        cargo build --locked --profile "$profile" -p clawlet-gateway --bin clawlet --target "$target" --target-dir "$CROSS_TARGET_DIR"
+        binary="$CROSS_TARGET_DIR/$target/$profile/clawlet"
       else
-        binary=$(cross_build "$target" release)
+        binary=$(cross_build "$target" "$profile")
       fi
       ;;
-    *) binary=$(cross_build "$target" release) ;;
+    *) binary=$(cross_build "$target" "$profile") ;;
   esac
   # The man pages and completions come from a binary this host runs (the CLI is the same
   # everywhere): this target's if it runs here, else one built for the host.
@@ -111,8 +117,9 @@ for target in $targets; do
     host_binary="$binary"
   fi
   if [ -z "$host_binary" ]; then
-    cargo build --locked --release -p clawlet-gateway --bin clawlet
-    host_binary=target/release/clawlet
+    cargo build --locked --profile "$profile" -p clawlet-gateway --bin clawlet
+    host_binary="target/$profile/clawlet"
+    [ "$profile" != dev ] || host_binary=target/debug/clawlet
   fi
   dir="$stage/clawlet-$version-$target"
   mkdir -p "$dir/completions" "$dir/man"
@@ -126,7 +133,9 @@ for target in $targets; do
   artefacts+=("clawlet-$version-$target.tar.gz")
   case "$target" in
     *-linux-*)
-      deb=$(bash scripts/build-deb.sh --binary "$binary" --host-binary "$host_binary" --arch "$(deb_arch "$target")" --out "$out")
+      libc6=()
+      case "$target" in *-gnu*) libc6=(--libc6 "$ARMV7_GLIBC") ;; esac
+      deb=$(bash scripts/build-deb.sh --binary "$binary" --host-binary "$host_binary" --arch "$(deb_arch "$target")" --out "$out" "${libc6[@]}")
       artefacts+=("$(basename "$deb")")
       ;;
   esac

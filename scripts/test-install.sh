@@ -177,7 +177,9 @@ if want deb; then
 # This build's dev binary without its debuginfo (165 MB -> 29 MB), gzip -1: the package's
 # contents and scripts are what is tested here, not its size.
 strip -o "$RUN/clawlet" "$NATIVE"
-deb=$(bash scripts/build-deb.sh --binary "$RUN/clawlet" --arch amd64 --out "$RUN/deb" --fast)
+host_glibc=$(ldd --version | head -n 1 | awk '{print $NF}')
+deb=$(bash scripts/build-deb.sh --binary "$RUN/clawlet" --arch amd64 --out "$RUN/deb" --fast --libc6 "$host_glibc")
+dpkg-deb --field "$deb" Depends | grep -qx "passwd, libc6 (>= $host_glibc)" || fail "the package's Depends"
 say "built $(basename "$deb") ($(stat -c %s "$deb") bytes; this build's dev binary, stripped)"
 dpkg-deb --info "$deb" >/dev/null
 minbase="$CLAWLET_CACHE/debootstrap-bookworm-minbase-amd64.tar.gz"
