@@ -168,9 +168,10 @@ size() { # size <gw> <name> <jq filter>
   row "idle gateway RSS, no clients (after start)" "< 10 MB" coldstart coldstart '(.results.idle_rss_kib | if . == null or length == 0 then null else "\(min/1024*10|round/10) MiB" end)'
   row "start → first hello-ok (median)" "—" coldstart coldstart ".results.start_to_hello_ok.p50_us | $(us)"
   row "handshakes/s, fresh devices (with surface approval)" "—" handshake handshake '.results.fresh.handshakes_per_s'
-  row "handshakes/s, known devices" "≥ 5,000" handshake handshake '.results.known.handshakes_per_s'
-  row "handshakes/s, known devices of the whole fleet" "≥ 5,000" handshake-fleet "-not run (no fleet for OpenClaw: its state is enrolled per run)" '"\(.results.known.handshakes_per_s) (\(.results.devices) devices)"'
-  row "handshake latency p50 / p99, known (C=64)" "—" handshake handshake "\"\(.results.known.latency.p50_us | $(us)) / \(.results.known.latency.p99_us | $(us))\""
+  row "handshakes/s, known devices (shared token + key; token re-issued)" "≥ 5,000" handshake handshake '.results.known.handshakes_per_s'
+  row "handshakes/s, known devices of the fleet (device token)" "≥ 5,000" handshake-fleet "-not run (no fleet for OpenClaw: its state is enrolled per run)" '"\(.results.known.handshakes_per_s) (\(.results.devices) devices)"'
+  row "handshake latency p50 / p99, known, fleet (C=64)" "—" handshake-fleet "-not run (no fleet for OpenClaw)" "\"\(.results.known.latency.p50_us | $(us)) / \(.results.known.latency.p99_us | $(us))\""
+  row "handshake latency p50 / p99, known, shared token (C=64)" "—" handshake handshake "\"\(.results.known.latency.p50_us | $(us)) / \(.results.known.latency.p99_us | $(us))\""
   row "invoke RTT C=1 p50" "< 150 µs" invoke invoke '(.results.rtt_c1.latency.p50_us | if . == null then null else "\(.) µs" end)'
   row "invoke RTT C=1 p99" "< 1 ms" invoke invoke '(.results.rtt_c1.latency.p99_us | if . == null then null else "\(.) µs" end)'
   row "invokes/s, C=256 over 64 nodes" "≥ 50,000" invoke invoke '(.results.levels[]? | select(.concurrency == 256) | "\(.invokes_per_s)\(if .errors > 0 then " (\(.errors) refused: \(.ok) ok)" else "" end)")'

@@ -308,6 +308,11 @@ fn a_fleet_is_enrolled_once_resumed_and_reused_as_known_devices() {
     let r = bench(&["handshake", "--fleet", dir_s, "-n", "6", "-c", "3"]);
     assert!(r["results"]["fresh"].is_null(), "{r:#}");
     assert_eq!(r["results"]["known"]["ok"], 6, "{r:#}");
+    // Enrolled nodes sign in with their device token alone, as paired devices reconnect.
+    assert_eq!(
+        r["results"]["known"]["auth_methods"]["device-token"], 6,
+        "{r:#}"
+    );
 
     // The fleet's surfaces (system.notify) were approved at enrolment: invokes work at once.
     let r = bench(&[

@@ -231,12 +231,14 @@ impl FleetDir {
         }
     }
 
-    /// Node `index` as a plan: its key, the shared token, its device token if enrolled, and
-    /// the fleet's commands.
+    /// Node `index` as a plan: its key and the fleet's commands; an enrolled node signs in
+    /// with its device token alone (as a paired device reconnects: the gateway re-checks and
+    /// writes nothing), a node not enrolled yet with the shared token.
     pub fn plan(&self, index: usize) -> NodePlan {
         let mut plan = NodePlan::new(self.meta.run_id, index, Some(self.meta.token.clone()));
         plan.commands = self.meta.commands.clone();
         if let Some(d) = self.device(index) {
+            plan.token = None;
             plan.stored = StoredCredentials {
                 device_token: Some(d.device_token.clone()),
                 scopes: d.scopes.clone(),
@@ -342,7 +344,11 @@ mod tests {
         assert_eq!(plan.device_id(), plan_before.device_id());
         assert_eq!(plan.stored.device_token.as_deref(), Some("d2"));
         assert_eq!(plan.commands, vec!["system.notify".to_string()]);
-        assert_eq!(plan.token.as_deref(), Some("tok"));
+        assert_eq!(
+            plan.token, None,
+            "an enrolled node signs in with its device token"
+        );
+        assert_eq!(g.plan(1).token.as_deref(), Some("tok"));
 
         // Private: the tokens are bearer secrets.
         use std::os::unix::fs::PermissionsExt;
