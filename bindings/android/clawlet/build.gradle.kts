@@ -88,7 +88,7 @@ publishing {
             pom {
                 name.set("clawlet node SDK for Android")
                 description.set("A node of the OpenClaw Gateway protocol for Android apps: UniFFI bindings to the clawlet-node Rust library, with libclawlet_node.so for arm64-v8a, armeabi-v7a, x86 and x86_64.")
-                url.set("https://example.invalid/clawlet")
+                url.set("https://github.com/clawlet/clawlet")
                 licenses {
                     license {
                         name.set("MIT")
